@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Builds the test fixture models (seeded random weights, real vocabularies) in the standard transformers.js
+// folder layout under test/fixtures/models/ (gitignored). Cached: a folder is rebuilt only when its spec or
+// this builder changes. `--bench` also builds the bert-base-shaped model (12 layers x 12 heads, 436 MB).
+import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeModel } from './fixtures/graph-builder.mjs';
+import { bertTokenizer, gpt2Tokenizer } from './fixtures/tokenizers.mjs';
+import { makeWeights, buildTransformer, buildFusedAttention, buildNoSoftmax } from './fixtures/transformer.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, '..', 'test', 'fixtures', 'models');
+const MS_OPSET = { domain: 'com.microsoft', version: 1 };
+
+const tinyLayers = [{ heads: 2, headDim: 16 }, { heads: 4, headDim: 8 }];
+const bertTiny = { kind: 'encoder', hidden: 32, ffn: 64, layers: tinyLayers, maxPositions: 64, vocabSize: 30522, seed: 11 };
+const gptTiny = { kind: 'causal', hidden: 32, ffn: 64, layers: tinyLayers, maxPositions: 128, vocabSize: 50257, seed: 23 };
+
+const bertConfig = (spec, modelType = 'bert') => ({
+  model_type: modelType, architectures: ['BertModel'], hidden_size: spec.hidden, intermediate_size: spec.ffn,
+  num_hidden_layers: spec.layers.length, num_attention_heads: spec.layers[0].heads,
+  max_position_embeddings: spec.maxPositions, vocab_size: spec.vocabSize, type_vocab_size: 2, pad_token_id: 0,
+});
+const gptConfig = (spec) => ({
+  model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_embd: spec.hidden, n_layer: spec.layers.length,
+  n_head: spec.layers[spec.layers.length - 1].heads, n_positions: spec.maxPositions, n_ctx: spec.maxPositions,
+  vocab_size: spec.vocabSize, bos_token_id: 50256, eos_token_id: 50256,
+});
+
+/** Every fixture: folder name -> how to make it. */
+const fixtures = {
+  'bert-tiny': { spec: bertTiny, config: bertConfig(bertTiny), tok: bertTokenizer, files: { 'model.onnx': {}, 'model_quantized.onnx': { quantized: true } } },
+  'gpt2-tiny': { spec: gptTiny, config: gptConfig(gptTiny), tok: gpt2Tokenizer, files: { 'model.onnx': { layout: 'plain' } } },
+  'gpt2-tiny-past': { spec: gptTiny, config: gptConfig(gptTiny), tok: gpt2Tokenizer, files: { 'model.onnx': { layout: 'past' } } },
+  'gpt2-tiny-merged': { spec: gptTiny, config: gptConfig(gptTiny), tok: gpt2Tokenizer, files: { 'model.onnx': { layout: 'merged' } } },
+  'unknown-type': { spec: bertTiny, config: bertConfig(bertTiny, 'attention-lens-toy'), tok: bertTokenizer, files: { 'model.onnx': {} } },
+  'fused-attention': { spec: bertTiny, config: bertConfig(bertTiny), tok: bertTokenizer, files: { 'model.onnx': { fused: true } } },
+  'no-softmax': { spec: bertTiny, config: bertConfig(bertTiny), tok: bertTokenizer, files: { 'model.onnx': { noSoftmax: true } } },
+};
+const bertBase = {
+  kind: 'encoder', hidden: 768, ffn: 3072, layers: Array.from({ length: 12 }, () => ({ heads: 12, headDim: 64 })),
+  maxPositions: 512, vocabSize: 30522, seed: 5,
+};
+if (process.argv.includes('--bench')) {
+  fixtures['bert-base-shaped'] = { spec: bertBase, config: bertConfig(bertBase), tok: bertTokenizer, files: { 'model.onnx': {}, 'model_quantized.onnx': { quantized: true } } };
+}
+
+const builderHash = createHash('sha256');
+for (const f of readdirSync(join(here, 'fixtures')).sort()) builderHash.update(readFileSync(join(here, 'fixtures', f)));
+builderHash.update(readFileSync(fileURLToPath(import.meta.url)));
+
+for (const [name, fx] of Object.entries(fixtures)) {
+  const dir = join(out, name);
+  const stamp = join(dir, '.stamp');
+  const key = createHash('sha256').update(builderHash.copy().digest('hex')).update(JSON.stringify({ name, ...fx, tok: fx.tok.name })).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) continue;
+  const started = Date.now();
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  const { tokenizer, config: tokConfig } = fx.tok(fx.spec.maxPositions);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(fx.config, null, 2));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokConfig, null, 2));
+  const weights = makeWeights(fx.spec);
+  for (const [file, variant] of Object.entries(fx.files)) {
+    const spec = { ...fx.spec, ...variant };
+    let graph;
+    if (variant.fused) graph = buildFusedAttention(spec, weights);
+    else if (variant.noSoftmax) graph = buildNoSoftmax(spec, weights);
+    else graph = buildTransformer(spec, weights);
+    const opsets = [{ domain: '', version: 17 }, ...(variant.fused ? [MS_OPSET] : [])];
+    writeFileSync(join(dir, 'onnx', file), encodeModel(graph, opsets));
+  }
+  writeFileSync(stamp, key);
+  const mb = readdirSync(join(dir, 'onnx')).reduce((s, f) => s + statSync(join(dir, 'onnx', f)).size, 0) / 2 ** 20;
+  console.log(`fixture ${name}: ${mb.toFixed(1)} MB in ${Date.now() - started} ms`);
+}
