@@ -1,0 +1,23 @@
+// Builds the three bundles: extension host (CJS, vscode external), engine worker (+ the CLI, same engine),
+// and the webview (browser IIFE). `--watch` rebuilds on change; `--production` minifies.
+const esbuild = require('esbuild');
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+// Native and heavy runtime modules stay in node_modules; one copy of onnxruntime-node is shared with transformers.js.
+const nodeExternals = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp'];
+
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'info' };
+const builds = [
+  { ...common, entryPoints: { extension: 'src/extension.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist', external: nodeExternals },
+  { ...common, entryPoints: { worker: 'src/worker/worker-main.ts', cli: 'src/cli/cli.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist', external: nodeExternals },
+  { ...common, entryPoints: { webview: 'webview/main.ts' }, platform: 'browser', format: 'iife', target: 'es2022', outdir: 'dist' },
+];
+
+(async () => {
+  if (watch) {
+    for (const b of builds) await (await esbuild.context(b)).watch();
+  } else {
+    await Promise.all(builds.map((b) => esbuild.build(b)));
+  }
+})().catch(() => process.exit(1));

@@ -1,0 +1,115 @@
+// `attention-lens analyze …`: the same engine as the extension, without VS Code, for scripts and tests.
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { AnalysisSummary, Dtype } from '../protocol/messages';
+import { EngineError } from '../protocol/rpc';
+import { Engine } from '../worker/engine';
+
+const USAGE = 'usage: attention-lens analyze --model <hub id | folder> (--text "<text>" | --file <path>) [--dtype q8|fp32] ' +
+  '[--layer L --head H | --all] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
+
+/** Exit with a one-line message, never a stack trace, for user errors. */
+function fail(message: string, code = 1): never {
+  process.stderr.write(`attention-lens: ${message}\n`);
+  process.exit(code);
+}
+
+function intArg(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) fail(`--${name} must be a non-negative integer, got "${value}"`);
+  return Number(value);
+}
+
+/** Rounds to float32 precision's meaningful digits so the JSON stays readable. */
+function round(v: number): number {
+  return Number(v.toPrecision(7));
+}
+
+function matrix(buffer: ArrayBuffer, n: number): number[][] {
+  const a = new Float32Array(buffer);
+  return Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n), round));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command !== 'analyze') fail(command ? `unknown command "${command}". ${USAGE}` : USAGE);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: {
+        model: { type: 'string' }, text: { type: 'string' }, file: { type: 'string' }, dtype: { type: 'string' },
+        layer: { type: 'string' }, head: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' },
+        'remote-host': { type: 'string' }, 'cache-dir': { type: 'string' }, offline: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    fail(`${(error as Error).message}. ${USAGE}`);
+  }
+  if (!values.model) fail(`--model is required. ${USAGE}`);
+  if ((values.text === undefined) === (values.file === undefined)) fail(`give exactly one of --text or --file. ${USAGE}`);
+  const dtype = (values.dtype ?? 'fp32') as Dtype;
+  if (dtype !== 'fp32' && dtype !== 'q8') fail(`--dtype must be q8 or fp32, got "${values.dtype}"`);
+  let text = values.text ?? '';
+  if (values.file !== undefined) {
+    if (!existsSync(values.file) || !statSync(values.file).isFile()) fail(`no such file: ${values.file}`);
+    text = readFileSync(values.file, 'utf8');
+  }
+  const model = existsSync(values.model) ? resolve(values.model) : values.model;
+  const layer = intArg(values.layer, 'layer') ?? 0;
+  const head = intArg(values.head, 'head') ?? 0;
+
+  const engine = new Engine();
+  try {
+    const summary = await engine.analyze({
+      model, dtype, text, remoteHost: values['remote-host'], cacheDir: values['cache-dir'], allowRemote: !values.offline,
+    });
+    if (values.json) {
+      const out: Record<string, unknown> = { model: modelJson(summary), tokens: summary.tokens };
+      if (values.all) {
+        const all: number[][][][] = [];
+        for (let l = 0; l < summary.model.layers; l++) {
+          const heads: number[][][] = [];
+          for (let h = 0; h < summary.model.heads[l]; h++) heads.push(matrix((await engine.slice({ analysisId: summary.analysisId, layer: l, head: h })).buffer, summary.n));
+          all.push(heads);
+        }
+        out.attentions = all;
+      } else {
+        const s = await engine.slice({ analysisId: summary.analysisId, layer, head });
+        out.attention = { layer, head, matrix: matrix(s.buffer, s.n) };
+      }
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+    } else {
+      const s = await engine.slice({ analysisId: summary.analysisId, layer, head });
+      process.stdout.write(table(summary, new Float32Array(s.buffer), layer, head));
+    }
+  } finally {
+    await engine.dispose();
+  }
+}
+
+function modelJson(s: AnalysisSummary) {
+  return { id: s.model.id, kind: s.model.kind, layers: s.model.layers, heads: s.model.heads, maxPositions: s.model.maxPositions };
+}
+
+function table(s: AnalysisSummary, m: Float32Array, layer: number, head: number): string {
+  const n = s.n;
+  const label = (i: number) => JSON.stringify(s.tokens[i].text);
+  const width = Math.min(24, Math.max(...s.tokens.map((_, i) => label(i).length)));
+  const lines = [
+    `${s.model.id} (${s.model.kind}, ${s.model.layers} layers, heads ${s.model.heads.join('/')}) — layer ${layer}, head ${head}, ${n} tokens` +
+      (s.truncated ? ` (truncated: first ${s.analysedChars} of ${s.totalChars} characters)` : ''),
+    `${'token'.padEnd(width)}  attends most to`,
+  ];
+  for (let i = 0; i < n; i++) {
+    const row = Array.from(m.subarray(i * n, (i + 1) * n), (w, j) => ({ w, j })).sort((a, b) => b.w - a.w).slice(0, 3);
+    lines.push(`${label(i).padEnd(width)}  ${row.map(({ w, j }) => `${label(j)} ${(w * 100).toFixed(1)}%`).join('  ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof EngineError) fail(error.message);
+  fail(error instanceof Error ? error.message : String(error), 2);
+});

@@ -1,0 +1,131 @@
+// The one protocol shared by the extension host, the engine worker and the webview.
+// No 'vscode', no DOM, no Node imports here: all three runtimes compile this file.
+
+/** Encoder (bidirectional) or causal (decoder, masked upper triangle). */
+export type ModelKind = 'encoder' | 'causal';
+
+/** Weight precision of the ONNX file transformers.js resolves. */
+export type Dtype = 'fp32' | 'q8';
+
+/** One token of the analysed text; offsets are UTF-16 indices into the analysed text, null for added special tokens. */
+export interface TokenInfo {
+  text: string;
+  id: number;
+  start: number | null;
+  end: number | null;
+  special: boolean;
+}
+
+/** What the engine knows about the loaded model. */
+export interface ModelInfo {
+  id: string;
+  kind: ModelKind;
+  modelType: string;
+  layers: number;
+  heads: number[];
+  maxPositions: number;
+  hiddenSize: number;
+  dtype: Dtype;
+}
+
+/** The reply to an analysis: everything but the attention numbers, which stay in the worker. */
+export interface AnalysisSummary {
+  analysisId: number;
+  model: ModelInfo;
+  tokens: TokenInfo[];
+  /** Number of tokens (the side of each N×N matrix). */
+  n: number;
+  /** True when the text was longer than the model's positions and only its first part was analysed. */
+  truncated: boolean;
+  /** Characters of the text that the analysed tokens cover. */
+  analysedChars: number;
+  totalChars: number;
+  timings: { loadMs: number; tokenizeMs: number; forwardMs: number };
+}
+
+/** A head index, or an aggregate over the heads of a layer. */
+export type HeadSelector = number | 'mean' | 'max';
+
+/** Parameters of an analysis. */
+export interface AnalyzeParams {
+  model: string;
+  dtype: Dtype;
+  text: string;
+  maxTokens?: number;
+  remoteHost?: string;
+  cacheDir?: string;
+  allowRemote?: boolean;
+}
+
+/** One N×N matrix, row-major, as an ArrayBuffer of float32 trimmed to exactly the slice. */
+export interface SliceReply {
+  analysisId: number;
+  layer: number;
+  head: HeadSelector;
+  n: number;
+  buffer: ArrayBuffer;
+}
+
+/** Downsampled previews of every layer × head: `size`×`size` float32 each, concatenated layer-major. */
+export interface ThumbnailsReply {
+  analysisId: number;
+  size: number;
+  heads: number[];
+  buffer: ArrayBuffer;
+}
+
+/** The engine's methods, as the worker serves them. */
+export interface EngineApi {
+  analyze(params: AnalyzeParams): AnalysisSummary;
+  slice(params: { analysisId: number; layer: number; head: HeadSelector }): SliceReply;
+  thumbnails(params: { analysisId: number; size: number }): ThumbnailsReply;
+  countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string }): { count: number; maxPositions: number; layers: number; heads: number[]; hiddenSize: number };
+  release(params: { analysisId: number }): { released: boolean };
+}
+
+/** Error codes every side can branch on. */
+export type EngineErrorCode =
+  | 'fused-attention'
+  | 'no-attention-softmax'
+  | 'model-not-found'
+  | 'bad-model'
+  | 'bad-input'
+  | 'unknown-analysis'
+  | 'cancelled'
+  | 'timeout'
+  | 'worker-died'
+  | 'internal';
+
+/** An error as plain data, so it crosses threads and processes intact. */
+export interface ErrorData {
+  code: EngineErrorCode;
+  message: string;
+}
+
+/** A request to a method of an API. */
+export interface RequestMessage<Api, K extends keyof Api = keyof Api> {
+  kind: 'request';
+  id: number;
+  method: K;
+  params: Api[K] extends (p: infer P) => unknown ? P : never;
+}
+
+/** A reply: the result or an error, as data. */
+export type ReplyMessage =
+  | { kind: 'reply'; id: number; ok: true; result: unknown }
+  | { kind: 'reply'; id: number; ok: false; error: ErrorData };
+
+/** Messages the host sends to the webview. */
+export type ToWebview =
+  | { type: 'loading'; text: string; title: string }
+  | { type: 'analysis'; summary: AnalysisSummary; sourceLabel: string }
+  | { type: 'slice'; requestId: number; slice: SliceReply }
+  | { type: 'thumbnails'; thumbnails: ThumbnailsReply }
+  | { type: 'error'; message: string };
+
+/** Messages the webview sends to the host. */
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'requestSlice'; requestId: number; analysisId: number; layer: number; head: HeadSelector }
+  | { type: 'requestThumbnails'; analysisId: number; size: number }
+  | { type: 'focusToken'; index: number | null };

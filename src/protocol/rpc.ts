@@ -1,0 +1,110 @@
+// Request/reply over any message channel: ids, errors as data, timeouts, and failing everything on dispose.
+import type { EngineErrorCode, ErrorData, ReplyMessage, RequestMessage } from './messages';
+
+/** An error that carries an engine error code; what crosses a thread is its `toData()`. */
+export class EngineError extends Error {
+  constructor(readonly code: EngineErrorCode, message: string) {
+    super(message);
+    this.name = 'EngineError';
+  }
+
+  /** The error as plain data. */
+  toData(): ErrorData {
+    return { code: this.code, message: this.message };
+  }
+
+  /** Turns anything thrown into error data; unknown errors become `internal`. */
+  static toData(error: unknown): ErrorData {
+    if (error instanceof EngineError) return error.toData();
+    const message = error instanceof Error ? error.message : String(error);
+    return { code: 'internal', message };
+  }
+}
+
+type Params<Api, K extends keyof Api> = Api[K] extends (p: infer P) => unknown ? P : never;
+type Result<Api, K extends keyof Api> = Api[K] extends (...a: never[]) => infer R ? R : never;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: EngineError): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** The calling side: `call()` returns a promise settled by `receive()` or rejected on timeout/dispose. */
+export class RpcClient<Api> {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly post: (message: RequestMessage<Api>) => void) {}
+
+  /** Calls a method; rejects with an EngineError on error reply, timeout or dispose. */
+  call<K extends keyof Api>(method: K, params: Params<Api, K>, timeoutMs = 0): Promise<Result<Api, K>> {
+    const id = this.nextId++;
+    return new Promise<Result<Api, K>>((resolve, reject) => {
+      const timer = timeoutMs > 0
+        ? setTimeout(() => this.settle(id, new EngineError('timeout', `${String(method)} did not answer within ${timeoutMs} ms`)), timeoutMs)
+        : undefined;
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      try {
+        this.post({ kind: 'request', id, method, params } as RequestMessage<Api>);
+      } catch (error) {
+        this.settle(id, new EngineError('internal', `could not send ${String(method)}: ${EngineError.toData(error).message}`));
+      }
+    });
+  }
+
+  /** Feeds a reply from the other side. */
+  receive(reply: ReplyMessage): void {
+    if (reply.ok) this.settle(reply.id, undefined, reply.result);
+    else this.settle(reply.id, new EngineError(reply.error.code, reply.error.message));
+  }
+
+  /** Number of calls still waiting. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Rejects every pending call with the given error. */
+  failAll(error: EngineError): void {
+    for (const id of [...this.pending.keys()]) this.settle(id, error);
+  }
+
+  private settle(id: number, error: EngineError | undefined, result?: unknown): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    if (p.timer) clearTimeout(p.timer);
+    if (error) p.reject(error);
+    else p.resolve(result);
+  }
+}
+
+/** A handler's answer: the result plus the ArrayBuffers to transfer rather than copy. */
+export interface Served {
+  result: unknown;
+  transfer: ArrayBuffer[];
+}
+
+/** The serving side: runs one request against an implementation and always produces a reply. */
+export async function serve<Api>(
+  impl: { [K in keyof Api]: (params: Params<Api, K>) => Promise<Result<Api, K>> | Result<Api, K> },
+  request: RequestMessage<Api>,
+): Promise<{ reply: ReplyMessage; transfer: ArrayBuffer[] }> {
+  try {
+    const fn = impl[request.method];
+    if (typeof fn !== 'function') throw new EngineError('bad-input', `unknown method ${String(request.method)}`);
+    const result = await (fn as (p: unknown) => unknown).call(impl, request.params);
+    return { reply: { kind: 'reply', id: request.id, ok: true, result }, transfer: collectBuffers(result) };
+  } catch (error) {
+    return { reply: { kind: 'reply', id: request.id, ok: false, error: EngineError.toData(error) }, transfer: [] };
+  }
+}
+
+/** Top-level `buffer` fields of a result are transferred, not copied. */
+function collectBuffers(result: unknown): ArrayBuffer[] {
+  if (result && typeof result === 'object' && 'buffer' in result) {
+    const b = (result as { buffer: unknown }).buffer;
+    if (b instanceof ArrayBuffer) return [b];
+  }
+  return [];
+}

@@ -1,0 +1,78 @@
+// Keeps one analysis's attention maps in the worker and cuts what the host asks for: one head, an
+// aggregate over heads, or downsampled thumbnails. Every reply is a fresh ArrayBuffer of exactly its slice.
+import type { HeadSelector } from '../protocol/messages';
+import { EngineError } from '../protocol/rpc';
+
+/** The attention maps of one analysis: per layer, heads × N × N float32, row-major. */
+export class AttentionStore {
+  constructor(readonly n: number, private readonly layers: Float32Array[], readonly heads: number[]) {}
+
+  /** Bytes held. */
+  get bytes(): number {
+    return this.layers.reduce((s, l) => s + l.byteLength, 0);
+  }
+
+  /** One head's N×N matrix, or the mean / element-wise max over a layer's heads. */
+  slice(layer: number, head: HeadSelector): Float32Array {
+    this.checkLayer(layer);
+    const n2 = this.n * this.n;
+    const data = this.layers[layer];
+    const h = this.heads[layer];
+    if (typeof head === 'number') {
+      if (!Number.isInteger(head) || head < 0 || head >= h) throw new EngineError('bad-input', `head ${head} is out of range (layer ${layer} has ${h} heads).`);
+      return data.slice(head * n2, (head + 1) * n2);
+    }
+    const out = new Float32Array(n2);
+    if (head === 'mean') {
+      for (let k = 0; k < h; k++) for (let i = 0; i < n2; i++) out[i] += data[k * n2 + i];
+      for (let i = 0; i < n2; i++) out[i] /= h;
+    } else if (head === 'max') {
+      out.set(data.subarray(0, n2));
+      for (let k = 1; k < h; k++) for (let i = 0; i < n2; i++) { const v = data[k * n2 + i]; if (v > out[i]) out[i] = v; }
+    } else {
+      throw new EngineError('bad-input', `unknown head selector ${String(head)}.`);
+    }
+    return out;
+  }
+
+  /** Every layer × head, block-averaged to size×size (size ≤ N), concatenated layer-major. */
+  thumbnails(size: number): { size: number; data: Float32Array } {
+    const s = Math.max(1, Math.min(Math.floor(size), this.n));
+    const total = this.heads.reduce((a, b) => a + b, 0);
+    const out = new Float32Array(total * s * s);
+    const n = this.n;
+    const n2 = n * n;
+    let o = 0;
+    this.layers.forEach((data, l) => {
+      for (let h = 0; h < this.heads[l]; h++, o++) {
+        const base = h * n2;
+        const dst = o * s * s;
+        for (let i = 0; i < n; i++) {
+          const ti = Math.floor((i * s) / n);
+          for (let j = 0; j < n; j++) out[dst + ti * s + Math.floor((j * s) / n)] += data[base + i * n + j];
+        }
+        // Average each block so thumbnails of any N share one scale.
+        for (let ti = 0; ti < s; ti++) {
+          const rows = Math.ceil(((ti + 1) * n) / s) - Math.ceil((ti * n) / s);
+          for (let tj = 0; tj < s; tj++) {
+            const cols = Math.ceil(((tj + 1) * n) / s) - Math.ceil((tj * n) / s);
+            out[dst + ti * s + tj] /= Math.max(1, rows * cols);
+          }
+        }
+      }
+    });
+    return { size: s, data: out };
+  }
+
+  private checkLayer(layer: number): void {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.layers.length) {
+      throw new EngineError('bad-input', `layer ${layer} is out of range (the model has ${this.layers.length} layers).`);
+    }
+  }
+}
+
+/** The ArrayBuffer of a Float32Array that owns exactly its bytes (copied if it is a view onto more). */
+export function ownBuffer(a: Float32Array): ArrayBuffer {
+  if (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer) return a.buffer;
+  return a.slice().buffer as ArrayBuffer;
+}

@@ -1,0 +1,170 @@
+// The attention engine: one loaded model, the stored analyses, and the methods the host calls.
+// Pure logic over LoadedModel; the worker entry only wires it to a message port, so tests call it directly.
+import { AutoConfig, AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { AnalysisSummary, AnalyzeParams, Dtype, EngineApi, HeadSelector, SliceReply, ThumbnailsReply } from '../protocol/messages';
+import { EngineError } from '../protocol/rpc';
+import { AttentionStore, ownBuffer } from './attention-store';
+import { LoadedModel, configureHub, explainLoadError } from './model-runner';
+import { describeTokens, encode } from './tokenize';
+
+/** How many analyses stay in memory; older ones are released. */
+const KEEP_ANALYSES = 3;
+/** UTF-16 units per token kept before tokenising a long text (a token is rarely longer; saves seconds on 1 MB). */
+const UNITS_PER_TOKEN_BOUND = 32;
+
+type Methods = { [K in keyof EngineApi]: (p: Parameters<EngineApi[K]>[0]) => Promise<ReturnType<EngineApi[K]>> };
+
+/** Implements EngineApi; one instance per worker. */
+export class Engine implements Methods {
+  private model: LoadedModel | undefined;
+  private modelKey = '';
+  private loading: Promise<LoadedModel> | undefined;
+  private readonly analyses = new Map<number, AttentionStore>();
+  private nextAnalysis = 1;
+  private readonly tokenizers = new Map<string, Promise<{ tokenizer: PreTrainedTokenizer; config: Record<string, unknown> }>>();
+
+  /** Loads (or reuses) the model; switching models disposes the old session first. */
+  async ensureModel(params: Pick<AnalyzeParams, 'model' | 'dtype' | 'remoteHost' | 'cacheDir' | 'allowRemote'>): Promise<LoadedModel> {
+    const key = JSON.stringify([params.model, params.dtype, params.remoteHost ?? '', params.cacheDir ?? '', params.allowRemote ?? true]);
+    if (this.model && this.modelKey === key) return this.model;
+    if (this.loading && this.modelKey === key) return this.loading;
+    const old = this.model;
+    this.model = undefined;
+    this.analyses.clear();
+    if (old) await old.dispose();
+    this.modelKey = key;
+    this.loading = LoadedModel.load(params);
+    try {
+      this.model = await this.loading;
+      return this.model;
+    } catch (error) {
+      this.modelKey = '';
+      throw error;
+    } finally {
+      this.loading = undefined;
+    }
+  }
+
+  async analyze(params: AnalyzeParams): Promise<AnalysisSummary> {
+    if (typeof params.text !== 'string' || params.text.trim().length === 0) {
+      throw new EngineError('bad-input', 'There is no text to analyse: select some text (not only whitespace).');
+    }
+    const wasLoaded = this.model !== undefined && this.modelKey !== '';
+    const model = await this.ensureModel(params);
+    const limit = Math.max(2, Math.min(params.maxTokens ?? Infinity, model.info.maxPositions));
+    const t0 = performance.now();
+    const text = params.text.length > limit * UNITS_PER_TOKEN_BOUND
+      ? cutAtCodePoint(params.text, limit * UNITS_PER_TOKEN_BOUND)
+      : params.text;
+    let ids = encode(model.tokenizer, text);
+    let tokens = describeTokens(model.tokenizer, text, ids);
+    const cutEarly = text.length < params.text.length;
+    let truncated = cutEarly;
+    if (ids.length > limit) {
+      truncated = true;
+      const last = tokens[tokens.length - 1];
+      // Keep a closing special token ([SEP], </s>) so the model sees a well-formed sequence.
+      const keepLast = last.special && last.start === null;
+      const head = keepLast ? limit - 1 : limit;
+      ids = [...ids.slice(0, head), ...(keepLast ? [ids[ids.length - 1]] : [])];
+      tokens = [...tokens.slice(0, head), ...(keepLast ? [last] : [])];
+    }
+    const tokenizeMs = performance.now() - t0;
+    const t1 = performance.now();
+    const layers = await model.run(ids);
+    const forwardMs = performance.now() - t1;
+    const n = ids.length;
+    const store = new AttentionStore(n, layers, model.info.heads);
+    const analysisId = this.nextAnalysis++;
+    this.analyses.set(analysisId, store);
+    for (const id of this.analyses.keys()) if (this.analyses.size > KEEP_ANALYSES) this.analyses.delete(id);
+    const analysedChars = tokens.reduce((m, t) => (t.end !== null && t.end > m ? t.end : m), 0);
+    return {
+      analysisId,
+      model: model.info,
+      tokens,
+      n,
+      truncated,
+      analysedChars: truncated ? analysedChars : params.text.length,
+      totalChars: params.text.length,
+      timings: { loadMs: wasLoaded ? 0 : model.loadMs, tokenizeMs, forwardMs },
+    };
+  }
+
+  async slice(params: { analysisId: number; layer: number; head: HeadSelector }): Promise<SliceReply> {
+    const store = this.store(params.analysisId);
+    const data = store.slice(params.layer, params.head);
+    return { analysisId: params.analysisId, layer: params.layer, head: params.head, n: store.n, buffer: ownBuffer(data) };
+  }
+
+  async thumbnails(params: { analysisId: number; size: number }): Promise<ThumbnailsReply> {
+    const store = this.store(params.analysisId);
+    const { size, data } = store.thumbnails(params.size);
+    return { analysisId: params.analysisId, size, heads: store.heads, buffer: ownBuffer(data) };
+  }
+
+  async countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string }) {
+    const { tokenizer, config } = await this.tokenizerFor(params);
+    const num = (...keys: string[]) => keys.map((k) => config[k]).find((v): v is number => typeof v === 'number');
+    const layers = num('num_hidden_layers', 'n_layer', 'num_layers') ?? 0;
+    const heads = num('num_attention_heads', 'n_head', 'num_heads') ?? 0;
+    const loaded = this.model?.id === params.model ? this.model.info : undefined;
+    return {
+      count: encode(tokenizer, params.text).length,
+      maxPositions: loaded?.maxPositions ?? num('max_position_embeddings', 'n_positions', 'n_ctx') ?? 512,
+      layers: loaded?.layers ?? layers,
+      heads: loaded?.heads ?? new Array(layers).fill(heads),
+      hiddenSize: num('hidden_size', 'n_embd', 'd_model') ?? 0,
+    };
+  }
+
+  async release(params: { analysisId: number }): Promise<{ released: boolean }> {
+    return { released: this.analyses.delete(params.analysisId) };
+  }
+
+  /** Frees everything (worker shutdown). */
+  async dispose(): Promise<void> {
+    this.analyses.clear();
+    const m = this.model;
+    this.model = undefined;
+    if (m) await m.dispose();
+  }
+
+  /** Bytes of attention data held, for memory checks. */
+  get heldBytes(): number {
+    let total = 0;
+    for (const s of this.analyses.values()) total += s.bytes;
+    return total;
+  }
+
+  private store(analysisId: number): AttentionStore {
+    const store = this.analyses.get(analysisId);
+    if (!store) throw new EngineError('unknown-analysis', `analysis ${analysisId} is no longer held (run Show Attention again).`);
+    return store;
+  }
+
+  private tokenizerFor(params: { model: string; allowRemote?: boolean; cacheDir?: string }) {
+    const key = JSON.stringify([params.model, params.allowRemote ?? true, params.cacheDir ?? '']);
+    let entry = this.tokenizers.get(key);
+    if (!entry) {
+      configureHub(params);
+      entry = (async () => {
+        try {
+          const config = (await AutoConfig.from_pretrained(params.model)) as unknown as Record<string, unknown>;
+          return { tokenizer: await AutoTokenizer.from_pretrained(params.model), config };
+        } catch (error) {
+          throw explainLoadError(params.model, error);
+        }
+      })();
+      entry.catch(() => this.tokenizers.delete(key));
+      this.tokenizers.set(key, entry);
+    }
+    return entry;
+  }
+}
+
+/** A prefix of at most `units` UTF-16 units that does not split a surrogate pair. */
+export function cutAtCodePoint(text: string, units: number): string {
+  const code = text.charCodeAt(units - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? units - 1 : units);
+}

@@ -1,0 +1,170 @@
+// Graph surgery: find the attention-probability Softmax outputs of an ONNX graph and append them to the
+// graph's outputs, so onnxruntime returns them alongside the model's own outputs. No re-export needed.
+import { onnx } from 'onnx-proto';
+import { EngineError } from '../protocol/rpc';
+
+type Graph = onnx.IGraphProto;
+type Node = onnx.INodeProto;
+
+/** Ops that compute attention internally and never materialise the probabilities. */
+const FUSED_ATTENTION = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'DecoderMaskedMultiHeadAttention', 'SparseAttention']);
+/** Products that make Q·Kᵀ and probs·V, plain or quantised. */
+const PRODUCTS = new Set(['MatMul', 'MatMulInteger', 'Einsum', 'FusedMatMul', 'QLinearMatMul', 'MatMulIntegerToFloat']);
+/** Ops that may sit between Q·Kᵀ and the Softmax (scaling, masking, casts, quantisation). */
+const BEFORE_SOFTMAX = new Set(['Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'Reshape', 'Identity', 'DequantizeLinear', 'Max', 'Min', 'Clip', 'Tanh']);
+/** Ops that may sit between the Softmax and probs·V. */
+const AFTER_SOFTMAX = new Set(['Cast', 'Dropout', 'Identity', 'DynamicQuantizeLinear', 'QuantizeLinear', 'DequantizeLinear', 'Reshape']);
+
+/** What surgery found and did. */
+export interface SurgeryResult {
+  bytes: Uint8Array;
+  /** Names of the exposed attention tensors, ordered by layer. */
+  attentionOutputs: string[];
+  /** True when a merged decoder's no-cache `If` branch was inlined. */
+  inlinedIf: boolean;
+  /** Counts of op types in the graph, for diagnostics. */
+  ops: Record<string, number>;
+  inputs: string[];
+  outputs: string[];
+}
+
+/** Parses an ONNX model and returns it with every attention Softmax exposed as a graph output. */
+export function exposeAttention(bytes: Uint8Array, modelName: string): SurgeryResult {
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (error) {
+    throw new EngineError('bad-model', `${modelName}: the ONNX file could not be parsed (${(error as Error).message}); it may be truncated or corrupt.`);
+  }
+  const graph = model.graph;
+  if (!graph || !graph.node || graph.node.length === 0) {
+    throw new EngineError('bad-model', `${modelName}: the ONNX file holds no graph.`);
+  }
+  const ops = countOps(graph);
+  const fused = Object.keys(ops).filter((op) => FUSED_ATTENTION.has(op));
+  if (fused.length > 0) {
+    throw new EngineError('fused-attention',
+      `${modelName} uses fused attention (${fused.join(', ')}): its attention probabilities never exist as a tensor, so they cannot be shown. ` +
+      'Use an export without attention fusion (an eager torch.onnx / Optimum export whose attention is MatMul → Softmax → MatMul).');
+  }
+  const inlinedIf = inlineNoCacheBranch(graph);
+  const found = findAttentionSoftmax(graph);
+  if (found.length === 0) {
+    const softmaxCount = ops.Softmax ?? 0;
+    throw new EngineError('no-attention-softmax',
+      `${modelName} has no attention Softmax to tap (found ${softmaxCount} Softmax node(s), none between Q·Kᵀ and the product with V; ` +
+      `ops: ${summariseOps(ops)}). Use an eager export whose attention is MatMul → Softmax → MatMul.`);
+  }
+  const existing = new Set((graph.output ?? []).map((o) => o.name));
+  for (const name of found) {
+    // No declared type: onnxruntime infers it (a wrong declared type would be rejected).
+    if (!existing.has(name)) graph.output!.push(onnx.ValueInfoProto.create({ name }));
+  }
+  return {
+    bytes: onnx.ModelProto.encode(model).finish(),
+    attentionOutputs: found,
+    inlinedIf,
+    ops,
+    inputs: (graph.input ?? []).map((i) => i.name ?? ''),
+    outputs: (graph.output ?? []).map((o) => o.name ?? ''),
+  };
+}
+
+function countOps(graph: Graph, into: Record<string, number> = {}): Record<string, number> {
+  for (const node of graph.node ?? []) {
+    const op = node.opType ?? '?';
+    into[op] = (into[op] ?? 0) + 1;
+    for (const attr of node.attribute ?? []) {
+      if (attr.g) countOps(attr.g, into);
+      for (const g of attr.graphs ?? []) countOps(g, into);
+    }
+  }
+  return into;
+}
+
+function summariseOps(ops: Record<string, number>): string {
+  return Object.entries(ops).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${k}×${v}`).join(', ');
+}
+
+/**
+ * A merged decoder (`decoder_model_merged.onnx`) branches on `use_cache_branch`; its Softmax nodes live in
+ * subgraphs, which cannot be graph outputs. Replace the If by its no-cache branch (the engine feeds an empty past).
+ */
+function inlineNoCacheBranch(graph: Graph): boolean {
+  const nodes = graph.node!;
+  const index = nodes.findIndex((n) => n.opType === 'If' && (n.attribute ?? []).some((a) => a.g && hasSoftmax(a.g)));
+  if (index < 0) return false;
+  const ifNode = nodes[index];
+  const branches = Object.fromEntries((ifNode.attribute ?? []).filter((a) => a.g).map((a) => [a.name, a.g!]));
+  const cond = ifNode.input?.[0] ?? '';
+  let branch: Graph | undefined;
+  if (/use_cache/i.test(cond)) branch = branches.else_branch;
+  else branch = [branches.then_branch, branches.else_branch].find((b) => b && !referencesPast(b));
+  if (!branch) throw new EngineError('bad-model', `an If node (${ifNode.name}) holds attention, but no branch runs without a cache.`);
+  const bridge = (branch.output ?? []).map((o, i) => onnx.NodeProto.create({
+    opType: 'Identity', input: [o.name!], output: [ifNode.output![i]], name: `attention_lens_inline_${i}`,
+  }));
+  nodes.splice(index, 1, ...(branch.node ?? []), ...bridge);
+  graph.initializer = [...(graph.initializer ?? []), ...(branch.initializer ?? [])];
+  return true;
+}
+
+function hasSoftmax(graph: Graph): boolean {
+  return (graph.node ?? []).some((n) => n.opType === 'Softmax' || (n.attribute ?? []).some((a) => a.g && hasSoftmax(a.g)));
+}
+
+function referencesPast(graph: Graph): boolean {
+  return (graph.node ?? []).some((n) => (n.input ?? []).some((i) => i.startsWith('past_key_values') || i.startsWith('past_')));
+}
+
+function softmaxOnLastAxis(node: Node, opset: number): boolean {
+  const axis = (node.attribute ?? []).find((a) => a.name === 'axis');
+  if (!axis) return opset >= 13;
+  const value = Number(axis.i ?? 0);
+  return value === -1 || value === 3;
+}
+
+/** Softmax outputs that sit between a Q·Kᵀ product and a product with V, ordered by layer. */
+export function findAttentionSoftmax(graph: Graph, opset = 17): string[] {
+  const producer = new Map<string, Node>();
+  const consumers = new Map<string, Node[]>();
+  for (const node of graph.node ?? []) {
+    for (const out of node.output ?? []) producer.set(out, node);
+    for (const inp of node.input ?? []) {
+      if (!consumers.has(inp)) consumers.set(inp, []);
+      consumers.get(inp)!.push(node);
+    }
+  }
+  const fromProduct = (name: string, depth: number): boolean => {
+    const node = producer.get(name);
+    if (!node || depth > 8) return false;
+    if (PRODUCTS.has(node.opType ?? '')) return true;
+    if (!BEFORE_SOFTMAX.has(node.opType ?? '')) return false;
+    return (node.input ?? []).some((i) => fromProduct(i, depth + 1));
+  };
+  const intoProduct = (name: string, depth: number): boolean => {
+    if (depth > 8) return false;
+    for (const node of consumers.get(name) ?? []) {
+      const op = node.opType ?? '';
+      if (PRODUCTS.has(op) && node.input?.[0] === name) return true;
+      if (AFTER_SOFTMAX.has(op) && node.input?.[0] === name) {
+        // DynamicQuantizeLinear's quantised values are its first output.
+        if (intoProduct(node.output![0], depth + 1)) return true;
+      }
+    }
+    return false;
+  };
+  const found: { name: string; order: number; layer: number | null }[] = [];
+  (graph.node ?? []).forEach((node, order) => {
+    if (node.opType !== 'Softmax' || !softmaxOnLastAxis(node, opset)) return;
+    const input = node.input?.[0];
+    const output = node.output?.[0];
+    if (!input || !output || !fromProduct(input, 0) || !intoProduct(output, 0)) return;
+    const m = /(?:layers?|h|blocks?)[._/](\d+)/.exec(node.name ?? '');
+    found.push({ name: output, order, layer: m ? Number(m[1]) : null });
+  });
+  const layers = found.map((f) => f.layer);
+  const byName = layers.every((l) => l !== null) && new Set(layers).size === layers.length;
+  found.sort((a, b) => (byName ? a.layer! - b.layer! : a.order - b.order));
+  return found.map((f) => f.name);
+}

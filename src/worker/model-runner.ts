@@ -1,0 +1,206 @@
+// Loads a model through transformers.js (config, tokenizer, dtype file choice, hub download and cache) and
+// swaps in an onnxruntime session whose graph exposes the attention Softmax outputs.
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { AutoConfig, AutoModel, AutoTokenizer, LogLevel, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { Dtype, ModelInfo, ModelKind } from '../protocol/messages';
+import { EngineError } from '../protocol/rpc';
+import { exposeAttention, type SurgeryResult } from './graph-surgery';
+import { encode } from './tokenize';
+
+/** Where and how to find a model. */
+export interface LoadOptions {
+  model: string;
+  dtype: Dtype;
+  allowRemote?: boolean;
+  remoteHost?: string;
+  cacheDir?: string;
+}
+
+type Config = Record<string, unknown>;
+
+/** Applies the hub settings to transformers.js' global env (one model at a time lives in a worker). */
+export function configureHub(opts: Pick<LoadOptions, 'allowRemote' | 'remoteHost' | 'cacheDir'>): void {
+  env.logLevel = LogLevel.ERROR;
+  ort.env.logLevel = 'error';
+  env.allowRemoteModels = opts.allowRemote ?? true;
+  env.allowLocalModels = true;
+  if (opts.remoteHost) env.remoteHost = opts.remoteHost.endsWith('/') ? opts.remoteHost : `${opts.remoteHost}/`;
+  if (opts.cacheDir) env.cacheDir = opts.cacheDir;
+}
+
+/** Translates transformers.js' load errors into messages that say what to do. */
+export function explainLoadError(model: string, error: unknown): EngineError {
+  if (error instanceof EngineError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/Unexpected token|JSON/i.test(message) && /config|json/i.test(message)) {
+    return new EngineError('bad-model', `${model}: a JSON file of the model is not valid JSON (${message}).`);
+  }
+  if (/not found|404|Could not locate|ENOENT|local_files_only|allowRemoteModels/i.test(message)) {
+    return new EngineError('model-not-found', `Model "${model}" was not found: ${message}`);
+  }
+  return new EngineError('bad-model', `${model}: ${message}`);
+}
+
+function numberField(config: Config, ...keys: string[]): number | undefined {
+  for (const k of keys) if (typeof config[k] === 'number') return config[k] as number;
+  return undefined;
+}
+
+/** A model ready to run, with its attention outputs exposed. */
+export class LoadedModel {
+  private constructor(
+    readonly id: string,
+    readonly dtype: Dtype,
+    readonly tokenizer: PreTrainedTokenizer,
+    readonly config: Config,
+    private readonly session: ort.InferenceSession,
+    readonly surgery: SurgeryResult,
+    private readonly owner: { dispose(): Promise<unknown> } | undefined,
+    readonly info: ModelInfo,
+    readonly loadMs: number,
+  ) {}
+
+  /** Loads a model by hub id or folder; throws EngineError with a user-facing message. */
+  static async load(opts: LoadOptions): Promise<LoadedModel> {
+    const started = performance.now();
+    const id = opts.model;
+    if (isAbsolute(id) && !existsSync(id)) throw new EngineError('model-not-found', `The model folder ${id} does not exist.`);
+    configureHub(opts);
+    let tokenizer: PreTrainedTokenizer;
+    let config: Config;
+    try {
+      config = (await AutoConfig.from_pretrained(id)) as unknown as Config;
+      tokenizer = await AutoTokenizer.from_pretrained(id);
+    } catch (error) {
+      throw explainLoadError(id, error);
+    }
+    const { session, surgery, owner } = await createSession(id, opts.dtype, config);
+    const partial = { id, dtype: opts.dtype, config, tokenizer, session, surgery };
+    const probe = await probeShape(partial);
+    const info: ModelInfo = {
+      id,
+      kind: probe.kind,
+      modelType: String(config.model_type ?? 'unknown'),
+      layers: surgery.attentionOutputs.length,
+      heads: probe.heads,
+      maxPositions: maxPositions(config, tokenizer),
+      hiddenSize: numberField(config, 'hidden_size', 'n_embd', 'd_model', 'dim') ?? 0,
+      dtype: opts.dtype,
+    };
+    return new LoadedModel(id, opts.dtype, tokenizer, config, session, surgery, owner, info, performance.now() - started);
+  }
+
+  /** Runs the model on token ids; returns one [heads × N × N] array per layer. */
+  async run(ids: number[]): Promise<Float32Array[]> {
+    return runAttention(this.session, this.surgery.attentionOutputs, ids);
+  }
+
+  /** Releases the onnxruntime session. */
+  async dispose(): Promise<void> {
+    if (this.owner) await this.owner.dispose();
+    else await this.session.release();
+  }
+}
+
+function maxPositions(config: Config, tokenizer: PreTrainedTokenizer): number {
+  const fromConfig = numberField(config, 'max_position_embeddings', 'n_positions', 'n_ctx', 'max_seq_len');
+  const fromTokenizer = (tokenizer as unknown as { model_max_length?: number }).model_max_length;
+  const candidates = [fromConfig, fromTokenizer].filter((v): v is number => typeof v === 'number' && v > 0 && v < 1e7);
+  // RoBERTa-style configs count two padding offsets into max_position_embeddings.
+  const limit = candidates.length ? Math.min(...candidates) : 512;
+  return config.model_type === 'roberta' || config.model_type === 'xlm-roberta' ? Math.min(limit, 514 - 2) : limit;
+}
+
+/**
+ * Lets transformers.js resolve, download and cache the ONNX file, and intercepts the moment it creates the
+ * onnxruntime session: the graph gets its attention outputs before the session exists. Both sides resolve the
+ * same onnxruntime-node module, so the patched `InferenceSession.create` is the one transformers.js calls.
+ */
+async function createSession(id: string, dtype: Dtype, config: Config) {
+  const original = ort.InferenceSession.create.bind(ort.InferenceSession) as (...a: unknown[]) => Promise<ort.InferenceSession>;
+  let captured: { session: ort.InferenceSession; surgery: SurgeryResult } | undefined;
+  const intercept = async (pathOrBytes: unknown, options: unknown) => {
+    const bytes = typeof pathOrBytes === 'string' ? await readFile(pathOrBytes) : pathOrBytes as Uint8Array;
+    const surgery = exposeAttention(bytes, id);
+    const session = await original(surgery.bytes, options ?? {});
+    captured = { session, surgery };
+    return session;
+  };
+  (ort.InferenceSession as unknown as { create: unknown }).create = intercept;
+  try {
+    const owner = await AutoModel.from_pretrained(id, { dtype, device: 'cpu', config } as never);
+    if (!captured) throw new EngineError('bad-model', `${id}: transformers.js created no onnxruntime session.`);
+    return { ...captured, owner: owner as unknown as { dispose(): Promise<unknown> } };
+  } catch (error) {
+    if (error instanceof EngineError) throw error;
+    // transformers.js does not know every architecture; a folder with an ONNX graph still works directly.
+    const file = localOnnxFile(id, dtype);
+    if (!file) throw explainLoadError(id, error);
+    const surgery = exposeAttention(await readFile(file), id);
+    const session = await original(surgery.bytes, {});
+    return { session, surgery, owner: undefined };
+  } finally {
+    (ort.InferenceSession as unknown as { create: unknown }).create = original;
+  }
+}
+
+function localOnnxFile(id: string, dtype: Dtype): string | undefined {
+  const base = isAbsolute(id) ? id : join(env.localModelPath ?? '', id);
+  const name = dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx';
+  return [join(base, 'onnx', name), join(base, name)].find((p) => existsSync(p));
+}
+
+function int64(values: number[], dims: number[]): ort.Tensor {
+  return new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
+}
+
+/** Builds the feeds a graph asks for: ids, mask, type ids, positions, an empty past, no cache branch. */
+function feedsFor(session: ort.InferenceSession, ids: number[]): Record<string, ort.Tensor> {
+  const n = ids.length;
+  const feeds: Record<string, ort.Tensor> = {};
+  const metadata = (session as unknown as { inputMetadata?: { name: string; shape?: (string | number)[] }[] }).inputMetadata ?? [];
+  for (const name of session.inputNames) {
+    if (name === 'input_ids') feeds[name] = int64(ids, [1, n]);
+    else if (name === 'attention_mask') feeds[name] = int64(new Array(n).fill(1), [1, n]);
+    else if (name === 'token_type_ids') feeds[name] = int64(new Array(n).fill(0), [1, n]);
+    else if (name === 'position_ids') feeds[name] = int64(ids.map((_, i) => i), [1, n]);
+    else if (name === 'use_cache_branch') feeds[name] = new ort.Tensor('bool', [false], [1]);
+    else if (/^past_key_values\.|^past_/.test(name)) {
+      const shape = metadata.find((m) => m.name === name)?.shape ?? [];
+      const dims = shape.map((d, i) => (i === 2 ? 0 : typeof d === 'number' ? d : 1));
+      if (dims.length !== 4) throw new EngineError('bad-model', `cannot feed an empty past for input ${name} (shape ${JSON.stringify(shape)}).`);
+      feeds[name] = new ort.Tensor('float32', new Float32Array(0), dims);
+    } else {
+      throw new EngineError('bad-model', `the graph wants an input the engine cannot provide: ${name} (inputs: ${session.inputNames.join(', ')}).`);
+    }
+  }
+  return feeds;
+}
+
+async function runAttention(session: ort.InferenceSession, outputs: string[], ids: number[]): Promise<Float32Array[]> {
+  const result = await session.run(feedsFor(session, ids), outputs);
+  return outputs.map((name) => {
+    const tensor = result[name];
+    if (!tensor || tensor.type !== 'float32') throw new EngineError('bad-model', `attention output ${name} is missing or not float32.`);
+    return tensor.data as Float32Array;
+  });
+}
+
+/** Runs three tokens to learn heads per layer and whether the model is causal (upper triangle all zero). */
+async function probeShape(m: { id: string; tokenizer: PreTrainedTokenizer; session: ort.InferenceSession; surgery: SurgeryResult }): Promise<{ kind: ModelKind; heads: number[] }> {
+  let ids = encode(m.tokenizer, 'a b c d');
+  if (ids.length < 3) ids = [...ids, ...ids, ...ids].slice(0, 3);
+  const n = ids.length;
+  const layers = await runAttention(m.session, m.surgery.attentionOutputs, ids);
+  const heads = layers.map((data) => {
+    const h = data.length / (n * n);
+    if (!Number.isInteger(h) || h < 1) throw new EngineError('no-attention-softmax', `${m.id}: a Softmax output that looked like attention is not N×N (size ${data.length} for N=${n}).`);
+    return h;
+  });
+  let causal = true;
+  for (let i = 0; i < n && causal; i++) for (let j = i + 1; j < n; j++) if (layers[0][i * n + j] !== 0) { causal = false; break; }
+  return { kind: causal ? 'causal' : 'encoder', heads };
+}
