@@ -48,7 +48,8 @@ export function exposeAttention(bytes: Uint8Array, modelName: string): SurgeryRe
       'Use an export without attention fusion (an eager torch.onnx / Optimum export whose attention is MatMul → Softmax → MatMul).');
   }
   const inlinedIf = inlineNoCacheBranch(graph);
-  const found = findAttentionSoftmax(graph);
+  const opset = Number((model.opsetImport ?? []).find((o) => !o.domain)?.version ?? 17);
+  const found = findAttentionSoftmax(graph, opset);
   if (found.length === 0) {
     const softmaxCount = ops.Softmax ?? 0;
     throw new EngineError('no-attention-softmax',

@@ -94,8 +94,8 @@ export class LoadedModel {
   }
 
   /** Runs the model on token ids; returns one [heads × N × N] array per layer. */
-  async run(ids: number[]): Promise<Float32Array[]> {
-    return runAttention(this.session, this.surgery.attentionOutputs, ids);
+  async run(ids: number[], attentionMask?: number[]): Promise<Float32Array[]> {
+    return runAttention(this.session, this.surgery.attentionOutputs, ids, attentionMask);
   }
 
   /** Releases the onnxruntime session. */
@@ -158,13 +158,13 @@ function int64(values: number[], dims: number[]): ort.Tensor {
 }
 
 /** Builds the feeds a graph asks for: ids, mask, type ids, positions, an empty past, no cache branch. */
-function feedsFor(session: ort.InferenceSession, ids: number[]): Record<string, ort.Tensor> {
+function feedsFor(session: ort.InferenceSession, ids: number[], mask?: number[]): Record<string, ort.Tensor> {
   const n = ids.length;
   const feeds: Record<string, ort.Tensor> = {};
   const metadata = (session as unknown as { inputMetadata?: { name: string; shape?: (string | number)[] }[] }).inputMetadata ?? [];
   for (const name of session.inputNames) {
     if (name === 'input_ids') feeds[name] = int64(ids, [1, n]);
-    else if (name === 'attention_mask') feeds[name] = int64(new Array(n).fill(1), [1, n]);
+    else if (name === 'attention_mask') feeds[name] = int64(mask ?? new Array(n).fill(1), [1, n]);
     else if (name === 'token_type_ids') feeds[name] = int64(new Array(n).fill(0), [1, n]);
     else if (name === 'position_ids') feeds[name] = int64(ids.map((_, i) => i), [1, n]);
     else if (name === 'use_cache_branch') feeds[name] = new ort.Tensor('bool', [false], [1]);
@@ -180,8 +180,8 @@ function feedsFor(session: ort.InferenceSession, ids: number[]): Record<string, 
   return feeds;
 }
 
-async function runAttention(session: ort.InferenceSession, outputs: string[], ids: number[]): Promise<Float32Array[]> {
-  const result = await session.run(feedsFor(session, ids), outputs);
+async function runAttention(session: ort.InferenceSession, outputs: string[], ids: number[], mask?: number[]): Promise<Float32Array[]> {
+  const result = await session.run(feedsFor(session, ids, mask), outputs);
   return outputs.map((name) => {
     const tensor = result[name];
     if (!tensor || tensor.type !== 'float32') throw new EngineError('bad-model', `attention output ${name} is missing or not float32.`);
