@@ -48,12 +48,13 @@ export function tokenString(tokenizer: PreTrainedTokenizer, id: number): string 
 export function describeTokens(tokenizer: PreTrainedTokenizer, text: string, ids: number[]): TokenInfo[] {
   const special = new Set<number>((tokenizer as unknown as { all_special_ids: number[] }).all_special_ids ?? []);
   const unk = (tokenizer as unknown as { unk_token_id?: number }).unk_token_id;
-  const pieces = ids.map((id) => ({ token: tokenString(tokenizer, id), special: special.has(id), unknown: id === unk && unk !== undefined }));
+  // The unknown token is listed as special but stands for real text, so it gets offsets.
+  const pieces = ids.map((id) => ({ token: tokenString(tokenizer, id), special: special.has(id) && id !== unk, unknown: id === unk && unk !== undefined }));
   const rules = alignmentRules(tokenizer);
   const spans = alignTokens(text, pieces, rules);
   return ids.map((id, i) => {
     const { start, end } = spans[i];
-    const isSpecial = pieces[i].special && !pieces[i].unknown;
+    const isSpecial = pieces[i].special;
     const display = isSpecial || start === null || end === null
       ? pieces[i].token
       : text.slice(start, end);
