@@ -1,1 +1,36 @@
-export function activate(): void {}
+// Activation: wiring only. Every disposable goes to context.subscriptions.
+import * as vscode from 'vscode';
+import { AttentionPanel, PANEL_VIEW_TYPE } from './host/attention-panel';
+import { EngineClient } from './host/engine-client';
+import { ShowAttention } from './host/show-attention';
+import { AttentionStatusBar } from './host/status-bar';
+
+let client: EngineClient | undefined;
+
+/** Starts nothing heavy: the worker starts on first use. */
+export function activate(context: vscode.ExtensionContext): { client: EngineClient } {
+  const log = vscode.window.createOutputChannel('Attention Lens');
+  client = new EngineClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, (message) => {
+    log.appendLine(`[worker] stopped: ${message}; it restarts on the next request`);
+    void vscode.window.showWarningMessage('Attention Lens: the attention engine stopped unexpectedly and will restart on the next request.');
+  });
+  const show = new ShowAttention(context.extensionUri, client, log);
+  const engine = client;
+  context.subscriptions.push(
+    log,
+    { dispose: () => void engine.dispose() },
+    vscode.commands.registerCommand('attentionLens.showAttention', () => show.execute()),
+    vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel) {
+        AttentionPanel.revive(panel, context.extensionUri, engine);
+      },
+    }),
+    new AttentionStatusBar(client),
+  );
+  return { client };
+}
+
+/** The worker is terminated through context.subscriptions. */
+export function deactivate(): void {
+  client = undefined;
+}

@@ -88,7 +88,7 @@ export function referenceLayer0(
   const n = ids.length;
   const pos = w.get('embeddings.position')!.data as Float32Array;
   const wd = word.data as Float32Array;
-  let x = new Float64Array(n * d);
+  let x: Float64Array = new Float64Array(n * d);
   for (let t = 0; t < n; t++) for (let i = 0; i < d; i++) x[t * d + i] = wd[ids[t] * d + i] + pos[t * d + i];
   if (opts.kind === 'encoder') {
     const type = w.get('embeddings.token_type')!.data as Float32Array;

@@ -1,0 +1,27 @@
+// Typed access to the `attentionLens.*` settings.
+import * as vscode from 'vscode';
+import type { Dtype } from '../protocol/messages';
+
+/** The settings the engine needs, resolved against the workspace. */
+export interface LensSettings {
+  model: string;
+  dtype: Dtype;
+  maxTokens: number;
+  allowRemote: boolean;
+  statusBar: boolean;
+}
+
+/** Reads the current settings; a relative model folder resolves against the first workspace folder. */
+export function readSettings(): LensSettings {
+  const c = vscode.workspace.getConfiguration('attentionLens');
+  let model = c.get<string>('model', 'Xenova/bert-base-uncased').trim();
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (folder && (model.startsWith('./') || model.startsWith('../'))) model = vscode.Uri.joinPath(vscode.Uri.file(folder), model).fsPath;
+  return {
+    model,
+    dtype: c.get<string>('dtype', 'q8') === 'fp32' ? 'fp32' : 'q8',
+    maxTokens: Math.max(2, c.get<number>('maxTokens', 512)),
+    allowRemote: c.get<boolean>('allowRemoteModels', true),
+    statusBar: c.get<boolean>('statusBar.enabled', true),
+  };
+}

@@ -1,0 +1,72 @@
+// The Show Attention command: selection (or current line) -> engine in the worker -> panel.
+import * as vscode from 'vscode';
+import type { AnalysisSummary } from '../protocol/messages';
+import { EngineError } from '../protocol/rpc';
+import { AttentionPanel } from './attention-panel';
+import type { EngineClient } from './engine-client';
+import { readSettings } from './settings';
+
+/** The first words of a text, for the panel title. */
+export function titleOf(text: string, maxChars = 32): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= maxChars ? flat : `${flat.slice(0, maxChars - 1).trimEnd()}…`;
+}
+
+/** Runs Show Attention; at most one run is live: a new run makes the previous one's result stale. */
+export class ShowAttention {
+  private run = 0;
+
+  constructor(private readonly extensionUri: vscode.Uri, private readonly client: EngineClient, private readonly log: vscode.OutputChannel) {}
+
+  /** The command handler; resolves to the analysis shown (undefined when nothing was shown). */
+  async execute(): Promise<AnalysisSummary | undefined> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      void vscode.window.showInformationMessage('Attention Lens: open a text file and select some text first.');
+      return undefined;
+    }
+    const range = editor.selection.isEmpty ? editor.document.lineAt(editor.selection.active.line).range : new vscode.Range(editor.selection.start, editor.selection.end);
+    const text = editor.document.getText(range);
+    if (text.trim().length === 0) {
+      void vscode.window.showWarningMessage('Attention Lens: there is no text to analyse. Select some words (not only whitespace) and run Show Attention again.');
+      return undefined;
+    }
+    const settings = readSettings();
+    const myRun = ++this.run;
+    const title = titleOf(text);
+    const panel = AttentionPanel.show(this.extensionUri, this.client);
+    panel.showLoading(title, `Analysing ${text.length.toLocaleString()} characters with ${settings.model} (${settings.dtype})…`);
+    const sourceLabel = `${vscode.workspace.asRelativePath(editor.document.uri)}:${range.start.line + 1}`;
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Attention Lens', cancellable: true },
+      async (progress, token) => {
+        progress.report({ message: `running ${settings.model}…` });
+        const started = Date.now();
+        try {
+          const summary = await Promise.race([
+            this.client.call('analyze', { model: settings.model, dtype: settings.dtype, text, maxTokens: settings.maxTokens, allowRemote: settings.allowRemote }),
+            new Promise<never>((_, reject) => token.onCancellationRequested(() => reject(new EngineError('cancelled', 'cancelled')))),
+          ]);
+          if (myRun !== this.run || !AttentionPanel.active) return undefined;
+          AttentionPanel.active.showAnalysis(summary, title, sourceLabel);
+          this.log.appendLine(`[analyze] ${summary.model.id} ${summary.model.dtype}: N=${summary.n}, load ${summary.timings.loadMs.toFixed(0)} ms, tokenize ${summary.timings.tokenizeMs.toFixed(0)} ms, forward ${summary.timings.forwardMs.toFixed(0)} ms, total ${Date.now() - started} ms`);
+          if (summary.truncated) {
+            void vscode.window.showInformationMessage(`Attention Lens: the text is longer than ${summary.n} tokens; showing the first ${summary.analysedChars.toLocaleString()} of ${summary.totalChars.toLocaleString()} characters.`);
+          }
+          return summary;
+        } catch (error) {
+          if (myRun !== this.run) return undefined;
+          const e = error instanceof EngineError ? error : new EngineError('internal', String((error as Error)?.message ?? error));
+          this.log.appendLine(`[error] ${e.code}: ${e.message}`);
+          if (e.code === 'cancelled') {
+            AttentionPanel.active?.showError('Cancelled.');
+            return undefined;
+          }
+          AttentionPanel.active?.showError(e.message);
+          void vscode.window.showErrorMessage(`Attention Lens: ${e.message}`, 'Show Log').then((choice) => { if (choice) this.log.show(); });
+          return undefined;
+        }
+      },
+    );
+  }
+}

@@ -1,0 +1,94 @@
+// The status-bar item: N tokens of the selection or document and the N² attention cost, counted off-thread.
+import * as vscode from 'vscode';
+import { LADDER, attentionCost, bytes, compact, statusText } from './cost';
+import type { EngineClient } from './engine-client';
+import { readSettings } from './settings';
+
+/** Delay after the last edit before recounting. */
+const DEBOUNCE_MS = 300;
+/** Above this many characters the item first shows an estimate (chars/4) before the exact count arrives. */
+const ESTIMATE_ABOVE_CHARS = 20_000;
+
+/** A disposable status-bar item that shows the attention cost of the active editor's text. */
+export class AttentionStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('attentionLens.cost', vscode.StatusBarAlignment.Right, 100);
+  private readonly disposables: vscode.Disposable[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private generation = 0;
+  private readonly cache = new Map<string, number>();
+
+  constructor(private readonly client: EngineClient) {
+    this.item.name = 'Attention Lens: attention cost';
+    this.item.command = 'attentionLens.showAttention';
+    this.disposables.push(
+      this.item,
+      vscode.window.onDidChangeActiveTextEditor(() => this.schedule(0)),
+      vscode.window.onDidChangeTextEditorSelection(() => this.schedule(DEBOUNCE_MS)),
+      vscode.workspace.onDidChangeTextDocument((e) => { if (e.document === vscode.window.activeTextEditor?.document) this.schedule(DEBOUNCE_MS); }),
+      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('attentionLens')) { this.cache.clear(); this.schedule(0); } }),
+    );
+    this.schedule(0);
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.update(), delay);
+  }
+
+  private async update(): Promise<void> {
+    const settings = readSettings();
+    const editor = vscode.window.activeTextEditor;
+    if (!settings.statusBar || !editor) { this.item.hide(); return; }
+    const doc = editor.document;
+    const selection = editor.selection.isEmpty ? undefined : editor.selection;
+    const text = selection ? doc.getText(selection) : doc.getText();
+    const scope = selection ? 'selection' : 'document';
+    const key = `${settings.model}|${doc.uri.toString()}|${doc.version}|${selection ? `${doc.offsetAt(selection.start)}-${doc.offsetAt(selection.end)}` : 'all'}`;
+    const gen = ++this.generation;
+    const cached = this.cache.get(key);
+    if (cached !== undefined) { this.render(cached, false, scope, undefined); return; }
+    if (text.length > ESTIMATE_ABOVE_CHARS) this.render(Math.ceil(text.length / 4), true, scope, undefined);
+    else if (!this.item.text) { this.item.text = '$(loading~spin) Attention: loading tokenizer…'; this.item.show(); }
+    try {
+      const counted = await this.client.call('countTokens', { model: settings.model, dtype: settings.dtype, text, allowRemote: settings.allowRemote });
+      if (gen !== this.generation) return;
+      this.cache.set(key, counted.count);
+      if (this.cache.size > 50) this.cache.delete(this.cache.keys().next().value as string);
+      this.render(counted.count, false, scope, counted);
+    } catch (error) {
+      if (gen !== this.generation) return;
+      this.item.text = '$(warning) Attention: no tokenizer';
+      this.item.tooltip = `Attention Lens could not load the tokenizer of ${settings.model}: ${(error as Error).message}`;
+      this.item.show();
+    }
+  }
+
+  private shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined;
+
+  private render(n: number, estimate: boolean, scope: string, shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined): void {
+    if (shape) this.shape = shape;
+    this.item.text = `$(symbol-numeric) ${statusText(n, estimate)}`;
+    const s = this.shape;
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown(`**Attention cost of this ${scope}**${estimate ? ' (estimate, counting…)' : ''}\n\n`);
+    md.appendMarkdown(`- N = **${n.toLocaleString()}** tokens\n- N² = **${(n * n).toLocaleString()}** attention scores per head per layer\n`);
+    if (s && s.heads.length > 0) {
+      const c = attentionCost(n, s);
+      md.appendMarkdown(`- × ${s.heads.reduce((a, b) => a + b, 0)} heads over ${s.heads.length} layers = **${compact(c.perForwardPass)}** scores per forward pass\n`);
+      md.appendMarkdown(`- ≈ ${compact(c.flops)} FLOPs for Q·Kᵀ and attention·V (2·N²·d each per layer, d = ${s.hiddenSize})\n`);
+      md.appendMarkdown(`- ${bytes(c.mapBytes)} to hold every attention map (L·H·N²·4 bytes)\n`);
+      md.appendMarkdown(`- context length ${s.maxPositions.toLocaleString()}: ${c.fits ? 'fits' : `does not fit — ${c.windows} windows`}\n\n`);
+    }
+    md.appendMarkdown('| tokens | N² per head per layer |\n|---:|---:|\n');
+    const rows = [...LADDER.map((v) => ({ v, here: false })), { v: n, here: true }].sort((a, b) => a.v - b.v);
+    for (const r of rows) md.appendMarkdown(`| ${r.here ? `**${r.v.toLocaleString()} (this ${scope})**` : r.v.toLocaleString()} | ${r.here ? `**${compact(r.v * r.v)}**` : compact(r.v * r.v)} |\n`);
+    md.appendMarkdown('\nClick to show attention for the selection.');
+    this.item.tooltip = md;
+    this.item.show();
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}

@@ -1,0 +1,13 @@
+// A typed wrapper of acquireVsCodeApi: messages use the shared protocol.
+import type { FromWebview } from '../src/protocol/messages';
+
+interface VsCodeApi {
+  postMessage(message: FromWebview): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+declare function acquireVsCodeApi(): VsCodeApi;
+
+/** The one handle on the host (acquireVsCodeApi may be called once). */
+export const vscode: VsCodeApi = acquireVsCodeApi();
