@@ -13,6 +13,10 @@ const builds = [
   { ...common, entryPoints: { worker: 'src/worker/worker-main.ts', cli: 'src/cli/cli.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist', external: nodeExternals },
   { ...common, entryPoints: { webview: 'webview/main.ts' }, platform: 'browser', format: 'iife', target: 'es2022', outdir: 'dist' },
 ];
+// Integration suites run inside the extension host, so they are bundled like the extension.
+if (!production) {
+  builds.push({ ...common, entryPoints: { index: 'test/integration/index.ts', 'extension.test': 'test/integration/extension.test.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist-test/integration', external: ['vscode', 'mocha'] });
+}
 
 (async () => {
   if (watch) {

@@ -8,7 +8,7 @@ import { AttentionStatusBar } from './host/status-bar';
 let client: EngineClient | undefined;
 
 /** Starts nothing heavy: the worker starts on first use. */
-export function activate(context: vscode.ExtensionContext): { client: EngineClient } {
+export function activate(context: vscode.ExtensionContext): { client: EngineClient; statusBarText(): string | undefined } {
   const log = vscode.window.createOutputChannel('Attention Lens');
   client = new EngineClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, (message) => {
     log.appendLine(`[worker] stopped: ${message}; it restarts on the next request`);
@@ -16,6 +16,7 @@ export function activate(context: vscode.ExtensionContext): { client: EngineClie
   });
   const show = new ShowAttention(context.extensionUri, client, log);
   const engine = client;
+  const statusBar = new AttentionStatusBar(client);
   context.subscriptions.push(
     log,
     { dispose: () => void engine.dispose() },
@@ -25,9 +26,10 @@ export function activate(context: vscode.ExtensionContext): { client: EngineClie
         AttentionPanel.revive(panel, context.extensionUri, engine);
       },
     }),
-    new AttentionStatusBar(client),
+    statusBar,
   );
-  return { client };
+  // A small API for tests and other extensions.
+  return { client, statusBarText: () => statusBar.text };
 }
 
 /** The worker is terminated through context.subscriptions. */

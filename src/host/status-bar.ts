@@ -30,6 +30,13 @@ export class AttentionStatusBar implements vscode.Disposable {
     this.schedule(0);
   }
 
+  /** The item's current text (undefined while hidden). */
+  get text(): string | undefined {
+    return this.visible ? this.item.text : undefined;
+  }
+
+  private visible = false;
+
   private schedule(delay: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.update(), delay);
@@ -38,7 +45,7 @@ export class AttentionStatusBar implements vscode.Disposable {
   private async update(): Promise<void> {
     const settings = readSettings();
     const editor = vscode.window.activeTextEditor;
-    if (!settings.statusBar || !editor) { this.item.hide(); return; }
+    if (!settings.statusBar || !editor) { this.hide(); return; }
     const doc = editor.document;
     const selection = editor.selection.isEmpty ? undefined : editor.selection;
     const text = selection ? doc.getText(selection) : doc.getText();
@@ -48,7 +55,7 @@ export class AttentionStatusBar implements vscode.Disposable {
     const cached = this.cache.get(key);
     if (cached !== undefined) { this.render(cached, false, scope, undefined); return; }
     if (text.length > ESTIMATE_ABOVE_CHARS) this.render(Math.ceil(text.length / 4), true, scope, undefined);
-    else if (!this.item.text) { this.item.text = '$(loading~spin) Attention: loading tokenizer…'; this.item.show(); }
+    else if (!this.item.text) { this.item.text = '$(loading~spin) Attention: loading tokenizer…'; this.show(); }
     try {
       const counted = await this.client.call('countTokens', { model: settings.model, dtype: settings.dtype, text, allowRemote: settings.allowRemote });
       if (gen !== this.generation) return;
@@ -59,7 +66,7 @@ export class AttentionStatusBar implements vscode.Disposable {
       if (gen !== this.generation) return;
       this.item.text = '$(warning) Attention: no tokenizer';
       this.item.tooltip = `Attention Lens could not load the tokenizer of ${settings.model}: ${(error as Error).message}`;
-      this.item.show();
+      this.show();
     }
   }
 
@@ -84,7 +91,17 @@ export class AttentionStatusBar implements vscode.Disposable {
     for (const r of rows) md.appendMarkdown(`| ${r.here ? `**${r.v.toLocaleString()} (this ${scope})**` : r.v.toLocaleString()} | ${r.here ? `**${compact(r.v * r.v)}**` : compact(r.v * r.v)} |\n`);
     md.appendMarkdown('\nClick to show attention for the selection.');
     this.item.tooltip = md;
+    this.show();
+  }
+
+  private show(): void {
+    this.visible = true;
     this.item.show();
+  }
+
+  private hide(): void {
+    this.visible = false;
+    this.item.hide();
   }
 
   dispose(): void {

@@ -1,0 +1,62 @@
+import { strict as assert } from 'node:assert';
+import * as vscode from 'vscode';
+import type { AnalysisSummary } from '../../src/protocol/messages';
+
+const EXTENSION_ID = 'attention-lens.attention-lens';
+
+async function openSentence(line: number): Promise<vscode.TextEditor> {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'a workspace folder is open');
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder.uri, 'sentences.txt'));
+  const editor = await vscode.window.showTextDocument(doc);
+  editor.selection = new vscode.Selection(line, 0, line, doc.lineAt(line).text.length);
+  return editor;
+}
+
+function panelTabs(): vscode.Tab[] {
+  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionLens.panel'));
+}
+
+describe('Attention Lens in the real extension host', () => {
+  it('activates', async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext, 'the extension is installed in development mode');
+    await ext.activate();
+    assert.equal(ext.isActive, true);
+  });
+
+  it('registers its commands', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes('attentionLens.showAttention'));
+  });
+
+  it('Show Attention on a selection opens the panel with the engine result', async () => {
+    await openSentence(0);
+    const summary = await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
+    assert.ok(summary, 'the command resolves to the analysis');
+    const texts = summary.tokens.map((t) => t.text);
+    assert.deepEqual(texts.slice(0, 4), ['[CLS]', 'The', 'animal', 'didn']);
+    assert.ok(texts.includes('it') && texts.includes('tired'));
+    assert.equal(summary.tokens[summary.tokens.length - 1].text, '[SEP]');
+    assert.equal(summary.model.layers, 2);
+    assert.equal(panelTabs().length, 1, 'one Attention Lens panel is open');
+  });
+
+  it('a second run reuses the panel', async () => {
+    await openSentence(2);
+    const summary = await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
+    assert.ok(summary?.tokens.some((t) => t.text === 'Arjun'));
+    assert.equal(panelTabs().length, 1);
+  });
+
+  it('shows the attention cost in the status bar', async () => {
+    const ext = vscode.extensions.getExtension<{ statusBarText(): string | undefined }>(EXTENSION_ID)!;
+    await openSentence(1);
+    let text: string | undefined;
+    for (let i = 0; i < 50 && !/tok · N² =/.test(text ?? ''); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      text = ext.exports.statusBarText();
+    }
+    assert.match(text ?? '', /\d+ tok · N² = \d+/);
+  });
+});
