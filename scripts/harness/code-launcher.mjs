@@ -18,7 +18,7 @@ const timeoutMs = Number(process.env.ATTENTION_LENS_TEST_TIMEOUT_MS ?? 10 * 60_0
 
 const show = (line) => {
   // Mocha's lines arrive through codeAutomationLog; the offline gallery's failures are noise.
-  if (line.startsWith('[exthost]') && !/open-vsx|ENOTFOUND|^\[exthost\]\s+at /.test(line)) process.stdout.write(`${line.replace(/\n\s+at [\s\S]*/, '')}\n`);
+  if (line.startsWith('[exthost]') && !/open-vsx|ENOTFOUND/.test(line)) process.stdout.write(`${line.split('\n').slice(0, 8).join('\n')}\n`);
 };
 const vscode = await startVSCode({ extensionDevelopmentPath, extensionTestsPath, folder, settings, onLog: show });
 const timer = setTimeout(() => { process.stdout.write(`extension tests did not finish within ${timeoutMs} ms\n`); void vscode.close().then(() => process.exit(3)); }, timeoutMs);

@@ -13,8 +13,15 @@ async function openSentence(line: number): Promise<vscode.TextEditor> {
   return editor;
 }
 
-function panelTabs(): vscode.Tab[] {
-  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionLens.panel'));
+/** Attention Lens panel tabs; the tab model updates asynchronously, so wait up to 5 s for `expected`. */
+async function panelTabs(expected: number): Promise<number> {
+  let count = 0;
+  for (let i = 0; i < 50; i++) {
+    count = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionLens.panel')).length;
+    if (count === expected) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return count;
 }
 
 describe('Attention Lens in the real extension host', () => {
@@ -39,14 +46,14 @@ describe('Attention Lens in the real extension host', () => {
     assert.ok(texts.includes('it') && texts.includes('tired'));
     assert.equal(summary.tokens[summary.tokens.length - 1].text, '[SEP]');
     assert.equal(summary.model.layers, 2);
-    assert.equal(panelTabs().length, 1, 'one Attention Lens panel is open');
+    assert.equal(await panelTabs(1), 1, 'one Attention Lens panel is open');
   });
 
   it('a second run reuses the panel', async () => {
     await openSentence(2);
     const summary = await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
     assert.ok(summary?.tokens.some((t) => t.text === 'Arjun'));
-    assert.equal(panelTabs().length, 1);
+    assert.equal(await panelTabs(1), 1);
   });
 
   it('shows the attention cost in the status bar', async () => {
