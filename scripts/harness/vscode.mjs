@@ -25,6 +25,7 @@ const BASE_SETTINGS = {
   'security.workspace.trust.enabled': false,
   'window.restoreWindows': 'none',
   'update.mode': 'none',
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
 };
 
 /** Fails loudly when a piece of the harness is missing: in CI that is an error, never a skip. */
@@ -51,13 +52,10 @@ async function waitForHttp(url, timeoutMs, proc) {
   throw new Error(`code-server did not answer at ${url} within ${timeoutMs} ms`);
 }
 
-/**
- * Starts code-server and Chromium with the extension in development mode.
- * Returns { page, port, logs, close }. `extensionTestsPath` runs a mocha suite inside the extension host.
- */
-export async function startVSCode({ extensionDevelopmentPath, extensionTestsPath, folder, settings = {}, viewport = { width: 1400, height: 900 }, onLog }) {
+/** Starts code-server alone on a free port; returns { port, home, logs, log, close, workbenchUrl(...) }. */
+export async function startCodeServer({ settings = {}, onLog, port: wantedPort } = {}) {
   assertHarnessInstalled();
-  const port = await freePort();
+  const port = wantedPort ?? await freePort();
   // Short paths: code-server puts unix sockets under these dirs (limit ~100 chars).
   const home = mkdtempSync(join(tmpdir(), 'al-'));
   const dirs = { user: join(home, 'u'), ext: join(home, 'e'), tmp: join(home, 't'), xdg: join(home, 'x'), browser: join(home, 'b') };
@@ -76,20 +74,42 @@ export async function startVSCode({ extensionDevelopmentPath, extensionTestsPath
   });
   server.stdout.on('data', (d) => log(`[code-server] ${String(d).trimEnd()}`));
   server.stderr.on('data', (d) => log(`[code-server] ${String(d).trimEnd()}`));
-  let context;
-  const close = async () => {
-    try { await context?.close(); } catch { /* already gone */ }
+  const close = () => {
     // Kill the whole process group: code-server leaves helpers behind otherwise.
     try { process.kill(-server.pid, 'SIGKILL'); } catch { /* already gone */ }
     rmSync(home, { recursive: true, force: true });
   };
   try {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000, server);
+  } catch (error) {
+    close();
+    throw error;
+  }
+  /** The workbench URL that opens `folder` with the extension (and optionally its tests) loaded. */
+  const workbenchUrl = (folder, extensionDevelopmentPath, extensionTestsPath) => {
     const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
     const payload = [['extensionDevelopmentPath', remote(extensionDevelopmentPath)]];
     if (extensionTestsPath) payload.push(['extensionTestsPath', remote(extensionTestsPath)]);
-    const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-    context = await chromium.launchPersistentContext(dirs.browser, {
+    return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  };
+  return { port, home, browserDir: dirs.browser, logs, log, close, workbenchUrl };
+}
+
+/**
+ * Starts code-server and Chromium with the extension in development mode.
+ * Returns { page, port, logs, exited, close }. `extensionTestsPath` runs a mocha suite inside the extension host.
+ */
+export async function startVSCode({ extensionDevelopmentPath, extensionTestsPath, folder, settings = {}, viewport = { width: 1400, height: 900 }, onLog }) {
+  const server = await startCodeServer({ settings, onLog });
+  const { log, logs } = server;
+  let context;
+  const close = async () => {
+    try { await context?.close(); } catch { /* already gone */ }
+    server.close();
+  };
+  try {
+    const url = server.workbenchUrl(folder, extensionDevelopmentPath, extensionTestsPath);
+    context = await chromium.launchPersistentContext(server.browserDir, {
       executablePath: CHROMIUM,
       headless: true,
       viewport,
@@ -103,7 +123,7 @@ export async function startVSCode({ extensionDevelopmentPath, extensionTestsPath
     await page.exposeFunction('codeAutomationLog', (level, args) => log(`[exthost] ${Array.isArray(args) ? args.join(' ') : String(args)}`));
     await page.exposeFunction('codeAutomationExit', (code) => exitResolve(Number(code)));
     await page.goto(url);
-    return { page, port, url, logs, exited, close };
+    return { page, port: server.port, url, logs, exited, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,0 +1,103 @@
+// UI tests from a user's point of view: the real workbench in Chromium, driven by keyboard and mouse.
+import { strict as assert } from 'node:assert';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startVSCode } from '../../scripts/harness/vscode.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SENTENCE = "The animal didn't cross the street because it was too tired.";
+
+describe('Show Attention in the real VS Code UI', function () {
+  this.timeout(180_000);
+  let vscode;
+  let page;
+  let panel;
+
+  before(async () => {
+    vscode = await startVSCode({
+      extensionDevelopmentPath: root,
+      folder: join(root, 'test', 'fixtures', 'workspace'),
+      settings: {
+        'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'bert-tiny'),
+        'attentionLens.dtype': 'fp32',
+        'attentionLens.allowRemoteModels': false,
+      },
+    });
+    page = vscode.page;
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  });
+
+  after(async () => {
+    if (page) {
+      mkdirSync(join(root, 'test-results'), { recursive: true });
+      await page.screenshot({ path: join(root, 'test-results', 'show-attention.png') }).catch(() => undefined);
+    }
+    await vscode?.close();
+  });
+
+  it('opens the file, selects the sentence and runs Show Attention from the command palette', async () => {
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').waitFor();
+    await page.keyboard.type('sentences.txt');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'sentences.txt' }).first().click();
+    const editor = page.locator('.monaco-editor .view-lines');
+    await editor.waitFor({ timeout: 30_000 });
+    await page.locator('.view-line', { hasText: 'The animal' }).first().click();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Shift+End');
+    await page.keyboard.press('F1');
+    await page.locator('.quick-input-widget input').waitFor();
+    await page.keyboard.type('Attention Lens: Show Attention');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Attention' }).first().waitFor({ timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    const outer = page.frameLocator('iframe.webview.ready').first();
+    panel = outer.frameLocator('iframe#active-frame');
+    await panel.locator('.token').nth(5).waitFor({ timeout: 120_000 });
+  });
+
+  it('shows the tokens of the sentence', async () => {
+    const tokens = await panel.locator('.token').allTextContents();
+    assert.deepEqual(tokens.slice(0, 3), ['[CLS]', 'The', 'animal']);
+    assert.ok(tokens.includes('it'));
+    assert.equal(tokens.at(-1), '[SEP]');
+    const rebuilt = tokens.filter((t) => !/^\[(CLS|SEP)\]$/.test(t)).join('');
+    assert.equal(rebuilt, SENTENCE.replace(/\s/g, ''), 'the chips carry the original text');
+  });
+
+  it('hovering "it" shades the other tokens in proportion to its attention row', async () => {
+    await panel.locator('.token', { hasText: /^it$/ }).first().hover();
+    await panel.locator('.token[data-weight]').first().waitFor();
+    const chips = await panel.locator('.token').evaluateAll((els) => els.map((e) => ({
+      text: e.textContent, weight: Number(e.getAttribute('data-weight')), bg: getComputedStyle(e).backgroundColor,
+    })));
+    const sum = chips.reduce((a, c) => a + c.weight, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-4, `the row sums to 1 (got ${sum})`);
+    const max = Math.max(...chips.map((c) => c.weight));
+    for (const c of chips) {
+      const parts = /rgba?\(([^)]*)\)/.exec(c.bg)?.[1].split(',').map(Number) ?? [];
+      const a = parts.length === 4 ? parts[3] : 1;
+      assert.ok(Math.abs(a - c.weight / max) < 0.02, `${c.text}: shade ${a} vs weight ${c.weight / max}`);
+    }
+    assert.ok(new Set(chips.map((c) => c.weight.toFixed(3))).size > 3, 'shades differ between tokens');
+    const bars = await panel.locator('.barlist .pct').allTextContents();
+    assert.ok(bars.length >= 3);
+  });
+
+  it('draws a heatmap that is not blank', async () => {
+    const colours = await panel.locator('#heatmap').evaluate((c) => {
+      const ctx = c.getContext('2d');
+      const { data } = ctx.getImageData(0, 0, c.width, c.height);
+      const seen = new Set();
+      for (let i = 0; i < data.length; i += 4 * 7) seen.add(`${data[i]},${data[i + 1]},${data[i + 2]},${data[i + 3]}`);
+      return seen.size;
+    });
+    assert.ok(colours > 5, `heatmap has ${colours} distinct colours`);
+  });
+
+  it('shows the attention cost in the status bar', async () => {
+    const item = page.locator('.statusbar-item', { hasText: 'tok · N²' }).first();
+    await item.waitFor({ timeout: 30_000 });
+    assert.match(await item.innerText(), /\d+ tok · N² = \d+/);
+  });
+});
