@@ -7,7 +7,7 @@ describe('attention cost arithmetic', () => {
     assert.equal(compact(1000 * 1000), '1M');
     assert.equal(compact(128_000 * 128_000), '16.4B');
     assert.equal(statusText(128_000, false), '128k tok · N² = 16.4B');
-    assert.equal(statusText(12_345, true), '≈12.3k tok · N² = ≈152.4M');
+    assert.equal(statusText(12_345, true), '≈12.3k tok · N² = ≈152M');
     assert.equal(compact(950), '950');
   });
 
