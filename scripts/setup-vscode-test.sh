@@ -30,7 +30,10 @@ cs="$cache/code-server/node_modules/code-server"
 if [ ! -f "$cache/code-server/.complete-$CODE_SERVER_VERSION" ]; then
   echo "setup: code-server@$CODE_SERVER_VERSION (builds native modules; a few minutes)"
   rm -rf "$cache/code-server"; mkdir -p "$cache/code-server"
-  (cd "$cache/code-server" && echo '{"private":true}' > package.json && \
+  # Under `npm test` the outer npm's npm_config_* variables (user agent "node/v20" among them) would leak into
+  # this install; code-server's postinstall reads the Node major from that user agent. Start from a clean slate.
+  (for v in $(env | grep -o '^npm_[A-Za-z0-9_]*'); do unset "$v"; done
+    cd "$cache/code-server" && echo '{"private":true}' > package.json && \
     PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" \
     npm install --no-audit --no-fund --dangerously-allow-all-scripts "code-server@$CODE_SERVER_VERSION" >"$cache/code-server-install.log" 2>&1) \
     || { tail -30 "$cache/code-server-install.log"; exit 1; }
