@@ -129,7 +129,7 @@ function renderShading(): void {
     c.classList.toggle('focus', j === focus);
   });
   renderBars(dist);
-  heatmap.crosshair(state.direction === 'row' ? { row: focus, col: focus } : { row: focus, col: focus });
+  heatmap.crosshair({ row: focus, col: focus });
 }
 
 function renderBars(dist: number[]): void {
