@@ -16,6 +16,8 @@ export class AttentionStatusBar implements vscode.Disposable {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private generation = 0;
   private readonly cache = new Map<string, number>();
+  /** The model shape from the last exact count, for the tooltip's totals. */
+  private shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined;
 
   constructor(private readonly client: EngineClient) {
     this.item.name = 'Attention Lens: attention cost';
@@ -69,8 +71,6 @@ export class AttentionStatusBar implements vscode.Disposable {
       this.show();
     }
   }
-
-  private shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined;
 
   private render(n: number, estimate: boolean, scope: string, shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined): void {
     if (shape) this.shape = shape;

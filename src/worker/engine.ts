@@ -1,10 +1,10 @@
 // The attention engine: one loaded model, the stored analyses, and the methods the host calls.
 // Pure logic over LoadedModel; the worker entry only wires it to a message port, so tests call it directly.
-import { AutoConfig, AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import type { AnalysisSummary, AnalyzeParams, Dtype, EngineApi, HeadSelector, SliceReply, ThumbnailsReply } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { AttentionStore, ownBuffer } from './attention-store';
-import { LoadedModel, configureHub, explainLoadError } from './model-runner';
+import { LoadedModel, configureHub, loadTextSide } from './model-runner';
 import { describeTokens, encode } from './tokenize';
 
 /** How many analyses stay in memory; older ones are released. */
@@ -49,7 +49,7 @@ export class Engine implements Methods {
     if (typeof params.text !== 'string' || params.text.trim().length === 0) {
       throw new EngineError('bad-input', 'There is no text to analyse: select some text (not only whitespace).');
     }
-    const wasLoaded = this.model !== undefined && this.modelKey !== '';
+    const before = this.model;
     const model = await this.ensureModel(params);
     const limit = Math.max(2, Math.min(params.maxTokens ?? Infinity, model.info.maxPositions));
     const t0 = performance.now();
@@ -87,7 +87,7 @@ export class Engine implements Methods {
       truncated,
       analysedChars: truncated ? analysedChars : params.text.length,
       totalChars: params.text.length,
-      timings: { loadMs: wasLoaded ? 0 : model.loadMs, tokenizeMs, forwardMs },
+      timings: { loadMs: model === before ? 0 : model.loadMs, tokenizeMs, forwardMs },
     };
   }
 
@@ -148,14 +148,7 @@ export class Engine implements Methods {
     let entry = this.tokenizers.get(key);
     if (!entry) {
       configureHub(params);
-      entry = (async () => {
-        try {
-          const config = (await AutoConfig.from_pretrained(params.model)) as unknown as Record<string, unknown>;
-          return { tokenizer: await AutoTokenizer.from_pretrained(params.model), config };
-        } catch (error) {
-          throw explainLoadError(params.model, error);
-        }
-      })();
+      entry = loadTextSide(params.model);
       entry.catch(() => this.tokenizers.delete(key));
       this.tokenizers.set(key, entry);
     }

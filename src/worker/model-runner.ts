@@ -49,6 +49,16 @@ function numberField(config: Config, ...keys: string[]): number | undefined {
   return undefined;
 }
 
+/** Config and tokenizer of a model, without its ONNX graph (enough to count tokens). */
+export async function loadTextSide(id: string): Promise<{ config: Config; tokenizer: PreTrainedTokenizer }> {
+  try {
+    const config = (await AutoConfig.from_pretrained(id)) as unknown as Config;
+    return { config, tokenizer: await AutoTokenizer.from_pretrained(id) };
+  } catch (error) {
+    throw explainLoadError(id, error);
+  }
+}
+
 /** A model ready to run, with its attention outputs exposed. */
 export class LoadedModel {
   private constructor(
@@ -69,14 +79,7 @@ export class LoadedModel {
     const id = opts.model;
     if (isAbsolute(id) && !existsSync(id)) throw new EngineError('model-not-found', `The model folder ${id} does not exist.`);
     configureHub(opts);
-    let tokenizer: PreTrainedTokenizer;
-    let config: Config;
-    try {
-      config = (await AutoConfig.from_pretrained(id)) as unknown as Config;
-      tokenizer = await AutoTokenizer.from_pretrained(id);
-    } catch (error) {
-      throw explainLoadError(id, error);
-    }
+    const { config, tokenizer } = await loadTextSide(id);
     const { session, surgery, owner } = await createSession(id, opts.dtype, config);
     const partial = { id, dtype: opts.dtype, config, tokenizer, session, surgery };
     const probe = await probeShape(partial);
