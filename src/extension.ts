@@ -22,8 +22,9 @@ export function activate(context: vscode.ExtensionContext): { client: EngineClie
     { dispose: () => void engine.dispose() },
     vscode.commands.registerCommand('attentionLens.showAttention', () => show.execute()),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
-      async deserializeWebviewPanel(panel: vscode.WebviewPanel) {
-        AttentionPanel.revive(panel, context.extensionUri, engine);
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+        // Not awaited: the model may need seconds to load and the workbench must not wait for it.
+        void show.restore(AttentionPanel.revive(panel, context.extensionUri, engine), state);
       },
     }),
     statusBar,

@@ -1,79 +1,148 @@
-// The N×N matrix on one canvas (never one element per cell), scaled for devicePixelRatio.
-import { viridis } from './color-scale';
+// The N×N matrix on one canvas (never one element per cell), with token labels on both axes and a
+// separate overlay canvas for the crosshair, so a hover never redraws the N² cells.
+import { VIRIDIS_LUT } from './color-scale';
+
+/** A cell of the matrix: query row, key column. */
+export interface Cell { row: number; col: number }
+
+const FONT_PX = 10;
+const MAX_MARGIN = 84;
 
 /** Draws and hit-tests an attention matrix. */
 export class Heatmap {
+  readonly canvas: HTMLCanvasElement;
+  private readonly overlay: HTMLCanvasElement;
   private matrix: Float32Array | undefined;
   private n = 0;
   private causal = false;
   private hidden: boolean[] = [];
-  private cross: { row: number; col: number } | undefined;
+  private labels: string[] = [];
+  private cross: Cell | undefined;
+  private margin = 0;
+  private plot = 0;
 
-  constructor(readonly canvas: HTMLCanvasElement, private readonly sizePx: () => number) {}
+  constructor(wrap: HTMLElement, private readonly sizePx: () => number) {
+    const stack = document.createElement('div');
+    stack.className = 'heatmap-stack';
+    this.canvas = document.createElement('canvas');
+    this.canvas.id = 'heatmap';
+    this.canvas.setAttribute('role', 'img');
+    this.canvas.setAttribute('aria-label', 'attention heatmap');
+    this.overlay = document.createElement('canvas');
+    this.overlay.className = 'heatmap-overlay';
+    this.overlay.setAttribute('aria-hidden', 'true');
+    stack.append(this.canvas, this.overlay);
+    wrap.prepend(stack);
+  }
 
-  /** Sets the matrix; `hidden[i]` greys row/column i (hidden special tokens). */
-  set(matrix: Float32Array, n: number, causal: boolean, hidden: boolean[]): void {
+  /** Sets the matrix; `hidden[i]` greys row/column i (hidden special tokens); labels name the tokens on the axes. */
+  set(matrix: Float32Array, n: number, causal: boolean, hidden: boolean[], labels: string[]): void {
     this.matrix = matrix;
     this.n = n;
     this.causal = causal;
     this.hidden = hidden;
+    this.labels = labels;
     this.draw();
   }
 
-  /** Marks a cell with a crosshair (or clears it). */
-  crosshair(cell: { row: number; col: number } | undefined): void {
+  /** Marks a query row and key column (or clears the mark); only the overlay is redrawn. */
+  crosshair(cell: Cell | undefined): void {
     this.cross = cell;
-    this.draw();
+    this.drawOverlay();
   }
 
-  /** The cell under a mouse event. */
-  cellAt(ev: MouseEvent): { row: number; col: number } | undefined {
-    if (!this.n) return undefined;
+  /** The cell under a mouse event, if it is over the plot. */
+  cellAt(ev: MouseEvent): Cell | undefined {
+    if (!this.n || !this.plot) return undefined;
     const r = this.canvas.getBoundingClientRect();
-    const col = Math.floor(((ev.clientX - r.left) / r.width) * this.n);
-    const row = Math.floor(((ev.clientY - r.top) / r.height) * this.n);
+    const scale = r.width / (this.margin + this.plot);
+    const x = (ev.clientX - r.left) / scale - this.margin;
+    const y = (ev.clientY - r.top) / scale - this.margin;
+    const col = Math.floor((x / this.plot) * this.n);
+    const row = Math.floor((y / this.plot) * this.n);
     return row >= 0 && col >= 0 && row < this.n && col < this.n ? { row, col } : undefined;
   }
 
-  /** Redraws at the current size and pixel ratio. */
+  /** Redraws the cells and labels at the current size and pixel ratio. */
   draw(): void {
     const m = this.matrix;
     const n = this.n;
     if (!m || !n) return;
     const css = this.sizePx();
     const dpr = window.devicePixelRatio || 1;
-    this.canvas.style.width = `${css}px`;
-    this.canvas.style.height = `${css}px`;
-    this.canvas.width = Math.round(css * dpr);
-    this.canvas.height = Math.round(css * dpr);
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
+    ctx.font = `${FONT_PX}px ${getComputedStyle(document.body).fontFamily || 'sans-serif'}`;
+    this.margin = this.labels.length ? Math.min(MAX_MARGIN, Math.ceil(Math.max(...this.labels.map((l) => ctx.measureText(l).width))) + 6) : 0;
+    this.plot = Math.max(32, css - this.margin);
+    // Geometry in CSS pixels, for tests and tools that read cells off the canvas.
+    this.canvas.dataset.margin = String(this.margin);
+    this.canvas.dataset.plot = String(this.plot);
+    for (const c of [this.canvas, this.overlay]) {
+      c.style.width = `${css}px`;
+      c.style.height = `${css}px`;
+      c.width = Math.round(css * dpr);
+      c.height = Math.round(css * dpr);
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.font = `${FONT_PX}px ${getComputedStyle(document.body).fontFamily || 'sans-serif'}`;
     // One pixel per cell, then scaled up without smoothing: O(N²) work, no per-cell draw calls.
     const img = new ImageData(n, n);
+    const px = img.data;
     let max = 0;
     for (let i = 0; i < m.length; i++) if (m[i] > max) max = m[i];
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      const o = (i * n + j) * 4;
-      if ((this.causal && j > i) || this.hidden[i] || this.hidden[j]) {
-        // Masked or hidden cells are grey with a checker, never drawn as zero weights.
-        const v = (i + j) % 2 === 0 ? 128 : 96;
-        img.data[o] = v; img.data[o + 1] = v; img.data[o + 2] = v; img.data[o + 3] = 90;
-        continue;
+    const scale = max > 0 ? 255 / max : 0;
+    for (let i = 0; i < n; i++) {
+      const rowHidden = this.hidden[i];
+      for (let j = 0; j < n; j++) {
+        const o = (i * n + j) * 4;
+        if ((this.causal && j > i) || rowHidden || this.hidden[j]) {
+          // Masked or hidden cells are a grey checker, never drawn as zero weights.
+          const v = (i + j) % 2 === 0 ? 128 : 96;
+          px[o] = v; px[o + 1] = v; px[o + 2] = v; px[o + 3] = 90;
+          continue;
+        }
+        const k = Math.min(255, Math.round(m[i * n + j] * scale)) * 3;
+        px[o] = VIRIDIS_LUT[k]; px[o + 1] = VIRIDIS_LUT[k + 1]; px[o + 2] = VIRIDIS_LUT[k + 2]; px[o + 3] = 255;
       }
-      const [r, g, b] = viridis(max > 0 ? m[i * n + j] / max : 0);
-      img.data[o] = r; img.data[o + 1] = g; img.data[o + 2] = b; img.data[o + 3] = 255;
     }
     const off = new OffscreenCanvas(n, n);
     off.getContext('2d')!.putImageData(img, 0, 0);
     ctx.imageSmoothingEnabled = false;
-    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
-    ctx.drawImage(off, 0, 0, this.canvas.width, this.canvas.height);
-    if (this.cross) {
-      const cell = this.canvas.width / n;
-      ctx.strokeStyle = getComputedStyle(document.body).getPropertyValue('--vscode-focusBorder') || '#fff';
-      ctx.lineWidth = Math.max(1, dpr);
-      ctx.strokeRect(0, this.cross.row * cell, this.canvas.width, cell);
-      ctx.strokeRect(this.cross.col * cell, 0, cell, this.canvas.height);
-    }
+    ctx.clearRect(0, 0, css, css);
+    ctx.drawImage(off, this.margin, this.margin, this.plot, this.plot);
+    this.drawLabels(ctx);
+    this.drawOverlay();
+  }
+
+  private drawLabels(ctx: CanvasRenderingContext2D): void {
+    if (!this.margin) return;
+    const cell = this.plot / this.n;
+    // Label every k-th token so labels never overlap; at N = 512 that is a few dozen per axis.
+    const step = Math.max(1, Math.ceil((FONT_PX + 2) / cell));
+    ctx.fillStyle = getComputedStyle(document.body).getPropertyValue('--vscode-descriptionForeground').trim() || '#888';
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'right';
+    for (let i = 0; i < this.n; i += step) ctx.fillText(this.labels[i], this.margin - 3, this.margin + (i + 0.5) * cell, this.margin - 4);
+    ctx.save();
+    ctx.translate(this.margin, this.margin);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = 'left';
+    for (let j = 0; j < this.n; j += step) ctx.fillText(this.labels[j], 3, (j + 0.5) * cell, this.margin - 4);
+    ctx.restore();
+  }
+
+  private drawOverlay(): void {
+    const ctx = this.overlay.getContext('2d');
+    if (!ctx) return;
+    ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
+    if (!this.cross || !this.n) return;
+    const dpr = this.overlay.width / (this.margin + this.plot || 1);
+    const cell = (this.plot / this.n) * dpr;
+    const origin = this.margin * dpr;
+    ctx.strokeStyle = getComputedStyle(document.body).getPropertyValue('--vscode-focusBorder').trim() || '#fff';
+    ctx.lineWidth = Math.max(1, dpr);
+    ctx.strokeRect(0, origin + this.cross.row * cell, this.overlay.width, cell);
+    ctx.strokeRect(origin + this.cross.col * cell, 0, cell, this.overlay.height);
   }
 }

@@ -1,74 +1,81 @@
 // The Attention Lens panel: token chips, the matrix, focus bars and the layer × head grid, linked by hover.
-// Token text reaches the DOM only through textContent.
-import type { AnalysisSummary, HeadSelector, SliceReply, ThumbnailsReply, ToWebview } from '../src/protocol/messages';
-import { viridis } from './color-scale';
+// Token text reaches the DOM only through textContent (see dom.ts) or canvas fillText.
+import type { AnalysisSummary, Direction, HeadSelector, RowsReply, SliceReply, ThumbnailsReply, ToWebview } from '../src/protocol/messages';
+import { headColour } from './color-scale';
+import { makeCheckbox, makeSelect, setChoices } from './controls';
+import { displayText, el } from './dom';
+import { renderFocusBars } from './focus-bars';
 import { Heatmap } from './heatmap';
+import { LatestRequest } from './latest-request';
+import { focusDistribution, keepTopMass, maxOf, normaliseRows, renormalise } from './row-math';
+import { markSelectedThumb, renderThumbnailGrid } from './thumbnail-grid';
 import { vscode } from './vscode-api';
 
-interface ViewState {
+/** A head, an aggregate, or every head at once (one colour each in the token view). */
+type HeadChoice = HeadSelector | 'all';
+
+/** What survives a reload (VS Code keeps it with the panel; the serializer re-runs the text). */
+export interface ViewState {
   summary?: AnalysisSummary;
   sourceLabel?: string;
+  sourceText?: string;
   layer: number;
-  head: HeadSelector;
-  direction: 'row' | 'column';
+  head: HeadChoice;
+  direction: Direction;
   hideSpecial: boolean;
+  keep: number;
   locked: number | null;
 }
 
 const THUMB = 24;
-const saved = vscode.getState() as ViewState | undefined;
-const state: ViewState = saved ?? { layer: 0, head: 0, direction: 'row', hideSpecial: false, locked: null };
-let matrix: Float32Array | undefined;
-let focus: number | null = state.locked;
-let requestSeq = 0;
-let latestRequest = 0;
+const KEEP_CHOICES = [1, 0.95, 0.9, 0.8, 0.5];
+const saved = vscode.getState() as Partial<ViewState> | undefined;
+const state: ViewState = { layer: 0, head: 0, direction: 'row', hideSpecial: false, keep: 1, locked: null, ...saved };
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+/** The slice as received, with hidden tokens renormalised away, and after the threshold. */
+let raw: Float32Array | undefined;
+let visible: Float32Array | undefined;
+let shown: Float32Array | undefined;
+let headRows: { key: string; heads: number; data: Float32Array } | undefined;
+let focus: number | null = state.locked;
+let peer: number | null = null;
 
 const app = document.getElementById('app')!;
 const status = el('div', { class: 'status', role: 'status' });
 const header = el('header');
 const title = el('h1', {}, 'Attention Lens');
 const meta = el('div', { class: 'meta' });
-const controls = el('div', { class: 'controls' });
-const layerSel = el('select', { id: 'layer', 'aria-label': 'Layer' });
-const headSel = el('select', { id: 'head', 'aria-label': 'Head' });
-const dirSel = el('select', { id: 'direction', 'aria-label': 'Direction' });
-dirSel.append(el('option', { value: 'row' }, 'attention paid (row)'), el('option', { value: 'column' }, 'attention received (column)'));
-const hideBox = el('input', { type: 'checkbox', id: 'hide-special' });
-const hideLabel = el('label', { for: 'hide-special' }, ' hide special tokens');
-hideLabel.prepend(hideBox);
-const label = (text: string, control: HTMLElement) => { const l = el('label', {}, `${text} `); l.append(control); return l; };
-controls.append(label('Layer', layerSel), label('Head', headSel), label('Show', dirSel), hideLabel);
+const controls = el('div', { class: 'controls', role: 'toolbar', 'aria-label': 'View controls' });
+const layerCtl = makeSelect('layer', 'Layer', (v) => { state.layer = Number(v); fillHeads(); changedView(); });
+const headCtl = makeSelect('head', 'Head', (v) => { state.head = v === 'mean' || v === 'max' || v === 'all' ? v : Number(v); changedView(); });
+const dirCtl = makeSelect('direction', 'Show', (v) => { state.direction = v === 'column' ? 'column' : 'row'; headRows = undefined; save(); renderShading(); });
+const keepCtl = makeSelect('threshold', 'Keep', (v) => { state.keep = Number(v); save(); reprocess(); });
+const hideBox = makeCheckbox('hide-special', 'hide special tokens', (on) => { state.hideSpecial = on; save(); if (state.summary) { renderTokens(); reprocess(); } });
+controls.append(layerCtl.wrap, headCtl.wrap, dirCtl.wrap, keepCtl.wrap, hideBox);
+setChoices(dirCtl.select, [{ value: 'row', label: 'attention paid (row)' }, { value: 'column', label: 'attention received (column)' }], state.direction);
+setChoices(keepCtl.select, KEEP_CHOICES.map((k) => ({ value: String(k), label: k === 1 ? 'all weights' : `top ${k * 100}% of each row` })), String(state.keep));
+hideBox.checked = state.hideSpecial;
 header.append(title, meta, controls);
-const tokensView = el('section', { class: 'tokens', 'aria-label': 'Tokens; hover or use arrow keys to focus a token', tabindex: '0' });
+const headLegend = el('div', { class: 'head-legend', 'aria-label': 'Head colours' });
+const tokensView = el('section', { class: 'tokens', 'aria-label': 'Tokens: hover, or focus here and use the arrow keys; Enter or click locks, Esc unlocks', tabindex: '0' });
 const main = el('div', { class: 'main' });
-const matrixWrap = el('section', { class: 'matrix', 'aria-label': 'Attention matrix: query tokens down, key tokens across' });
-const canvas = el('canvas', { id: 'heatmap', role: 'img', 'aria-label': 'attention heatmap' });
+const matrixWrap = el('section', { class: 'matrix', 'aria-label': 'Attention matrix: query tokens down the side, key tokens across' });
 const tooltip = el('div', { class: 'tooltip', role: 'tooltip' });
+tooltip.hidden = true;
 const legend = el('div', { class: 'legend', 'aria-hidden': 'true' });
-matrixWrap.append(canvas, tooltip, legend);
+matrixWrap.append(tooltip, legend);
 const bars = el('section', { class: 'bars', 'aria-label': 'Focus token attention' });
 main.append(matrixWrap, bars);
 const grid = el('section', { class: 'grid', 'aria-label': 'Every layer and head' });
 const live = el('div', { class: 'sr-only', 'aria-live': 'polite' });
-app.append(header, status, tokensView, main, grid, live);
+app.append(header, status, headLegend, tokensView, main, grid, live);
 
-const heatmap = new Heatmap(canvas, () => Math.max(160, Math.min(560, matrixWrap.clientWidth || 400)));
+const heatmap = new Heatmap(matrixWrap, () => Math.max(200, Math.min(600, matrixWrap.clientWidth || 420)));
+const canvas = heatmap.canvas;
+const slices = new LatestRequest<{ analysisId: number; layer: number; head: HeadSelector }>((requestId, p) => vscode.postMessage({ type: 'requestSlice', requestId, ...p }));
+const rows = new LatestRequest<{ analysisId: number; layer: number; index: number; direction: Direction }>((requestId, p) => vscode.postMessage({ type: 'requestRows', requestId, ...p }));
 
-for (let s = 0; s <= 8; s++) {
-  const [r, g, b] = viridis(s / 8);
-  const sw = el('span', { class: 'swatch' });
-  sw.style.background = `rgb(${r},${g},${b})`;
-  legend.append(sw);
-}
-legend.prepend(el('span', {}, 'low '));
-legend.append(el('span', {}, ' high (relative to the matrix maximum); grey = masked'));
+legend.append(el('span', {}, 'low'), el('span', { class: 'ramp' }), el('span', {}, 'high (relative to the matrix maximum) · grey checker = masked or hidden'));
 
 function save(): void {
   vscode.setState(state);
@@ -84,80 +91,119 @@ function hiddenMask(s: AnalysisSummary): boolean[] {
   return s.tokens.map((t) => state.hideSpecial && t.special);
 }
 
-/** The focus token's distribution (its row, or its column), renormalised when special tokens are hidden. */
-function distribution(index: number): number[] {
-  const s = state.summary!;
-  const n = s.n;
-  const m = matrix!;
-  const hidden = hiddenMask(s);
-  const values = Array.from({ length: n }, (_, j) => (hidden[j] ? 0 : state.direction === 'row' ? m[index * n + j] : m[j * n + index]));
-  const total = values.reduce((a, b) => a + b, 0);
-  return total > 0 ? values.map((v) => v / total) : values;
+function chip(i: number): HTMLElement | null {
+  return tokensView.querySelector<HTMLElement>(`.token[data-index="${i}"]`);
 }
 
 function renderTokens(): void {
   const s = state.summary!;
-  tokensView.replaceChildren();
   const hidden = hiddenMask(s);
+  const chips: HTMLElement[] = [];
   s.tokens.forEach((t, i) => {
     if (hidden[i]) return;
-    const chip = el('span', { class: `token${t.special ? ' special' : ''}`, 'data-index': String(i), role: 'button', tabindex: '-1', 'aria-label': `token ${i}: ${t.text}` });
-    chip.textContent = t.text.replace(/\n/g, '⏎');
-    chip.addEventListener('mouseenter', () => setFocus(i, false));
-    chip.addEventListener('click', () => lock(i));
-    tokensView.append(chip);
+    const c = el('span', { class: `token${t.special ? ' special' : ''}`, 'data-index': String(i), role: 'button', tabindex: '-1', 'aria-label': `token ${i + 1}: ${t.text}` }, displayText(t.text));
+    c.addEventListener('mouseenter', () => setFocus(i));
+    c.addEventListener('click', () => lock(state.locked === i ? null : i));
+    chips.push(c);
+  });
+  tokensView.replaceChildren(...chips);
+}
+
+/** Recomputes the derived matrices after the slice, hidden tokens or threshold changed. */
+function reprocess(): void {
+  const s = state.summary;
+  if (!s || !raw) return;
+  visible = renormalise(raw, s.n, hiddenMask(s));
+  shown = keepTopMass(visible, s.n, s.n, state.keep);
+  heatmap.set(shown, s.n, s.model.kind === 'causal', hiddenMask(s), s.tokens.map((t) => displayText(t.text).slice(0, 14)));
+  renderShading();
+}
+
+function clearShading(): void {
+  tokensView.querySelectorAll<HTMLElement>('.token').forEach((c) => {
+    c.style.backgroundColor = '';
+    c.style.backgroundImage = '';
+    c.removeAttribute('data-weight');
+    c.removeAttribute('data-weights');
+    c.classList.remove('focus', 'peer');
   });
 }
 
 function renderShading(): void {
-  const chips = tokensView.querySelectorAll<HTMLElement>('.token');
-  if (focus === null || !matrix) {
-    chips.forEach((c) => { c.style.backgroundColor = ''; c.removeAttribute('data-weight'); c.classList.remove('focus'); });
+  const s = state.summary;
+  clearShading();
+  if (focus === null || !s || !visible || !shown) {
     bars.replaceChildren(el('p', { class: 'hint' }, 'Hover a token to see where its attention goes. Click to lock, Esc to unlock, arrow keys to move.'));
     heatmap.crosshair(undefined);
+    live.textContent = '';
     return;
   }
-  const dist = distribution(focus);
-  const max = Math.max(...dist, 1e-12);
-  chips.forEach((c) => {
-    const j = Number(c.dataset.index);
-    const w = dist[j];
-    c.dataset.weight = w.toFixed(6);
-    // Opacity proportional to the weight, relative to the row's largest weight.
-    const [r, g, b] = viridis(w / max);
-    c.style.backgroundColor = `rgba(${r},${g},${b},${(w / max).toFixed(4)})`;
-    c.classList.toggle('focus', j === focus);
-  });
-  renderBars(dist);
-  heatmap.crosshair({ row: focus, col: focus });
-}
-
-function renderBars(dist: number[]): void {
-  const s = state.summary!;
-  const ranked = dist.map((w, j) => ({ w, j })).filter((x) => x.w > 0).sort((a, b) => b.w - a.w);
-  const shown = ranked.slice(0, 12);
-  const rest = ranked.slice(12).reduce((a, x) => a + x.w, 0);
-  const heading = el('h2', {}, `Attention ${state.direction === 'row' ? 'paid by' : 'received by'} "${s.tokens[focus!].text}"`);
-  const list = el('ol', { class: 'barlist' });
-  for (const { w, j } of shown) {
-    const li = el('li');
-    const name = el('span', { class: 'barname' }, s.tokens[j].text);
-    const bar = el('span', { class: 'bar' });
-    bar.style.width = `${(w * 100).toFixed(1)}%`;
-    const pct = el('span', { class: 'pct' }, `${(w * 100).toFixed(1)}%`);
-    li.append(name, el('span', { class: 'track' }), pct);
-    li.children[1].append(bar);
-    li.addEventListener('mouseenter', () => tokensView.querySelector(`[data-index="${j}"]`)?.classList.add('peer'));
-    li.addEventListener('mouseleave', () => tokensView.querySelector(`[data-index="${j}"]`)?.classList.remove('peer'));
-    list.append(li);
+  const n = s.n;
+  const dist = focusDistribution(visible, n, focus, state.direction);
+  if (state.head === 'all') shadeAllHeads(s, focus);
+  else {
+    const shade = focusDistribution(shown, n, focus, state.direction);
+    const max = Math.max(maxOf(shade), 1e-12);
+    for (const c of tokensView.querySelectorAll<HTMLElement>('.token')) {
+      const j = Number(c.dataset.index);
+      c.dataset.weight = dist[j].toFixed(6);
+      // One hue, opacity = the weight relative to the row's largest: readable on light, dark and high-contrast themes.
+      c.style.backgroundColor = `rgba(86,180,233,${(shade[j] / max).toFixed(4)})`;
+    }
   }
-  if (rest > 0) list.append(el('li', { class: 'rest' }, `all others: ${(rest * 100).toFixed(1)}%`));
-  bars.replaceChildren(heading, list);
-  live.textContent = `${s.tokens[focus!].text}: ` + shown.slice(0, 3).map(({ w, j }) => `${s.tokens[j].text} ${(w * 100).toFixed(0)}%`).join(', ');
+  chip(focus)?.classList.add('focus');
+  if (peer !== null) chip(peer)?.classList.add('peer');
+  const who = state.head === 'all' ? 'mean of heads' : typeof state.head === 'number' ? `head ${state.head + 1}` : `${state.head} of heads`;
+  const heading = `Attention ${state.direction === 'row' ? 'paid by' : 'received by'} "${s.tokens[focus].text}" (layer ${state.layer + 1}, ${who})`;
+  const top3 = renderFocusBars(bars, heading, s.tokens, dist, (j, on) => chip(j)?.classList.toggle('peer', on));
+  live.textContent = `${s.tokens[focus].text}: ${top3}`;
+  heatmap.crosshair(state.direction === 'row' ? { row: focus, col: peer ?? focus } : { row: peer ?? focus, col: focus });
 }
 
-function setFocus(i: number | null, fromKeyboard: boolean): void {
-  if (state.locked !== null && !fromKeyboard) return;
+/** One colour per head: each chip carries a stripe per head whose opacity is that head's weight (relative to its max). */
+function shadeAllHeads(s: AnalysisSummary, index: number): void {
+  const key = `${s.analysisId}:${state.layer}:${index}:${state.direction}`;
+  if (headRows?.key !== key) {
+    rows.request({ analysisId: s.analysisId, layer: state.layer, index, direction: state.direction });
+    return;
+  }
+  const { heads, data } = headRows;
+  const n = s.n;
+  const per = keepTopMass(normaliseRows(data, heads, n, hiddenMask(s)), heads, n, state.keep);
+  const max = Array.from({ length: heads }, (_, k) => Math.max(maxOf(per.subarray(k * n, (k + 1) * n)), 1e-12));
+  for (const c of tokensView.querySelectorAll<HTMLElement>('.token')) {
+    const j = Number(c.dataset.index);
+    const stops: string[] = [];
+    const weights: string[] = [];
+    for (let k = 0; k < heads; k++) {
+      const [r, g, b] = headColour(k);
+      const a = per[k * n + j] / max[k];
+      stops.push(`rgba(${r},${g},${b},${a.toFixed(3)}) ${((k / heads) * 100).toFixed(2)}% ${(((k + 1) / heads) * 100).toFixed(2)}%`);
+      weights.push(per[k * n + j].toFixed(6));
+    }
+    c.dataset.weights = weights.join(',');
+    c.style.backgroundImage = `linear-gradient(90deg, ${stops.join(', ')})`;
+  }
+}
+
+function renderHeadLegend(): void {
+  const s = state.summary;
+  if (!s || state.head !== 'all') { headLegend.replaceChildren(); headLegend.hidden = true; return; }
+  headLegend.hidden = false;
+  const items = Array.from({ length: s.model.heads[state.layer] }, (_, k) => {
+    const [r, g, b] = headColour(k);
+    const b2 = el('button', { class: 'head-key', 'data-head': String(k), title: `show head ${k + 1} alone` });
+    const sw = el('span', { class: 'swatch' });
+    sw.style.background = `rgb(${r},${g},${b})`;
+    b2.append(sw, document.createTextNode(`head ${k + 1}`));
+    b2.addEventListener('click', () => { state.head = k; headCtl.select.value = String(k); changedView(); });
+    return b2;
+  });
+  headLegend.replaceChildren(el('span', {}, 'One stripe per head on each token; stronger = more attention:'), ...items);
+}
+
+function setFocus(i: number | null): void {
+  if (state.locked !== null) return;
   focus = i;
   renderShading();
 }
@@ -171,122 +217,126 @@ function lock(i: number | null): void {
 
 function fillSelectors(): void {
   const s = state.summary!;
-  layerSel.replaceChildren(...Array.from({ length: s.model.layers }, (_, l) => el('option', { value: String(l) }, `${l + 1} of ${s.model.layers}`)));
-  layerSel.value = String(Math.min(state.layer, s.model.layers - 1));
+  state.layer = Math.min(state.layer, s.model.layers - 1);
+  setChoices(layerCtl.select, Array.from({ length: s.model.layers }, (_, l) => ({ value: String(l), label: `${l + 1} of ${s.model.layers}` })), String(state.layer));
   fillHeads();
 }
 
 function fillHeads(): void {
   const s = state.summary!;
   const h = s.model.heads[state.layer];
-  headSel.replaceChildren(
-    ...Array.from({ length: h }, (_, k) => el('option', { value: String(k) }, `head ${k + 1}`)),
-    el('option', { value: 'mean' }, 'mean of heads'),
-    el('option', { value: 'max' }, 'max of heads'),
-  );
   if (typeof state.head === 'number' && state.head >= h) state.head = 0;
-  headSel.value = String(state.head);
+  setChoices(headCtl.select, [
+    ...Array.from({ length: h }, (_, k) => ({ value: String(k), label: `head ${k + 1}` })),
+    { value: 'all', label: 'all heads (a colour each)' },
+    { value: 'mean', label: 'mean of heads' },
+    { value: 'max', label: 'max of heads' },
+  ], String(state.head));
+}
+
+/** Layer or head changed: keep the focus, fetch the new slice. */
+function changedView(): void {
+  headRows = undefined;
+  save();
+  markSelectedThumb(grid, state.layer, String(state.head));
+  renderHeadLegend();
+  requestSlice();
 }
 
 function requestSlice(): void {
   const s = state.summary;
   if (!s) return;
-  latestRequest = ++requestSeq;
-  vscode.postMessage({ type: 'requestSlice', requestId: latestRequest, analysisId: s.analysisId, layer: state.layer, head: state.head });
+  slices.request({ analysisId: s.analysisId, layer: state.layer, head: state.head === 'all' ? 'mean' : state.head });
 }
 
 function onSlice(requestId: number, slice: SliceReply): void {
-  // A fast user may have asked again: only the latest answer is drawn.
-  if (requestId !== latestRequest || slice.analysisId !== state.summary?.analysisId) return;
-  matrix = new Float32Array(slice.buffer);
-  heatmap.set(matrix, slice.n, state.summary.model.kind === 'causal', hiddenMask(state.summary));
-  canvas.setAttribute('aria-label', `attention heatmap, layer ${state.layer + 1}, ${typeof state.head === 'number' ? `head ${state.head + 1}` : `${state.head} of heads`}, ${slice.n} by ${slice.n}`);
-  setStatus('');
+  // A fast user may have asked again: only the answer to the newest wish is drawn.
+  if (!slices.settle(requestId) || slice.analysisId !== state.summary?.analysisId) return;
+  raw = new Float32Array(slice.buffer);
+  canvas.setAttribute('aria-label', `attention heatmap, layer ${state.layer + 1}, ${typeof state.head === 'number' ? `head ${state.head + 1}` : `${state.head === 'all' ? 'mean' : state.head} of heads`}, ${slice.n} by ${slice.n}`);
+  setStatus(state.summary.truncated ? truncationNote(state.summary) : '');
+  reprocess();
+  document.body.dataset.painted = String(slice.analysisId);
+}
+
+function onRows(requestId: number, r: RowsReply): void {
+  if (!rows.settle(requestId) || r.analysisId !== state.summary?.analysisId) return;
+  headRows = { key: `${r.analysisId}:${r.layer}:${r.index}:${r.direction}`, heads: r.heads, data: new Float32Array(r.buffer) };
   renderShading();
 }
 
 function onThumbnails(t: ThumbnailsReply): void {
-  const s = state.summary;
-  if (!s || t.analysisId !== s.analysisId) return;
-  const data = new Float32Array(t.buffer);
-  const table = el('div', { class: 'gridtable' });
-  let o = 0;
-  t.heads.forEach((h, l) => {
-    const row = el('div', { class: 'gridrow' });
-    row.append(el('span', { class: 'gridlabel' }, `L${l + 1}`));
-    for (let k = 0; k < h; k++, o++) {
-      const c = el('canvas', { class: 'thumb', width: String(t.size), height: String(t.size), title: `layer ${l + 1}, head ${k + 1}`, tabindex: '0', role: 'button', 'aria-label': `select layer ${l + 1} head ${k + 1}` });
-      const ctx = c.getContext('2d')!;
-      const img = new ImageData(t.size, t.size);
-      const block = data.subarray(o * t.size * t.size, (o + 1) * t.size * t.size);
-      const max = Math.max(...block, 1e-12);
-      block.forEach((v, i) => { const [r, g, b] = viridis(v / max); img.data.set([r, g, b, 255], i * 4); });
-      ctx.putImageData(img, 0, 0);
-      const select = () => { state.layer = l; state.head = k; layerSel.value = String(l); fillHeads(); save(); markThumb(); requestSlice(); };
-      c.addEventListener('click', select);
-      c.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') select(); });
-      c.dataset.layer = String(l);
-      c.dataset.head = String(k);
-      row.append(c);
-    }
-    table.append(row);
+  if (t.analysisId !== state.summary?.analysisId) return;
+  renderThumbnailGrid(grid, t, (layer, head) => {
+    state.layer = layer;
+    state.head = head;
+    layerCtl.select.value = String(layer);
+    fillHeads();
+    changedView();
   });
-  grid.replaceChildren(el('h2', {}, 'All layers × heads (click to select)'), table);
-  markThumb();
+  markSelectedThumb(grid, state.layer, String(state.head));
 }
 
-function markThumb(): void {
-  grid.querySelectorAll<HTMLElement>('.thumb').forEach((c) => c.classList.toggle('selected', Number(c.dataset.layer) === state.layer && String(c.dataset.head) === String(state.head)));
+function truncationNote(s: AnalysisSummary): string {
+  return `Text longer than the model's ${s.model.maxPositions} positions: showing the first ${s.analysedChars.toLocaleString()} of ${s.totalChars.toLocaleString()} characters.`;
 }
 
-function showAnalysis(s: AnalysisSummary, sourceLabel: string): void {
-  const sameShape = state.summary && state.summary.model.id === s.model.id;
+function showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: string | undefined): void {
+  const sameModel = state.summary?.model.id === s.model.id;
   state.summary = s;
   state.sourceLabel = sourceLabel;
-  if (!sameShape) { state.layer = 0; state.head = 0; }
-  state.locked = null;
-  focus = null;
-  matrix = undefined;
+  state.sourceText = sourceText;
+  if (!sameModel) { state.layer = 0; state.head = 0; }
+  if (state.locked !== null && state.locked >= s.n) state.locked = null;
+  focus = state.locked;
+  raw = visible = shown = headRows = undefined;
+  slices.reset();
+  rows.reset();
   save();
   title.textContent = `Attention — ${sourceLabel}`;
   const model = s.model;
   meta.textContent = `${model.id} · ${model.kind} · ${model.layers} layers × ${[...new Set(model.heads)].join('/')} heads · ${model.dtype} · N = ${s.n} tokens → N² = ${(s.n * s.n).toLocaleString()} scores per head per layer`;
-  setStatus(s.truncated ? `Text longer than the model's ${model.maxPositions} positions: showing the first ${s.analysedChars.toLocaleString()} of ${s.totalChars.toLocaleString()} characters.` : '');
+  setStatus(s.truncated ? truncationNote(s) : '');
   fillSelectors();
   renderTokens();
+  renderHeadLegend();
   renderShading();
   requestSlice();
   vscode.postMessage({ type: 'requestThumbnails', analysisId: s.analysisId, size: Math.min(THUMB, s.n) });
 }
 
-layerSel.addEventListener('change', () => { state.layer = Number(layerSel.value); fillHeads(); save(); markThumb(); requestSlice(); });
-headSel.addEventListener('change', () => { const v = headSel.value; state.head = v === 'mean' || v === 'max' ? v : Number(v); save(); markThumb(); requestSlice(); });
-dirSel.addEventListener('change', () => { state.direction = dirSel.value === 'column' ? 'column' : 'row'; save(); renderShading(); });
-hideBox.addEventListener('change', () => { state.hideSpecial = hideBox.checked; save(); if (state.summary && matrix) { renderTokens(); heatmap.set(matrix, state.summary.n, state.summary.model.kind === 'causal', hiddenMask(state.summary)); renderShading(); } });
-tokensView.addEventListener('mouseleave', () => setFocus(null, false));
+tokensView.addEventListener('mouseleave', () => setFocus(null));
 canvas.addEventListener('mousemove', (ev) => {
   const cell = heatmap.cellAt(ev);
   const s = state.summary;
-  if (!cell || !s || !matrix) { tooltip.hidden = true; return; }
-  const w = matrix[cell.row * s.n + cell.col];
+  if (!cell || !s || !shown) { tooltip.hidden = true; return; }
   const masked = s.model.kind === 'causal' && cell.col > cell.row;
-  tooltip.textContent = `${s.tokens[cell.row].text} → ${s.tokens[cell.col].text}: ${masked ? 'masked (future token)' : `${(w * 100).toFixed(2)}%`}`;
+  const w = shown[cell.row * s.n + cell.col];
+  tooltip.textContent = `query ${displayText(s.tokens[cell.row].text)} → key ${displayText(s.tokens[cell.col].text)}: ${masked ? 'masked (a future token)' : `${(w * 100).toFixed(2)}%`}`;
   tooltip.hidden = false;
   tooltip.style.left = `${ev.offsetX + 12}px`;
   tooltip.style.top = `${ev.offsetY + 12}px`;
-  if (state.locked === null) { focus = state.direction === 'row' ? cell.row : cell.col; renderShading(); }
-  heatmap.crosshair(cell);
+  // The hovered row (or column) becomes the focus token and the other axis its highlighted peer.
+  peer = state.direction === 'row' ? cell.col : cell.row;
+  if (state.locked === null) focus = state.direction === 'row' ? cell.row : cell.col;
+  renderShading();
 });
-canvas.addEventListener('mouseleave', () => { tooltip.hidden = true; if (state.locked === null) setFocus(null, false); });
+canvas.addEventListener('mouseleave', () => { tooltip.hidden = true; peer = null; if (state.locked === null) setFocus(null); else renderShading(); });
 document.addEventListener('keydown', (e) => {
   const s = state.summary;
   if (!s) return;
   if (e.key === 'Escape') { lock(null); return; }
+  const inTokens = tokensView.contains(document.activeElement);
+  if (e.key === 'Enter' && inTokens && focus !== null) { lock(focus); return; }
   if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
-    const step = e.key === 'ArrowRight' ? 1 : -1;
-    const next = Math.max(0, Math.min(s.n - 1, (focus ?? -1) + step));
+    if (!inTokens && document.activeElement !== document.body) return;
+    e.preventDefault();
+    const order = Array.from(tokensView.querySelectorAll<HTMLElement>('.token'), (c) => Number(c.dataset.index));
+    if (!order.length) return;
+    const at = focus === null ? -1 : order.indexOf(focus);
+    const next = order[Math.max(0, Math.min(order.length - 1, at + (e.key === 'ArrowRight' ? 1 : -1)))];
     lock(next);
-    tokensView.querySelector<HTMLElement>(`[data-index="${next}"]`)?.focus();
+    chip(next)?.focus();
   }
 });
 new ResizeObserver(() => heatmap.draw()).observe(matrixWrap);
@@ -299,20 +349,41 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       title.textContent = `Attention — ${m.title}`;
       break;
     case 'analysis':
-      showAnalysis(m.summary, m.sourceLabel);
+      showAnalysis(m.summary, m.sourceLabel, m.sourceText);
       break;
     case 'slice':
       onSlice(m.requestId, m.slice);
+      break;
+    case 'rows':
+      onRows(m.requestId, m.rows);
       break;
     case 'thumbnails':
       onThumbnails(m.thumbnails);
       break;
     case 'error':
+      // A failed request must not hold the queue: forget what is in flight.
+      slices.reset();
+      rows.reset();
       setStatus(m.message, 'error');
       break;
   }
 });
 
-setStatus('Select text in an editor and run "Attention Lens: Show Attention".');
-if (state.summary) showAnalysis(state.summary, state.sourceLabel ?? '');
+if (state.summary) {
+  // Restored after a reload: show the tokens at once; the host re-runs the text and sends fresh numbers.
+  const s = state.summary;
+  state.summary = undefined;
+  showAnalysisShell(s);
+} else {
+  setStatus('Select text in an editor and run "Attention Lens: Show Attention".');
+}
 vscode.postMessage({ type: 'ready' });
+
+/** The tokens of a saved analysis without numbers, until the host sends the re-run. */
+function showAnalysisShell(s: AnalysisSummary): void {
+  state.summary = s;
+  title.textContent = `Attention — ${state.sourceLabel ?? ''}`;
+  setStatus('Restoring the analysis…');
+  fillSelectors();
+  renderTokens();
+}

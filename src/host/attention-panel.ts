@@ -25,6 +25,11 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
     }
     case 'requestThumbnails':
       return summary && msg.analysisId === summary.analysisId && isInt(msg.size, 257) ? { type: 'requestThumbnails', analysisId: summary.analysisId, size: msg.size as number } : undefined;
+    case 'requestRows': {
+      if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.requestId, Number.MAX_SAFE_INTEGER)) return undefined;
+      if (!isInt(msg.layer, summary.model.layers) || !isInt(msg.index, summary.n) || (msg.direction !== 'row' && msg.direction !== 'column')) return undefined;
+      return { type: 'requestRows', requestId: msg.requestId as number, analysisId: summary.analysisId, layer: msg.layer as number, index: msg.index as number, direction: msg.direction };
+    }
     case 'focusToken':
       return msg.index === null || (summary && isInt(msg.index, summary.n)) ? { type: 'focusToken', index: msg.index as number | null } : undefined;
     default:
@@ -80,12 +85,12 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   /** Shows a finished analysis; the previous one's data is released in the worker. */
-  showAnalysis(summary: AnalysisSummary, title: string, sourceLabel: string): void {
+  showAnalysis(summary: AnalysisSummary, title: string, sourceLabel: string, sourceText?: string): void {
     const previous = this.summary;
     this.summary = summary;
     if (previous && previous.analysisId !== summary.analysisId) void this.client.call('release', { analysisId: previous.analysisId }).catch(() => undefined);
     this.panel.title = `Attention: ${title}`;
-    this.post({ type: 'analysis', summary, sourceLabel });
+    this.post({ type: 'analysis', summary, sourceLabel, sourceText });
   }
 
   /** Shows an error in the panel. */
@@ -120,6 +125,9 @@ export class AttentionPanel implements vscode.Disposable {
       if (m.type === 'requestSlice') {
         const slice = await this.client.call('slice', { analysisId: m.analysisId, layer: m.layer, head: m.head });
         this.post({ type: 'slice', requestId: m.requestId, slice });
+      } else if (m.type === 'requestRows') {
+        const rows = await this.client.call('rows', { analysisId: m.analysisId, layer: m.layer, index: m.index, direction: m.direction });
+        this.post({ type: 'rows', requestId: m.requestId, rows });
       } else if (m.type === 'requestThumbnails') {
         const thumbnails = await this.client.call('thumbnails', { analysisId: m.analysisId, size: m.size });
         this.post({ type: 'thumbnails', thumbnails });

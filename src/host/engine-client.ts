@@ -10,6 +10,7 @@ const TIMEOUTS: Partial<Record<keyof EngineApi, number>> = {
   countTokens: 10 * 60_000,
   slice: 60_000,
   thumbnails: 60_000,
+  rows: 30_000,
   release: 10_000,
 };
 

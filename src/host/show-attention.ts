@@ -18,6 +18,28 @@ export class ShowAttention {
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly client: EngineClient, private readonly log: vscode.OutputChannel) {}
 
+  /** Re-runs the text a panel showed before a window reload, from the state VS Code kept with it. */
+  async restore(panel: AttentionPanel, saved: unknown): Promise<void> {
+    const st = (saved && typeof saved === 'object' ? saved : {}) as { sourceText?: unknown; sourceLabel?: unknown };
+    if (typeof st.sourceText !== 'string' || st.sourceText.trim().length === 0) {
+      panel.showError('Run "Attention Lens: Show Attention" to analyse some text.');
+      return;
+    }
+    const text = st.sourceText;
+    const sourceLabel = typeof st.sourceLabel === 'string' ? st.sourceLabel : '';
+    const settings = readSettings();
+    const myRun = ++this.run;
+    panel.showLoading(titleOf(text), `Restoring: analysing ${text.length.toLocaleString()} characters with ${settings.model}…`);
+    try {
+      const summary = await this.client.call('analyze', { model: settings.model, dtype: settings.dtype, text, maxTokens: settings.maxTokens, allowRemote: settings.allowRemote });
+      if (myRun === this.run && AttentionPanel.active === panel) panel.showAnalysis(summary, titleOf(text), sourceLabel, text);
+    } catch (error) {
+      if (myRun !== this.run) return;
+      this.log.appendLine(`[restore] ${(error as Error).message}`);
+      panel.showError(`Could not restore the analysis: ${(error as Error).message}`);
+    }
+  }
+
   /** The command handler; resolves to the analysis shown (undefined when nothing was shown). */
   async execute(): Promise<AnalysisSummary | undefined> {
     const editor = vscode.window.activeTextEditor;
@@ -48,7 +70,7 @@ export class ShowAttention {
             new Promise<never>((_, reject) => token.onCancellationRequested(() => reject(new EngineError('cancelled', 'cancelled')))),
           ]);
           if (myRun !== this.run || !AttentionPanel.active) return undefined;
-          AttentionPanel.active.showAnalysis(summary, title, sourceLabel);
+          AttentionPanel.active.showAnalysis(summary, title, sourceLabel, text);
           this.log.appendLine(`[analyze] ${summary.model.id} ${summary.model.dtype}: N=${summary.n}, load ${summary.timings.loadMs.toFixed(0)} ms, tokenize ${summary.timings.tokenizeMs.toFixed(0)} ms, forward ${summary.timings.forwardMs.toFixed(0)} ms, total ${Date.now() - started} ms`);
           if (summary.truncated) {
             void vscode.window.showInformationMessage(`Attention Lens: the text is longer than ${summary.n} tokens; showing the first ${summary.analysedChars.toLocaleString()} of ${summary.totalChars.toLocaleString()} characters.`);

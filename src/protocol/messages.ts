@@ -74,11 +74,26 @@ export interface ThumbnailsReply {
   buffer: ArrayBuffer;
 }
 
+/** Whether a focus token's distribution is what it pays (its row) or what it receives (its column). */
+export type Direction = 'row' | 'column';
+
+/** One token's row (or column) in every head of a layer: heads × N float32, head-major. */
+export interface RowsReply {
+  analysisId: number;
+  layer: number;
+  index: number;
+  direction: Direction;
+  heads: number;
+  n: number;
+  buffer: ArrayBuffer;
+}
+
 /** The engine's methods, as the worker serves them. */
 export interface EngineApi {
   analyze(params: AnalyzeParams): AnalysisSummary;
   slice(params: { analysisId: number; layer: number; head: HeadSelector }): SliceReply;
   thumbnails(params: { analysisId: number; size: number }): ThumbnailsReply;
+  rows(params: { analysisId: number; layer: number; index: number; direction: Direction }): RowsReply;
   countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string }): { count: number; maxPositions: number; layers: number; heads: number[]; hiddenSize: number };
   release(params: { analysisId: number }): { released: boolean };
 }
@@ -118,8 +133,9 @@ export type ReplyMessage =
 /** Messages the host sends to the webview. */
 export type ToWebview =
   | { type: 'loading'; text: string; title: string }
-  | { type: 'analysis'; summary: AnalysisSummary; sourceLabel: string }
+  | { type: 'analysis'; summary: AnalysisSummary; sourceLabel: string; sourceText?: string }
   | { type: 'slice'; requestId: number; slice: SliceReply }
+  | { type: 'rows'; requestId: number; rows: RowsReply }
   | { type: 'thumbnails'; thumbnails: ThumbnailsReply }
   | { type: 'error'; message: string };
 
@@ -128,4 +144,5 @@ export type FromWebview =
   | { type: 'ready' }
   | { type: 'requestSlice'; requestId: number; analysisId: number; layer: number; head: HeadSelector }
   | { type: 'requestThumbnails'; analysisId: number; size: number }
+  | { type: 'requestRows'; requestId: number; analysisId: number; layer: number; index: number; direction: Direction }
   | { type: 'focusToken'; index: number | null };

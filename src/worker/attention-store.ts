@@ -1,6 +1,6 @@
 // Keeps one analysis's attention maps in the worker and cuts what the host asks for: one head, an
 // aggregate over heads, or downsampled thumbnails. Every reply is a fresh ArrayBuffer of exactly its slice.
-import type { HeadSelector } from '../protocol/messages';
+import type { Direction, HeadSelector } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 
 /** The attention maps of one analysis: per layer, heads × N × N float32, row-major. */
@@ -31,6 +31,22 @@ export class AttentionStore {
       for (let k = 1; k < h; k++) for (let i = 0; i < n2; i++) { const v = data[k * n2 + i]; if (v > out[i]) out[i] = v; }
     } else {
       throw new EngineError('bad-input', `unknown head selector ${String(head)}.`);
+    }
+    return out;
+  }
+
+  /** Token `index`'s row (or column) in every head of `layer`: heads × N, head-major. */
+  rows(layer: number, index: number, direction: Direction): Float32Array {
+    this.checkLayer(layer);
+    const n = this.n;
+    if (!Number.isInteger(index) || index < 0 || index >= n) throw new EngineError('bad-input', `token ${index} is out of range (N = ${n}).`);
+    const h = this.heads[layer];
+    const data = this.layers[layer];
+    const out = new Float32Array(h * n);
+    for (let k = 0; k < h; k++) {
+      const base = k * n * n;
+      if (direction === 'row') out.set(data.subarray(base + index * n, base + (index + 1) * n), k * n);
+      else for (let j = 0; j < n; j++) out[k * n + j] = data[base + j * n + index];
     }
     return out;
   }

@@ -1,7 +1,7 @@
 // The attention engine: one loaded model, the stored analyses, and the methods the host calls.
 // Pure logic over LoadedModel; the worker entry only wires it to a message port, so tests call it directly.
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import type { AnalysisSummary, AnalyzeParams, Dtype, EngineApi, HeadSelector, SliceReply, ThumbnailsReply } from '../protocol/messages';
+import type { AnalysisSummary, AnalyzeParams, Direction, Dtype, EngineApi, HeadSelector, RowsReply, SliceReply, ThumbnailsReply } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { AttentionStore, ownBuffer } from './attention-store';
 import { LoadedModel, configureHub, loadTextSide } from './model-runner';
@@ -101,6 +101,13 @@ export class Engine implements Methods {
     const store = this.store(params.analysisId);
     const { size, data } = store.thumbnails(params.size);
     return { analysisId: params.analysisId, size, heads: store.heads, buffer: ownBuffer(data) };
+  }
+
+  async rows(params: { analysisId: number; layer: number; index: number; direction: Direction }): Promise<RowsReply> {
+    const store = this.store(params.analysisId);
+    const direction: Direction = params.direction === 'column' ? 'column' : 'row';
+    const data = store.rows(params.layer, params.index, direction);
+    return { analysisId: params.analysisId, layer: params.layer, index: params.index, direction, heads: store.heads[params.layer], n: store.n, buffer: ownBuffer(data) };
   }
 
   async countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string }) {

@@ -1,0 +1,102 @@
+// Stands in for the extension host inside a plain Chromium page: defines acquireVsCodeApi, answers the
+// panel's requests from a real AttentionStore, and records every message and byte it delivers.
+import type { AnalysisSummary, FromWebview, ToWebview } from '../../src/protocol/messages';
+import { AttentionStore, ownBuffer } from '../../src/worker/attention-store';
+
+/** What a test puts in `window.__fixture` before the page loads. */
+export interface PanelFixture {
+  summary?: AnalysisSummary;
+  sourceLabel?: string;
+  sourceText?: string;
+  /** Per layer, heads × N × N weights, row-major (recorded from the engine). */
+  layers?: number[][];
+  /** Or random softmax rows of this shape (benchmarks). */
+  synthetic?: { n: number; layers: number; heads: number; causal: boolean; seed: number };
+  /** State VS Code would restore (a reload). */
+  state?: unknown;
+}
+
+/** What the fake host records, read by tests through `window.__fake`. */
+export interface FakeRecord {
+  sent: FromWebview[];
+  delivered: { type: string; bytes: number }[];
+  state: unknown;
+}
+
+declare global {
+  interface Window { __fixture: PanelFixture; __fake: FakeRecord; acquireVsCodeApi(): unknown }
+}
+
+function syntheticStore(spec: NonNullable<PanelFixture['synthetic']>): { store: AttentionStore; summary: AnalysisSummary } {
+  let seed = spec.seed >>> 0;
+  const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const { n } = spec;
+  const layers = Array.from({ length: spec.layers }, () => {
+    const data = new Float32Array(spec.heads * n * n);
+    for (let h = 0; h < spec.heads; h++) for (let i = 0; i < n; i++) {
+      const keys = spec.causal ? i + 1 : n;
+      let total = 0;
+      for (let j = 0; j < keys; j++) { const v = Math.exp(4 * random()); data[h * n * n + i * n + j] = v; total += v; }
+      for (let j = 0; j < keys; j++) data[h * n * n + i * n + j] /= total;
+    }
+    return data;
+  });
+  const words = ['the', 'animal', 'didn', "'", 't', 'cross', 'street', 'because', 'it', 'was', 'too', 'tired', '.'];
+  const tokens = Array.from({ length: n }, (_, i) => ({ text: i === 0 ? '[CLS]' : i === n - 1 ? '[SEP]' : words[i % words.length], id: i, start: null, end: null, special: i === 0 || i === n - 1 }));
+  const heads = new Array(spec.layers).fill(spec.heads);
+  const summary: AnalysisSummary = {
+    analysisId: 1, n, tokens, truncated: false, analysedChars: n * 4, totalChars: n * 4,
+    model: { id: 'synthetic', kind: spec.causal ? 'causal' : 'encoder', modelType: 'bert', layers: spec.layers, heads, maxPositions: 4096, hiddenSize: 768, dtype: 'fp32' },
+    timings: { loadMs: 0, tokenizeMs: 0, forwardMs: 0 },
+  };
+  return { store: new AttentionStore(n, layers, heads), summary };
+}
+
+const fixture = window.__fixture ?? {};
+const { store, summary } = fixture.synthetic
+  ? syntheticStore(fixture.synthetic)
+  : { store: new AttentionStore(fixture.summary!.n, fixture.layers!.map((l) => Float32Array.from(l)), fixture.summary!.model.heads), summary: fixture.summary! };
+const record: FakeRecord = { sent: [], delivered: [], state: fixture.state };
+window.__fake = record;
+
+function deliver(message: ToWebview, buffer?: ArrayBuffer): void {
+  const { type } = message;
+  const bytes = JSON.stringify(message, (k, v) => (v instanceof ArrayBuffer ? undefined : v)).length + (buffer?.byteLength ?? 0);
+  record.delivered.push({ type, bytes });
+  window.postMessage(message, '*');
+}
+
+function answer(m: FromWebview): void {
+  switch (m.type) {
+    case 'ready':
+      // After a reload the real host re-runs the saved text; either way the analysis follows 'ready'.
+      deliver({ type: 'analysis', summary, sourceLabel: fixture.sourceLabel ?? 'fixture', sourceText: fixture.sourceText });
+      break;
+    case 'requestSlice': {
+      const buffer = ownBuffer(store.slice(m.layer, m.head));
+      deliver({ type: 'slice', requestId: m.requestId, slice: { analysisId: m.analysisId, layer: m.layer, head: m.head, n: store.n, buffer } }, buffer);
+      break;
+    }
+    case 'requestRows': {
+      const buffer = ownBuffer(store.rows(m.layer, m.index, m.direction));
+      deliver({ type: 'rows', requestId: m.requestId, rows: { analysisId: m.analysisId, layer: m.layer, index: m.index, direction: m.direction, heads: store.heads[m.layer], n: store.n, buffer } }, buffer);
+      break;
+    }
+    case 'requestThumbnails': {
+      const t = store.thumbnails(m.size);
+      const buffer = ownBuffer(t.data);
+      deliver({ type: 'thumbnails', thumbnails: { analysisId: m.analysisId, size: t.size, heads: store.heads, buffer } }, buffer);
+      break;
+    }
+  }
+}
+
+window.acquireVsCodeApi = () => ({
+  postMessage(m: FromWebview) {
+    record.sent.push(m);
+    // Like the real host: replies arrive later, never inside the call.
+    setTimeout(() => answer(m), 0);
+  },
+  getState: () => record.state,
+  setState: (s: unknown) => { record.state = s; },
+});

@@ -1,0 +1,239 @@
+// The built webview bundle in headless Chromium, under the real CSP, fed with attention recorded from the
+// engine on the fixture models: numbers under hover, keyboard, masking, hiding, threshold, hostile text.
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Page } from 'playwright-core';
+import type { AnalysisSummary } from '../../src/protocol/messages';
+import { Engine } from '../../src/worker/engine';
+import { FIXTURES, SENTENCE } from '../unit/fixtures';
+
+interface Recording { summary: AnalysisSummary; layers: number[][]; sourceText: string }
+interface Browser { open(f: unknown): Promise<{ page: Page; problems: string[] }>; close(): Promise<void> }
+
+async function record(folder: string, text: string): Promise<Recording> {
+  const engine = new Engine();
+  try {
+    const summary = await engine.analyze({ model: join(FIXTURES, folder), dtype: 'fp32', text, allowRemote: false });
+    const layers: number[][] = [];
+    for (let l = 0; l < summary.model.layers; l++) {
+      const flat: number[] = [];
+      for (let h = 0; h < summary.model.heads[l]; h++) flat.push(...new Float32Array((await engine.slice({ analysisId: summary.analysisId, layer: l, head: h })).buffer));
+      layers.push(flat);
+    }
+    return { summary, layers, sourceText: text };
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** Row `i` of head `h` in layer `l` of a recording. */
+function row(r: Recording, l: number, h: number, i: number): number[] {
+  const n = r.summary.n;
+  return r.layers[l].slice(h * n * n + i * n, h * n * n + (i + 1) * n);
+}
+
+async function chips(page: Page) {
+  return page.locator('.token').evaluateAll((els) => els.map((e) => {
+    const bg = getComputedStyle(e).backgroundColor;
+    const parts = /rgba?\(([^)]*)\)/.exec(bg)?.[1].split(',').map(Number) ?? [];
+    return {
+      index: Number((e as HTMLElement).dataset.index), text: e.textContent ?? '', weight: Number(e.getAttribute('data-weight')),
+      weights: (e.getAttribute('data-weights') ?? '').split(',').filter(Boolean).map(Number),
+      alpha: parts.length === 4 ? parts[3] : parts.length === 3 ? 1 : 0, focus: e.classList.contains('focus'),
+    };
+  }));
+}
+
+async function choose(page: Page, id: string, value: string): Promise<void> {
+  await page.locator(`#${id}`).evaluate((sel, v) => { (sel as HTMLSelectElement).value = v; sel.dispatchEvent(new Event('change')); }, value);
+}
+
+async function ready(page: Page): Promise<void> {
+  await page.waitForFunction(() => document.body.dataset.painted !== undefined && document.querySelectorAll('.thumb').length > 0);
+}
+
+describe('webview panel in headless Chromium', function () {
+  this.timeout(60_000);
+  let browser: Browser;
+  let bert: Recording;
+  let gpt2: Recording;
+
+  before(async () => {
+    const { startPanelBrowser } = await import(pathToFileURL(join(__dirname, '..', '..', 'scripts', 'harness', 'panel-page.mjs')).href);
+    browser = await startPanelBrowser();
+    bert = await record('bert-tiny', SENTENCE);
+    gpt2 = await record('gpt2-tiny', SENTENCE);
+  });
+  after(() => browser?.close());
+
+  async function open(fixture: object) {
+    const opened = await browser.open(fixture);
+    await ready(opened.page);
+    return opened;
+  }
+
+  it('hovering "it" shades every token by exactly its attention row', async () => {
+    const { page, problems } = await open(bert);
+    const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
+    await page.locator(`.token[data-index="${it}"]`).hover();
+    const got = await chips(page);
+    const want = row(bert, 0, 0, it);
+    const max = Math.max(...want);
+    assert.equal(got.length, bert.summary.n);
+    for (const c of got) {
+      assert.ok(Math.abs(c.weight - want[c.index]) < 1e-6, `${c.text}: ${c.weight} vs ${want[c.index]}`);
+      assert.ok(Math.abs(c.alpha - want[c.index] / max) < 0.01, `${c.text}: shade ${c.alpha} vs ${want[c.index] / max}`);
+    }
+    assert.equal(got.filter((c) => c.focus).map((c) => c.index).join(), String(it));
+    const pcts = (await page.locator('.barlist .pct').allTextContents()).map((t) => parseFloat(t));
+    assert.ok(Math.abs(pcts[0] - Math.max(...want) * 100) < 0.06, 'the top bar is the largest weight');
+    assert.match(await page.locator('[aria-live]').textContent() ?? '', /^it: .+%, .+%, .+%$/);
+    assert.deepEqual(problems, []);
+  });
+
+  it('column direction shades by the attention each token receives from the focus', async () => {
+    const { page } = await open(bert);
+    await choose(page, 'direction', 'column');
+    await page.locator('.token[data-index="3"]').hover();
+    const n = bert.summary.n;
+    const col = Array.from({ length: n }, (_, i) => row(bert, 0, 0, i)[3]);
+    const total = col.reduce((a, b) => a + b, 0);
+    for (const c of await chips(page)) assert.ok(Math.abs(c.weight - col[c.index] / total) < 1e-6);
+  });
+
+  it('click locks the focus, arrows move it, Esc unlocks', async () => {
+    const { page } = await open(bert);
+    await page.locator('.token[data-index="5"]').click();
+    await page.locator('.token[data-index="2"]').hover();
+    assert.deepEqual((await chips(page)).filter((c) => c.focus).map((c) => c.index), [5], 'locked: hover elsewhere does not move it');
+    await page.keyboard.press('ArrowRight');
+    assert.deepEqual((await chips(page)).filter((c) => c.focus).map((c) => c.index), [6]);
+    const want = row(bert, 0, 0, 6);
+    assert.ok((await chips(page)).every((c) => Math.abs(c.weight - want[c.index]) < 1e-6), 'shading follows the moved focus');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    assert.deepEqual((await chips(page)).filter((c) => c.focus).map((c) => c.index), [4]);
+    await page.keyboard.press('Escape');
+    await page.mouse.move(1, 1);
+    assert.deepEqual((await chips(page)).filter((c) => c.focus), []);
+    assert.ok((await chips(page)).every((c) => c.alpha === 0));
+  });
+
+  it('a causal model shows the upper triangle masked, not as zero weights', async () => {
+    const { page } = await open(gpt2);
+    const n = gpt2.summary.n;
+    // No helper functions inside evaluate: tsx's keepNames would reference a helper the page lacks.
+    const [upper, lower] = await page.locator('#heatmap').evaluate((c: HTMLCanvasElement, cells) => {
+      const margin = Number(c.dataset.margin);
+      const plot = Number(c.dataset.plot);
+      const k = c.width / (margin + plot);
+      const ctx = c.getContext('2d')!;
+      return cells.map(([i, j, size]) => Array.from(ctx.getImageData(Math.floor((margin + ((j + 0.5) * plot) / size) * k), Math.floor((margin + ((i + 0.5) * plot) / size) * k), 1, 1).data));
+    }, [[1, n - 1, n], [n - 1, 1, n]]);
+    const px = { upper, lower };
+    assert.ok(px.upper[0] === px.upper[1] && px.upper[1] === px.upper[2] && px.upper[3] < 255, `masked cell is translucent grey: ${px.upper}`);
+    assert.equal(px.lower[3], 255, 'a visible cell is opaque');
+    assert.notEqual(px.lower.join(), px.upper.join());
+    const box = (await page.locator('#heatmap').boundingBox())!;
+    const geo = await page.locator('#heatmap').evaluate((c) => [Number(c.dataset.margin), Number(c.dataset.plot)]);
+    const scale = box.width / (geo[0] + geo[1]);
+    await page.mouse.move(box.x + (geo[0] + ((n - 0.5) * geo[1]) / n) * scale, box.y + (geo[0] + (0.5 * geo[1]) / n) * scale);
+    assert.match(await page.locator('.tooltip').textContent() ?? '', /masked/);
+    await page.mouse.move(box.x + (geo[0] + (0.5 * geo[1]) / n) * scale, box.y + (geo[0] + ((n - 0.5) * geo[1]) / n) * scale);
+    assert.match(await page.locator('.tooltip').textContent() ?? '', /%$/);
+  });
+
+  it('hiding special tokens removes them and renormalises each row to 1', async () => {
+    const { page } = await open(bert);
+    await page.locator('#hide-special').click();
+    const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
+    await page.locator(`.token[data-index="${it}"]`).hover();
+    const got = await chips(page);
+    assert.ok(!got.some((c) => c.text === '[CLS]' || c.text === '[SEP]'));
+    const want = row(bert, 0, 0, it);
+    const special = new Set(bert.summary.tokens.flatMap((t, i) => (t.special ? [i] : [])));
+    const kept = want.reduce((a, w, j) => a + (special.has(j) ? 0 : w), 0);
+    assert.ok(Math.abs(got.reduce((a, c) => a + c.weight, 0) - 1) < 1e-5, 'renormalised to 1');
+    for (const c of got) assert.ok(Math.abs(c.weight - want[c.index] / kept) < 1e-6);
+  });
+
+  it('the threshold keeps the top share of each row and blanks the rest', async () => {
+    const { page } = await open(bert);
+    await choose(page, 'threshold', '0.5');
+    await page.locator('.token[data-index="4"]').hover();
+    const want = row(bert, 0, 0, 4);
+    const order = want.map((w, j) => j).sort((a, b) => want[b] - want[a]);
+    const keep = new Set<number>();
+    let acc = 0;
+    for (const j of order) { if (acc >= 0.5) break; keep.add(j); acc += want[j]; }
+    for (const c of await chips(page)) assert.equal(c.alpha > 0, keep.has(c.index), `${c.text} kept=${keep.has(c.index)} alpha=${c.alpha}`);
+  });
+
+  it('"all heads" gives every token one stripe per head, from that head\'s row, with a legend', async () => {
+    const { page } = await open(bert);
+    await choose(page, 'layer', '1');
+    await choose(page, 'head', 'all');
+    const heads = bert.summary.model.heads[1];
+    assert.equal(await page.locator('.head-key').count(), heads);
+    await page.locator('.token[data-index="4"]').hover();
+    await page.locator('.token[data-weights]').first().waitFor();
+    for (const c of await chips(page)) {
+      assert.equal(c.weights.length, heads);
+      c.weights.forEach((w, k) => assert.ok(Math.abs(w - row(bert, 1, k, 4)[c.index]) < 1e-6, `head ${k} ${c.text}`));
+    }
+  });
+
+  it('a fast mouse does not queue a request per token', async () => {
+    const { page } = await open(bert);
+    await choose(page, 'head', 'all');
+    await page.evaluate(() => document.querySelectorAll('.token').forEach((c) => c.dispatchEvent(new MouseEvent('mouseenter'))));
+    const last = bert.summary.n - 1;
+    await page.waitForFunction((i) => document.querySelector(`.token[data-index="${i}"]`)?.classList.contains('focus') && document.querySelector('.token[data-weights]'), last);
+    const sent = await page.evaluate(() => window.__fake.sent.filter((m) => m.type === 'requestRows').map((m) => (m as { index: number }).index));
+    assert.ok(sent.length <= 3, `sent ${sent.length} row requests for ${bert.summary.n} hovers`);
+    assert.equal(sent.at(-1), last, 'the last request is for the token under the mouse');
+  });
+
+  it('clicking a thumbnail selects its layer and head', async () => {
+    const { page } = await open(bert);
+    await page.locator('.thumb[data-layer="1"][data-head="2"]').click();
+    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === 1 && m.head === 2));
+    assert.equal(await page.locator('#layer').evaluate((s) => (s as HTMLSelectElement).value), '1');
+    assert.equal(await page.locator('#head').evaluate((s) => (s as HTMLSelectElement).value), '2');
+    assert.equal(await page.locator('.thumb.selected').count(), 1);
+  });
+
+  it('hostile token text is shown as text and runs nothing', async () => {
+    const hostile = structuredClone(bert);
+    hostile.summary.tokens[2].text = '<img src=x onerror=alert(1)>';
+    hostile.summary.tokens[3].text = '</script><script>alert(2)</script>';
+    const { page, problems } = await open(hostile);
+    await page.locator('.token[data-index="2"]').hover();
+    await page.locator('.token[data-index="3"]').hover();
+    assert.equal(await page.locator('.token[data-index="2"]').textContent(), '<img src=x onerror=alert(1)>');
+    assert.equal(await page.locator('.token[data-index="3"]').textContent(), '</script><script>alert(2)</script>');
+    assert.equal(await page.locator('#app img, #app script').count(), 0);
+    await page.waitForTimeout(100);
+    assert.deepEqual(problems, []);
+  });
+
+  it('Tab reaches every control and the tokens', async () => {
+    const { page } = await open(bert);
+    const seen: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      seen.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.className || ''));
+    }
+    for (const id of ['layer', 'head', 'direction', 'threshold', 'hide-special', 'tokens']) assert.ok(seen.includes(id), `${id} in ${seen.join(' → ')}`);
+  });
+
+  it('restores layer, head and text after a reload', async () => {
+    const state = { summary: bert.summary, sourceLabel: 'sentences.txt:1', sourceText: SENTENCE, layer: 1, head: 3, direction: 'row', hideSpecial: false, keep: 1, locked: null };
+    const { page } = await open({ ...bert, state });
+    const req = await page.evaluate(() => window.__fake.sent.filter((m) => m.type === 'requestSlice').at(-1));
+    assert.deepEqual([req && 'layer' in req && req.layer, req && 'head' in req && req.head], [1, 3]);
+    assert.equal(await page.locator('#head').evaluate((s) => (s as HTMLSelectElement).value), '3');
+    assert.equal((await page.evaluate(() => window.__fake.state as { sourceText: string })).sourceText, SENTENCE);
+  });
+});
