@@ -20,6 +20,8 @@ export class Heatmap {
   private cross: Cell | undefined;
   private margin = 0;
   private plot = 0;
+  /** Theme colours, read once per full draw: reading computed style on every hover would force a style recalc. */
+  private focusColour = '#fff';
 
   constructor(wrap: HTMLElement, private readonly sizePx: () => number) {
     const stack = document.createElement('div');
@@ -68,6 +70,8 @@ export class Heatmap {
     const m = this.matrix;
     const n = this.n;
     if (!m || !n) return;
+    // A user-timing entry per draw, read by `npm run bench:webview`.
+    const started = performance.now();
     const css = this.sizePx();
     const dpr = window.devicePixelRatio || 1;
     const ctx = this.canvas.getContext('2d');
@@ -85,6 +89,7 @@ export class Heatmap {
       c.height = Math.round(css * dpr);
     }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.focusColour = getComputedStyle(document.body).getPropertyValue('--vscode-focusBorder').trim() || '#fff';
     ctx.font = `${FONT_PX}px ${getComputedStyle(document.body).fontFamily || 'sans-serif'}`;
     // One pixel per cell, then scaled up without smoothing: O(N²) work, no per-cell draw calls.
     const img = new ImageData(n, n);
@@ -113,6 +118,7 @@ export class Heatmap {
     ctx.drawImage(off, this.margin, this.margin, this.plot, this.plot);
     this.drawLabels(ctx);
     this.drawOverlay();
+    performance.measure('attention-lens:draw', { start: started });
   }
 
   private drawLabels(ctx: CanvasRenderingContext2D): void {
@@ -140,7 +146,7 @@ export class Heatmap {
     const dpr = this.overlay.width / (this.margin + this.plot || 1);
     const cell = (this.plot / this.n) * dpr;
     const origin = this.margin * dpr;
-    ctx.strokeStyle = getComputedStyle(document.body).getPropertyValue('--vscode-focusBorder').trim() || '#fff';
+    ctx.strokeStyle = this.focusColour;
     ctx.lineWidth = Math.max(1, dpr);
     ctx.strokeRect(0, origin + this.cross.row * cell, this.overlay.width, cell);
     ctx.strokeRect(origin + this.cross.col * cell, 0, cell, this.overlay.height);

@@ -39,6 +39,12 @@ let shown: Float32Array | undefined;
 let headRows: { key: string; heads: number; data: Float32Array } | undefined;
 let focus: number | null = state.locked;
 let peer: number | null = null;
+/** The visible chips in order, and by token index: hover touches these without querying the DOM. */
+let chipList: HTMLElement[] = [];
+let chipByIndex: (HTMLElement | undefined)[] = [];
+let marked: HTMLElement[] = [];
+/** How the chips are shaded now: one hue, a stripe per head, or not at all. */
+let shaded: 'one' | 'heads' | false = false;
 
 const app = document.getElementById('app')!;
 const status = el('div', { class: 'status', role: 'status' });
@@ -91,8 +97,8 @@ function hiddenMask(s: AnalysisSummary): boolean[] {
   return s.tokens.map((t) => state.hideSpecial && t.special);
 }
 
-function chip(i: number): HTMLElement | null {
-  return tokensView.querySelector<HTMLElement>(`.token[data-index="${i}"]`);
+function chip(i: number): HTMLElement | undefined {
+  return chipByIndex[i];
 }
 
 function renderTokens(): void {
@@ -107,6 +113,11 @@ function renderTokens(): void {
     chips.push(c);
   });
   tokensView.replaceChildren(...chips);
+  chipList = chips;
+  chipByIndex = [];
+  for (const c of chips) chipByIndex[Number(c.dataset.index)] = c;
+  marked = [];
+  shaded = false;
 }
 
 /** Recomputes the derived matrices after the slice, hidden tokens or threshold changed. */
@@ -120,18 +131,28 @@ function reprocess(): void {
 }
 
 function clearShading(): void {
-  tokensView.querySelectorAll<HTMLElement>('.token').forEach((c) => {
+  if (!shaded) return;
+  for (const c of chipList) {
     c.style.backgroundColor = '';
     c.style.backgroundImage = '';
     c.removeAttribute('data-weight');
     c.removeAttribute('data-weights');
-    c.classList.remove('focus', 'peer');
-  });
+  }
+  shaded = false;
+}
+
+function mark(focusChip: HTMLElement | undefined, peerChip: HTMLElement | undefined): void {
+  for (const c of marked) c.classList.remove('focus', 'peer');
+  marked = [];
+  if (focusChip) { focusChip.classList.add('focus'); marked.push(focusChip); }
+  if (peerChip) { peerChip.classList.add('peer'); marked.push(peerChip); }
 }
 
 function renderShading(): void {
   const s = state.summary;
-  clearShading();
+  const mode = state.head === 'all' ? 'heads' : 'one';
+  if (focus === null || !s || !visible || !shown || mode === 'heads' || shaded !== mode) clearShading();
+  mark(focus === null ? undefined : chip(focus), peer === null ? undefined : chip(peer));
   if (focus === null || !s || !visible || !shown) {
     bars.replaceChildren(el('p', { class: 'hint' }, 'Hover a token to see where its attention goes. Click to lock, Esc to unlock, arrow keys to move.'));
     heatmap.crosshair(undefined);
@@ -142,17 +163,16 @@ function renderShading(): void {
   const dist = focusDistribution(visible, n, focus, state.direction);
   if (state.head === 'all') shadeAllHeads(s, focus);
   else {
-    const shade = focusDistribution(shown, n, focus, state.direction);
+    const shade = state.keep >= 1 ? dist : focusDistribution(shown, n, focus, state.direction);
     const max = Math.max(maxOf(shade), 1e-12);
-    for (const c of tokensView.querySelectorAll<HTMLElement>('.token')) {
+    for (const c of chipList) {
       const j = Number(c.dataset.index);
       c.dataset.weight = dist[j].toFixed(6);
       // One hue, opacity = the weight relative to the row's largest: readable on light, dark and high-contrast themes.
       c.style.backgroundColor = `rgba(86,180,233,${(shade[j] / max).toFixed(4)})`;
     }
+    shaded = 'one';
   }
-  chip(focus)?.classList.add('focus');
-  if (peer !== null) chip(peer)?.classList.add('peer');
   const who = state.head === 'all' ? 'mean of heads' : typeof state.head === 'number' ? `head ${state.head + 1}` : `${state.head} of heads`;
   const heading = `Attention ${state.direction === 'row' ? 'paid by' : 'received by'} "${s.tokens[focus].text}" (layer ${state.layer + 1}, ${who})`;
   const top3 = renderFocusBars(bars, heading, s.tokens, dist, (j, on) => chip(j)?.classList.toggle('peer', on));
@@ -171,7 +191,8 @@ function shadeAllHeads(s: AnalysisSummary, index: number): void {
   const n = s.n;
   const per = keepTopMass(normaliseRows(data, heads, n, hiddenMask(s)), heads, n, state.keep);
   const max = Array.from({ length: heads }, (_, k) => Math.max(maxOf(per.subarray(k * n, (k + 1) * n)), 1e-12));
-  for (const c of tokensView.querySelectorAll<HTMLElement>('.token')) {
+  shaded = 'heads';
+  for (const c of chipList) {
     const j = Number(c.dataset.index);
     const stops: string[] = [];
     const weights: string[] = [];
@@ -331,7 +352,7 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
     if (!inTokens && document.activeElement !== document.body) return;
     e.preventDefault();
-    const order = Array.from(tokensView.querySelectorAll<HTMLElement>('.token'), (c) => Number(c.dataset.index));
+    const order = chipList.map((c) => Number(c.dataset.index));
     if (!order.length) return;
     const at = focus === null ? -1 : order.indexOf(focus);
     const next = order[Math.max(0, Math.min(order.length - 1, at + (e.key === 'ArrowRight' ? 1 : -1)))];

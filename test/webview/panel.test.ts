@@ -182,6 +182,11 @@ describe('webview panel in headless Chromium', function () {
       assert.equal(c.weights.length, heads);
       c.weights.forEach((w, k) => assert.ok(Math.abs(w - row(bert, 1, k, 4)[c.index]) < 1e-6, `head ${k} ${c.text}`));
     }
+    await choose(page, 'head', '1');
+    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.head === 1));
+    await page.locator('.token[data-index="5"]').hover();
+    const stripes = await page.locator('.token').evaluateAll((els) => els.filter((e) => getComputedStyle(e).backgroundImage !== 'none').length);
+    assert.equal(stripes, 0, 'back on one head, no stripes remain');
   });
 
   it('a fast mouse does not queue a request per token', async () => {
