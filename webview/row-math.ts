@@ -60,12 +60,17 @@ export function focusDistribution(m: Float32Array, n: number, index: number, dir
   return out;
 }
 
-/** Indices of the `k` largest positive values, largest first. */
+/** Indices of the `k` largest positive values, largest first (one pass keeping a sorted top-k: no N-sized sort on hover). */
 export function topIndices(values: ArrayLike<number>, k: number): number[] {
-  const idx: number[] = [];
-  for (let j = 0; j < values.length; j++) if (values[j] > 0) idx.push(j);
-  idx.sort((a, b) => values[b] - values[a]);
-  return idx.slice(0, k);
+  const top: number[] = [];
+  for (let j = 0; j < values.length; j++) {
+    const v = values[j];
+    if (!(v > 0) || (top.length === k && v <= values[top[k - 1]])) continue;
+    let at = top.length === k ? k - 1 : top.length;
+    while (at > 0 && values[top[at - 1]] < v) { top[at] = top[at - 1]; at--; }
+    top[at] = j;
+  }
+  return top;
 }
 
 /** The largest value (0 for an empty or all-zero input). */
