@@ -5,7 +5,8 @@ import type { AnalysisSummary, AnalyzeParams, Direction, Dtype, EngineApi, HeadS
 import { EngineError } from '../protocol/rpc';
 import { AttentionStore, ownBuffer } from './attention-store';
 import { LoadedModel, configureHub, loadTextSide } from './model-runner';
-import { describeTokens, encode } from './tokenize';
+import { TokenCounter } from './token-counter';
+import { alignmentRules, describeTokens, encode } from './tokenize';
 
 /** How many analyses stay in memory; older ones are released. */
 const KEEP_ANALYSES = 3;
@@ -21,7 +22,7 @@ export class Engine implements Methods {
   private loading: Promise<LoadedModel> | undefined;
   private readonly analyses = new Map<number, AttentionStore>();
   private nextAnalysis = 1;
-  private readonly tokenizers = new Map<string, Promise<{ tokenizer: PreTrainedTokenizer; config: Record<string, unknown> }>>();
+  private readonly tokenizers = new Map<string, Promise<{ tokenizer: PreTrainedTokenizer; config: Record<string, unknown>; counter: TokenCounter }>>();
 
   /** Loads (or reuses) the model; switching models disposes the old session first. */
   async ensureModel(params: Pick<AnalyzeParams, 'model' | 'dtype' | 'remoteHost' | 'cacheDir' | 'allowRemote'>): Promise<LoadedModel> {
@@ -111,13 +112,13 @@ export class Engine implements Methods {
   }
 
   async countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string }) {
-    const { tokenizer, config } = await this.tokenizerFor(params);
+    const { counter, config } = await this.tokenizerFor(params);
     const num = (...keys: string[]) => keys.map((k) => config[k]).find((v): v is number => typeof v === 'number');
     const layers = num('num_hidden_layers', 'n_layer', 'num_layers') ?? 0;
     const heads = num('num_attention_heads', 'n_head', 'num_heads') ?? 0;
     const loaded = this.model?.id === params.model ? this.model.info : undefined;
     return {
-      count: encode(tokenizer, params.text).length,
+      count: counter.count(params.text),
       maxPositions: loaded?.maxPositions ?? num('max_position_embeddings', 'n_positions', 'n_ctx') ?? 512,
       layers: loaded?.layers ?? layers,
       heads: loaded?.heads ?? new Array(layers).fill(heads),
@@ -155,7 +156,7 @@ export class Engine implements Methods {
     let entry = this.tokenizers.get(key);
     if (!entry) {
       configureHub(params);
-      entry = loadTextSide(params.model);
+      entry = loadTextSide(params.model).then((side) => ({ ...side, counter: new TokenCounter(side.tokenizer, alignmentRules(side.tokenizer).metaspace === undefined) }));
       entry.catch(() => this.tokenizers.delete(key));
       this.tokenizers.set(key, entry);
     }
