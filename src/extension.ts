@@ -3,12 +3,12 @@ import * as vscode from 'vscode';
 import { AttentionPanel, PANEL_VIEW_TYPE } from './host/attention-panel';
 import { EngineClient } from './host/engine-client';
 import { ShowAttention } from './host/show-attention';
-import { AttentionStatusBar } from './host/status-bar';
+import { AttentionStatusBar, STATUS_BAR_COMMAND, type StatusBarState } from './host/status-bar';
 
 let client: EngineClient | undefined;
 
 /** Starts nothing heavy: the worker starts on first use. */
-export function activate(context: vscode.ExtensionContext): { client: EngineClient; statusBarText(): string | undefined } {
+export function activate(context: vscode.ExtensionContext): { client: EngineClient; statusBarText(): string | undefined; statusBarState(): StatusBarState } {
   const log = vscode.window.createOutputChannel('Attention Lens');
   client = new EngineClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, (message) => {
     log.appendLine(`[worker] stopped: ${message}; it restarts on the next request`);
@@ -21,6 +21,7 @@ export function activate(context: vscode.ExtensionContext): { client: EngineClie
     log,
     { dispose: () => void engine.dispose() },
     vscode.commands.registerCommand('attentionLens.showAttention', () => show.execute()),
+    vscode.commands.registerCommand(STATUS_BAR_COMMAND, () => statusBar.click(show)),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         // Not awaited: the model may need seconds to load and the workbench must not wait for it.
@@ -30,7 +31,7 @@ export function activate(context: vscode.ExtensionContext): { client: EngineClie
     statusBar,
   );
   // A small API for tests and other extensions.
-  return { client, statusBarText: () => statusBar.text };
+  return { client, statusBarText: () => statusBar.text, statusBarState: () => statusBar.state };
 }
 
 /** The worker is terminated through context.subscriptions. */

@@ -299,7 +299,8 @@ function onThumbnails(t: ThumbnailsReply): void {
 }
 
 function truncationNote(s: AnalysisSummary): string {
-  return `Text longer than the model's ${s.model.maxPositions} positions: showing the first ${s.analysedChars.toLocaleString()} of ${s.totalChars.toLocaleString()} characters.`;
+  const part = s.analysedFrom > 0 ? `characters ${(s.analysedFrom + 1).toLocaleString()}–${s.analysedChars.toLocaleString()} (around the cursor)` : `the first ${s.analysedChars.toLocaleString()}`;
+  return `The text is longer than the ${s.n} tokens analysed at once: showing ${part} of ${s.totalChars.toLocaleString()} characters.`;
 }
 
 function showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: string | undefined): void {

@@ -99,7 +99,7 @@ function table(s: AnalysisSummary, m: Float32Array, layer: number, head: number)
   const width = Math.min(24, Math.max(...s.tokens.map((_, i) => label(i).length)));
   const lines = [
     `${s.model.id} (${s.model.kind}, ${s.model.layers} layers, heads ${s.model.heads.join('/')}) — layer ${layer}, head ${head}, ${n} tokens` +
-      (s.truncated ? ` (truncated: first ${s.analysedChars} of ${s.totalChars} characters)` : ''),
+      (s.truncated ? ` (truncated: characters ${s.analysedFrom}–${s.analysedChars} of ${s.totalChars})` : ''),
     `${'token'.padEnd(width)}  attends most to`,
   ];
   for (let i = 0; i < n; i++) {

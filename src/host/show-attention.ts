@@ -40,15 +40,24 @@ export class ShowAttention {
     }
   }
 
-  /** The command handler; resolves to the analysis shown (undefined when nothing was shown). */
-  async execute(): Promise<AnalysisSummary | undefined> {
+  /**
+   * The command handler; resolves to the analysis shown (undefined when nothing was shown).
+   * Default scope: the selection, else the current line. `document` analyses the whole document; `aroundCursor`
+   * picks the model-sized window around the cursor when the text is too long (otherwise its first part).
+   */
+  async execute(options: { scope?: 'selection' | 'document'; aroundCursor?: boolean } = {}): Promise<AnalysisSummary | undefined> {
     const editor = vscode.window.activeTextEditor;
     if (!editor) {
       void vscode.window.showInformationMessage('Attention Lens: open a text file and select some text first.');
       return undefined;
     }
-    const range = editor.selection.isEmpty ? editor.document.lineAt(editor.selection.active.line).range : new vscode.Range(editor.selection.start, editor.selection.end);
-    const text = editor.document.getText(range);
+    const doc = editor.document;
+    const range = options.scope === 'document'
+      ? new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length))
+      : editor.selection.isEmpty ? doc.lineAt(editor.selection.active.line).range : new vscode.Range(editor.selection.start, editor.selection.end);
+    const text = doc.getText(range);
+    const cursor = editor.selection.active;
+    const around = options.aroundCursor && range.contains(cursor) ? doc.offsetAt(cursor) - doc.offsetAt(range.start) : undefined;
     if (text.trim().length === 0) {
       void vscode.window.showWarningMessage('Attention Lens: there is no text to analyse. Select some words (not only whitespace) and run Show Attention again.');
       return undefined;
@@ -66,14 +75,17 @@ export class ShowAttention {
         const started = Date.now();
         try {
           const summary = await Promise.race([
-            this.client.call('analyze', { model: settings.model, dtype: settings.dtype, text, maxTokens: settings.maxTokens, allowRemote: settings.allowRemote }),
+            this.client.call('analyze', { model: settings.model, dtype: settings.dtype, text, around, maxTokens: settings.maxTokens, allowRemote: settings.allowRemote }),
             new Promise<never>((_, reject) => token.onCancellationRequested(() => reject(new EngineError('cancelled', 'cancelled')))),
           ]);
           if (myRun !== this.run || !AttentionPanel.active) return undefined;
           AttentionPanel.active.showAnalysis(summary, title, sourceLabel, text);
           this.log.appendLine(`[analyze] ${summary.model.id} ${summary.model.dtype}: N=${summary.n}, load ${summary.timings.loadMs.toFixed(0)} ms, tokenize ${summary.timings.tokenizeMs.toFixed(0)} ms, forward ${summary.timings.forwardMs.toFixed(0)} ms, total ${Date.now() - started} ms`);
           if (summary.truncated) {
-            void vscode.window.showInformationMessage(`Attention Lens: the text is longer than ${summary.n} tokens; showing the first ${summary.analysedChars.toLocaleString()} of ${summary.totalChars.toLocaleString()} characters.`);
+            const part = summary.analysedFrom > 0 ? 'the part around the cursor' : 'its first part';
+            const other = summary.analysedFrom > 0 ? 'Show the Start' : 'Show Around the Cursor';
+            void vscode.window.showInformationMessage(`Attention Lens: the text is longer than the ${summary.n} tokens ${summary.model.id} reads at once; showing ${part} (characters ${(summary.analysedFrom + 1).toLocaleString()}–${summary.analysedChars.toLocaleString()} of ${summary.totalChars.toLocaleString()}).`, other)
+              .then((choice) => { if (choice) void this.execute({ ...options, aroundCursor: summary.analysedFrom === 0 }); });
           }
           return summary;
         } catch (error) {

@@ -3,6 +3,20 @@ import * as vscode from 'vscode';
 import { LADDER, attentionCost, bytes, compact, statusText } from './cost';
 import type { EngineClient } from './engine-client';
 import { readSettings } from './settings';
+import type { ShowAttention } from './show-attention';
+
+/** The command the item runs on click. */
+export const STATUS_BAR_COMMAND = 'attentionLens.statusBarClick';
+
+/** What the item shows, for tests and benchmarks. */
+export interface StatusBarState {
+  text: string | undefined;
+  n: number | undefined;
+  exact: boolean;
+  scope: 'selection' | 'document' | undefined;
+  /** The document version the figure belongs to. */
+  version: number | undefined;
+}
 
 /** Delay after the last edit before recounting. */
 const DEBOUNCE_MS = 300;
@@ -18,10 +32,13 @@ export class AttentionStatusBar implements vscode.Disposable {
   private readonly cache = new Map<string, number>();
   /** The model shape from the last exact count, for the tooltip's totals. */
   private shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined;
+  private current: StatusBarState = { text: undefined, n: undefined, exact: false, scope: undefined, version: undefined };
+  /** The model the cached counts and shape belong to; a different one means its tokenizer is loading. */
+  private countedModel: string | undefined;
 
   constructor(private readonly client: EngineClient) {
     this.item.name = 'Attention Lens: attention cost';
-    this.item.command = 'attentionLens.showAttention';
+    this.item.command = STATUS_BAR_COMMAND;
     this.disposables.push(
       this.item,
       vscode.window.onDidChangeActiveTextEditor(() => this.schedule(0)),
@@ -37,6 +54,29 @@ export class AttentionStatusBar implements vscode.Disposable {
     return this.visible ? this.item.text : undefined;
   }
 
+  /** The figure on display and what it belongs to. */
+  get state(): StatusBarState {
+    return { ...this.current, text: this.text };
+  }
+
+  /** Click: Show Attention on the selection; without one, the whole document, or a choice of part when it is too long. */
+  async click(show: ShowAttention): Promise<unknown> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return undefined;
+    if (!editor.selection.isEmpty) return show.execute();
+    const n = this.current.scope === 'document' ? this.current.n : undefined;
+    const max = this.shape?.maxPositions;
+    if (n === undefined || max === undefined || n <= max) return show.execute({ scope: 'document' });
+    const model = readSettings().model;
+    const choice = await vscode.window.showInformationMessage(
+      `Attention Lens: this document is ${n.toLocaleString()} tokens, and ${model} reads at most ${max.toLocaleString()} at once ` +
+      `(attention over all of it would be N² = ${compact(n * n)} scores per head per layer). Analyse a ${max.toLocaleString()}-token part?`,
+      'Around the Cursor', 'From the Start',
+    );
+    if (!choice) return undefined;
+    return show.execute({ scope: 'document', aroundCursor: choice === 'Around the Cursor' });
+  }
+
   private visible = false;
 
   private schedule(delay: number): void {
@@ -48,6 +88,13 @@ export class AttentionStatusBar implements vscode.Disposable {
     const settings = readSettings();
     const editor = vscode.window.activeTextEditor;
     if (!settings.statusBar || !editor) { this.hide(); return; }
+    if (this.countedModel !== settings.model) {
+      // A new model: its tokenizer (and config) load in the worker first; say so instead of a stale figure.
+      this.item.text = '$(loading~spin) Attention: loading tokenizer…';
+      this.item.tooltip = `Attention Lens is loading the tokenizer of ${settings.model} to count tokens.`;
+      this.current = { text: undefined, n: undefined, exact: false, scope: undefined, version: undefined };
+      this.show();
+    }
     const doc = editor.document;
     const selection = editor.selection.isEmpty ? undefined : editor.selection;
     const text = selection ? doc.getText(selection) : doc.getText();
@@ -55,15 +102,15 @@ export class AttentionStatusBar implements vscode.Disposable {
     const key = `${settings.model}|${doc.uri.toString()}|${doc.version}|${selection ? `${doc.offsetAt(selection.start)}-${doc.offsetAt(selection.end)}` : 'all'}`;
     const gen = ++this.generation;
     const cached = this.cache.get(key);
-    if (cached !== undefined) { this.render(cached, false, scope, undefined); return; }
-    if (text.length > ESTIMATE_ABOVE_CHARS) this.render(Math.ceil(text.length / 4), true, scope, undefined);
-    else if (!this.item.text) { this.item.text = '$(loading~spin) Attention: loading tokenizer…'; this.show(); }
+    if (cached !== undefined) { this.render(cached, false, scope, undefined, doc.version); return; }
+    if (text.length > ESTIMATE_ABOVE_CHARS) this.render(Math.ceil(text.length / 4), true, scope, undefined, doc.version);
     try {
       const counted = await this.client.call('countTokens', { model: settings.model, dtype: settings.dtype, text, allowRemote: settings.allowRemote });
       if (gen !== this.generation) return;
+      this.countedModel = settings.model;
       this.cache.set(key, counted.count);
       if (this.cache.size > 50) this.cache.delete(this.cache.keys().next().value as string);
-      this.render(counted.count, false, scope, counted);
+      this.render(counted.count, false, scope, counted, doc.version);
     } catch (error) {
       if (gen !== this.generation) return;
       this.item.text = '$(warning) Attention: no tokenizer';
@@ -72,8 +119,9 @@ export class AttentionStatusBar implements vscode.Disposable {
     }
   }
 
-  private render(n: number, estimate: boolean, scope: string, shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined): void {
+  private render(n: number, estimate: boolean, scope: 'selection' | 'document', shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined, version: number): void {
     if (shape) this.shape = shape;
+    this.current = { text: undefined, n, exact: !estimate, scope, version };
     this.item.text = `$(symbol-numeric) ${statusText(n, estimate)}`;
     const s = this.shape;
     const md = new vscode.MarkdownString(undefined, true);
@@ -89,7 +137,7 @@ export class AttentionStatusBar implements vscode.Disposable {
     md.appendMarkdown('| tokens | N² per head per layer |\n|---:|---:|\n');
     const rows = [...LADDER.map((v) => ({ v, here: false })), { v: n, here: true }].sort((a, b) => a.v - b.v);
     for (const r of rows) md.appendMarkdown(`| ${r.here ? `**${r.v.toLocaleString()} (this ${scope})**` : r.v.toLocaleString()} | ${r.here ? `**${compact(r.v * r.v)}**` : compact(r.v * r.v)} |\n`);
-    md.appendMarkdown('\nClick to show attention for the selection.');
+    md.appendMarkdown(scope === 'selection' ? '\nClick to show attention for the selection.' : s && n > s.maxPositions ? '\nClick to analyse a part of this document.' : '\nClick to show attention for this document.');
     this.item.tooltip = md;
     this.show();
   }

@@ -37,7 +37,9 @@ export interface AnalysisSummary {
   n: number;
   /** True when the text was longer than the model's positions and only its first part was analysed. */
   truncated: boolean;
-  /** Characters of the text that the analysed tokens cover. */
+  /** Where the analysed part starts in the text (UTF-16 offset; 0 unless a window around the cursor was asked for). */
+  analysedFrom: number;
+  /** Where the analysed part ends in the text (UTF-16 offset). */
   analysedChars: number;
   totalChars: number;
   timings: { loadMs: number; tokenizeMs: number; forwardMs: number };
@@ -52,6 +54,8 @@ export interface AnalyzeParams {
   dtype: Dtype;
   text: string;
   maxTokens?: number;
+  /** For text longer than the model reads at once: analyse the window of tokens around this UTF-16 offset instead of the start. */
+  around?: number;
   remoteHost?: string;
   cacheDir?: string;
   allowRemote?: boolean;

@@ -54,22 +54,35 @@ export class Engine implements Methods {
     const model = await this.ensureModel(params);
     const limit = Math.max(2, Math.min(params.maxTokens ?? Infinity, model.info.maxPositions));
     const t0 = performance.now();
-    const text = params.text.length > limit * UNITS_PER_TOKEN_BOUND
-      ? cutAtCodePoint(params.text, limit * UNITS_PER_TOKEN_BOUND)
-      : params.text;
+    const around = typeof params.around === 'number' && Number.isFinite(params.around) ? Math.max(0, Math.min(params.text.length, Math.floor(params.around))) : undefined;
+    // A token is rarely longer than UNITS_PER_TOKEN_BOUND units, so only this much text around the target is tokenised.
+    const budget = limit * UNITS_PER_TOKEN_BOUND;
+    let from = 0;
+    if (params.text.length > budget && around !== undefined) from = codePointStart(params.text, Math.max(0, Math.min(around - budget / 2, params.text.length - budget)));
+    const text = params.text.length - from > budget ? cutAtCodePoint(params.text.slice(from), budget) : params.text.slice(from);
     let ids = encode(model.tokenizer, text);
     let tokens = describeTokens(model.tokenizer, text, ids);
-    const cutEarly = text.length < params.text.length;
-    let truncated = cutEarly;
+    let truncated = text.length < params.text.length;
     if (ids.length > limit) {
       truncated = true;
-      const last = tokens[tokens.length - 1];
-      // Keep a closing special token ([SEP], </s>) so the model sees a well-formed sequence.
-      const keepLast = last.special && last.start === null;
-      const head = keepLast ? limit - 1 : limit;
-      ids = [...ids.slice(0, head), ...(keepLast ? [ids[ids.length - 1]] : [])];
-      tokens = [...tokens.slice(0, head), ...(keepLast ? [last] : [])];
+      // Keep the leading and closing special tokens ([CLS] … [SEP]) so the model sees a well-formed sequence.
+      let lead = 0;
+      while (lead < tokens.length && tokens[lead].special && tokens[lead].start === null) lead++;
+      let trail = 0;
+      while (trail < tokens.length - lead && tokens[tokens.length - 1 - trail].special && tokens[tokens.length - 1 - trail].start === null) trail++;
+      const inner = tokens.length - lead - trail;
+      const keep = Math.max(1, limit - lead - trail);
+      let first = 0;
+      if (around !== undefined) {
+        let centre = tokens.findIndex((t, i) => i >= lead && t.end !== null && t.end > around - from);
+        if (centre < 0) centre = tokens.length - trail - 1;
+        first = Math.max(0, Math.min(inner - keep, centre - lead - Math.floor(keep / 2)));
+      }
+      const pick = <T,>(a: T[]) => [...a.slice(0, lead), ...a.slice(lead + first, lead + first + keep), ...a.slice(a.length - trail)];
+      ids = pick(ids);
+      tokens = pick(tokens);
     }
+    if (from > 0) tokens = tokens.map((t) => (t.start === null || t.end === null ? t : { ...t, start: t.start + from, end: t.end + from }));
     const tokenizeMs = performance.now() - t0;
     const t1 = performance.now();
     const layers = await model.run(ids);
@@ -80,12 +93,14 @@ export class Engine implements Methods {
     this.analyses.set(analysisId, store);
     for (const id of this.analyses.keys()) if (this.analyses.size > KEEP_ANALYSES) this.analyses.delete(id);
     const analysedChars = tokens.reduce((m, t) => (t.end !== null && t.end > m ? t.end : m), 0);
+    const analysedFrom = tokens.reduce((m, t) => (t.start !== null && t.start < m ? t.start : m), params.text.length);
     return {
       analysisId,
       model: model.info,
       tokens,
       n,
       truncated,
+      analysedFrom: truncated ? Math.min(analysedFrom, analysedChars) : 0,
       analysedChars: truncated ? analysedChars : params.text.length,
       totalChars: params.text.length,
       timings: { loadMs: model === before ? 0 : model.loadMs, tokenizeMs, forwardMs },
@@ -162,6 +177,15 @@ export class Engine implements Methods {
     }
     return entry;
   }
+}
+
+/** `at`, moved back to the start of a word when one is near (so a window does not begin mid-word) and never inside a surrogate pair. */
+export function codePointStart(text: string, at: number): number {
+  let i = Math.max(0, Math.floor(at));
+  for (let k = 0; k < 64 && i > 0 && !/\s/.test(text[i - 1]); k++) i--;
+  if (i > 0 && !/\s/.test(text[i - 1])) i = Math.max(0, Math.floor(at));
+  const code = text.charCodeAt(i);
+  return code >= 0xdc00 && code <= 0xdfff ? i + 1 : i;
 }
 
 /** A prefix of at most `units` UTF-16 units that does not split a surrogate pair. */

@@ -66,4 +66,29 @@ describe('Attention Lens in the real extension host', () => {
     }
     assert.match(text ?? '', /\d+ tok · N² = \d+/);
   });
+
+  it('the status bar follows typing and the selection', async () => {
+    const api = vscode.extensions.getExtension<{ statusBarState(): { text?: string; n?: number; exact: boolean; scope?: string; version?: number } }>(EXTENSION_ID)!.exports;
+    const doc = await vscode.workspace.openTextDocument({ content: 'The animal', language: 'plaintext' });
+    const editor = await vscode.window.showTextDocument(doc);
+    const settled = async (pred: (s: ReturnType<typeof api.statusBarState>) => boolean) => {
+      for (let i = 0; i < 100; i++) {
+        const s = api.statusBarState();
+        if (pred(s)) return s;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.fail(`status bar did not settle: ${JSON.stringify(api.statusBarState())}`);
+    };
+    const before = await settled((s) => s.exact && s.scope === 'document' && s.version === doc.version);
+    assert.equal(before.n, 4, '[CLS] the animal [SEP]');
+    editor.selection = new vscode.Selection(doc.positionAt(doc.getText().length), doc.positionAt(doc.getText().length));
+    await vscode.commands.executeCommand('type', { text: " didn't cross the street" });
+    const after = await settled((s) => s.exact && s.scope === 'document' && s.version === doc.version && s.n !== before.n);
+    assert.equal(after.n, 10, "[CLS] the animal didn ' t cross the street [SEP]");
+    assert.match(after.text ?? '', /^\$\(symbol-numeric\) 10 tok · N² = 100$/);
+    editor.selection = new vscode.Selection(0, 0, 0, 'The animal'.length);
+    const sel = await settled((s) => s.scope === 'selection' && s.exact);
+    assert.equal(sel.n, 4);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
 });

@@ -119,6 +119,23 @@ describe('engine: errors and limits', function () {
     assert.ok(s.analysedChars > 0 && s.analysedChars < long.length);
   });
 
+  it('analyses a window around an offset of a long text, with offsets into the whole text', async () => {
+    for (const words of [200, 4000]) {
+      const parts = Array.from({ length: words }, (_, i) => `word${i % 10}`);
+      parts[words / 2] = 'needle';
+      const long = parts.join(' ');
+      const around = long.indexOf('needle');
+      const s = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: long, around, allowRemote: false });
+      assert.equal(s.n, 64);
+      assert.equal(s.truncated, true);
+      assert.deepEqual([s.tokens[0].text, s.tokens[63].text], ['[CLS]', '[SEP]']);
+      const at = s.tokens.findIndex((t) => t.text === 'needle');
+      assert.ok(at > 16 && at < 48, `the offset's token sits near the middle (at ${at})`);
+      for (const t of s.tokens) if (t.start !== null && t.end !== null) assert.equal(long.slice(t.start, t.end).toLowerCase(), t.text.replace(/^##/, ''));
+      assert.ok(s.analysedFrom > 0 && s.analysedFrom <= around && s.analysedChars > around && s.analysedChars < long.length);
+    }
+  });
+
   it('honours maxTokens', async () => {
     const s = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, maxTokens: 6, allowRemote: false });
     assert.equal(s.n, 6);

@@ -45,7 +45,7 @@ function syntheticStore(spec: NonNullable<PanelFixture['synthetic']>): { store: 
   const tokens = Array.from({ length: n }, (_, i) => ({ text: i === 0 ? '[CLS]' : i === n - 1 ? '[SEP]' : words[i % words.length], id: i, start: null, end: null, special: i === 0 || i === n - 1 }));
   const heads = new Array(spec.layers).fill(spec.heads);
   const summary: AnalysisSummary = {
-    analysisId: 1, n, tokens, truncated: false, analysedChars: n * 4, totalChars: n * 4,
+    analysisId: 1, n, tokens, truncated: false, analysedFrom: 0, analysedChars: n * 4, totalChars: n * 4,
     model: { id: 'synthetic', kind: spec.causal ? 'causal' : 'encoder', modelType: 'bert', layers: spec.layers, heads, maxPositions: 4096, hiddenSize: 768, dtype: 'fp32' },
     timings: { loadMs: 0, tokenizeMs: 0, forwardMs: 0 },
   };
