@@ -16,6 +16,7 @@ const builds = [
 // Integration suites run inside the extension host, so they are bundled like the extension.
 if (!production) {
   builds.push({ ...common, entryPoints: { index: 'test/integration/index.ts', 'extension.test': 'test/integration/extension.test.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist-test/integration', external: ['vscode', 'mocha'] });
+  builds.push({ ...common, entryPoints: { 'statusbar-bench': 'test/bench/statusbar-bench.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist-test/bench', external: ['vscode'] });
 }
 
 (async () => {

@@ -18,8 +18,10 @@ export interface StatusBarState {
   version: number | undefined;
 }
 
-/** Delay after the last edit before recounting. */
-const DEBOUNCE_MS = 300;
+/** Delay after the last edit before recounting: short for small documents, longer for big ones (their count costs more). */
+const DEBOUNCE_MS = 80;
+const DEBOUNCE_BIG_MS = 250;
+const BIG_CHARS = 200_000;
 /** Above this many characters the item first shows an estimate (chars/4) before the exact count arrives. */
 const ESTIMATE_ABOVE_CHARS = 20_000;
 
@@ -42,8 +44,8 @@ export class AttentionStatusBar implements vscode.Disposable {
     this.disposables.push(
       this.item,
       vscode.window.onDidChangeActiveTextEditor(() => this.schedule(0)),
-      vscode.window.onDidChangeTextEditorSelection(() => this.schedule(DEBOUNCE_MS)),
-      vscode.workspace.onDidChangeTextDocument((e) => { if (e.document === vscode.window.activeTextEditor?.document) this.schedule(DEBOUNCE_MS); }),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.schedule(this.debounceFor(e.textEditor.document))),
+      vscode.workspace.onDidChangeTextDocument((e) => { if (e.document === vscode.window.activeTextEditor?.document) this.schedule(this.debounceFor(e.document)); }),
       vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('attentionLens')) { this.cache.clear(); this.schedule(0); } }),
     );
     this.schedule(0);
@@ -78,6 +80,11 @@ export class AttentionStatusBar implements vscode.Disposable {
   }
 
   private visible = false;
+
+  private debounceFor(doc: vscode.TextDocument): number {
+    // offsetAt of the end is O(1) on the host's line index, unlike getText().
+    return doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end) > BIG_CHARS ? DEBOUNCE_BIG_MS : DEBOUNCE_MS;
+  }
 
   private schedule(delay: number): void {
     if (this.timer) clearTimeout(this.timer);
