@@ -161,7 +161,8 @@ function int64(values: number[], dims: number[]): ort.Tensor {
 }
 
 /** Builds the feeds a graph asks for: ids, mask, type ids, positions, an empty past, no cache branch. */
-function feedsFor(session: ort.InferenceSession, ids: number[], mask?: number[]): Record<string, ort.Tensor> {
+/** Inputs for one unbatched pass: ids, a mask, zero type ids, positions, an empty past and the no-cache branch. */
+export function feedsFor(session: ort.InferenceSession, ids: number[], mask?: number[]): Record<string, ort.Tensor> {
   const n = ids.length;
   const feeds: Record<string, ort.Tensor> = {};
   const metadata = (session as unknown as { inputMetadata?: { name: string; shape?: (string | number)[] }[] }).inputMetadata ?? [];

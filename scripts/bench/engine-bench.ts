@@ -1,0 +1,126 @@
+// The engine half of `npm run bench` (run with tsx): extraction overhead, session creation with and without
+// surgery, end-to-end through the real worker thread, and worker memory at N = 512, on the bert-base-shaped
+// fixture. Prints JSON on stdout for scripts/bench.mjs.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { EngineClient } from '../../src/host/engine-client';
+import { exposeAttention } from '../../src/worker/graph-surgery';
+import { feedsFor } from '../../src/worker/model-runner';
+
+const root = join(__dirname, '..', '..');
+const MODEL = join(root, 'test', 'fixtures', 'models', 'bert-base-shaped');
+const FILES = { fp32: 'model.onnx', q8: 'model_quantized.onnx' } as const;
+const SIZES = [32, 128, 512];
+
+/** Median, min and max of a sample. */
+export function stats(a: number[]) {
+  const s = [...a].sort((x, y) => x - y);
+  return { median: +s[Math.floor(s.length / 2)].toFixed(2), min: +s[0].toFixed(2), max: +s.at(-1)!.toFixed(2), runs: s.length };
+}
+
+function ids(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => (i === 0 ? 101 : i === n - 1 ? 102 : 1000 + ((i * 7919) % 28000)));
+}
+
+async function time<T>(f: () => Promise<T>): Promise<[number, T]> {
+  const t0 = performance.now();
+  const r = await f();
+  return [performance.now() - t0, r];
+}
+
+async function overheadAndSessions() {
+  const overhead: Record<string, Record<string, unknown>> = {};
+  const session: Record<string, Record<string, unknown>> = {};
+  const plainForward: Record<string, Record<number, number>> = {};
+  for (const dtype of ['fp32', 'q8'] as const) {
+    const bytes = readFileSync(join(MODEL, 'onnx', FILES[dtype]));
+    const plainTimes: number[] = [];
+    const exposedTimes: number[] = [];
+    let plain!: ort.InferenceSession;
+    let exposed!: ort.InferenceSession;
+    let outputs: string[] = [];
+    for (let r = 0; r < 3; r++) {
+      await plain?.release();
+      await exposed?.release();
+      const [pt, p] = await time(() => ort.InferenceSession.create(bytes));
+      const [et, e] = await time(async () => { const s = exposeAttention(bytes, 'bench'); outputs = s.attentionOutputs; return ort.InferenceSession.create(s.bytes); });
+      plainTimes.push(pt);
+      exposedTimes.push(et);
+      plain = p;
+      exposed = e;
+    }
+    session[dtype] = { plainMs: stats(plainTimes).median, exposedMs: stats(exposedTimes).median, plain: stats(plainTimes), exposed: stats(exposedTimes) };
+    overhead[dtype] = {};
+    plainForward[dtype] = {};
+    const own = plain.outputNames[0];
+    for (const n of SIZES) {
+      const feedsP = feedsFor(plain, ids(n));
+      const feedsE = feedsFor(exposed, ids(n));
+      const runs = n === 512 ? 7 : 15;
+      const p: number[] = [];
+      const e: number[] = [];
+      for (let w = 0; w < 2; w++) { await plain.run(feedsP, [own]); await exposed.run(feedsE, [own, ...outputs]); }
+      // Interleaved, so drift in machine load hits both sides alike.
+      for (let r = 0; r < runs; r++) {
+        p.push((await time(() => plain.run(feedsP, [own])))[0]);
+        e.push((await time(() => exposed.run(feedsE, [own, ...outputs])))[0]);
+      }
+      const sp = stats(p);
+      const se = stats(e);
+      overhead[dtype][`n${n}`] = +(se.median / sp.median).toFixed(3);
+      overhead[dtype][`n${n}Ms`] = { plain: sp, exposed: se };
+      plainForward[dtype][n] = sp.median;
+    }
+    await plain.release();
+    await exposed.release();
+  }
+  return { overhead, session, plainForward };
+}
+
+async function endToEnd(plainMs: number) {
+  const worker = join(root, 'dist', 'worker.js');
+  const text = Array.from({ length: 126 }, (_, i) => ['the', 'animal', 'crossed', 'street', 'because', 'it', 'was', 'tired'][i % 8]).join(' ');
+  const firstPaint = async (client: EngineClient) => {
+    const [ms, summary] = await time(async () => {
+      const s = await client.call('analyze', { model: MODEL, dtype: 'q8', text, allowRemote: false });
+      await Promise.all([client.call('slice', { analysisId: s.analysisId, layer: 0, head: 0 }), client.call('thumbnails', { analysisId: s.analysisId, size: 24 })]);
+      return s;
+    });
+    return { ms, summary };
+  };
+  const client = new EngineClient(worker, () => undefined);
+  const cold = await firstPaint(client);
+  const warm: number[] = [];
+  for (let r = 0; r < 7; r++) warm.push((await firstPaint(client)).ms);
+  await client.dispose();
+  const n = cold.summary.n;
+  const t = cold.summary.timings;
+  return {
+    n,
+    warmMs: stats(warm).median,
+    warm: stats(warm),
+    plainForwardMs: plainMs,
+    coldMs: +cold.ms.toFixed(1),
+    coldBreakdown: { loadMs: +t.loadMs.toFixed(1), tokenizeMs: +t.tokenizeMs.toFixed(1), forwardMs: +t.forwardMs.toFixed(1), restMs: +(cold.ms - t.loadMs - t.tokenizeMs - t.forwardMs).toFixed(1) },
+  };
+}
+
+function memory() {
+  // A fresh process, so the figures are the worker's own: the engine at N = 512, then its analysis released.
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(__dirname, 'memory-probe.ts'), MODEL], { encoding: 'utf8', cwd: root });
+  return JSON.parse(out.trim().split('\n').at(-1)!);
+}
+
+(async () => {
+  const { overhead, session, plainForward } = await overheadAndSessions();
+  const e2e = await endToEnd(plainForward.q8[128]);
+  const result = {
+    overhead,
+    session,
+    endToEnd: { warmRatio: +(e2e.warmMs / plainForward.q8[128]).toFixed(3), ...e2e },
+    memory: memory(),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+})().catch((e) => { console.error(e); process.exit(1); });
