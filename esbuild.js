@@ -4,13 +4,16 @@ const esbuild = require('esbuild');
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
-// Native and heavy runtime modules stay in node_modules; one copy of onnxruntime-node is shared with transformers.js.
-const nodeExternals = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp'];
+// Only the native runtime stays in node_modules (one copy of onnxruntime-node, and the onnxruntime-common its
+// tensors come from, shared with transformers.js); everything else is bundled, so a .vsix ships two packages.
+const nodeExternals = ['vscode', 'onnxruntime-node', 'onnxruntime-common'];
+// transformers.js requires sharp for images; text models never use it (see src/worker/sharp-stub.cjs).
+const alias = { sharp: './src/worker/sharp-stub.cjs' };
 
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'info' };
 const builds = [
   { ...common, entryPoints: { extension: 'src/extension.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist', external: nodeExternals },
-  { ...common, entryPoints: { worker: 'src/worker/worker-main.ts', cli: 'src/cli/cli.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist', external: nodeExternals },
+  { ...common, entryPoints: { worker: 'src/worker/worker-main.ts', cli: 'src/cli/cli.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist', external: nodeExternals, alias },
   { ...common, entryPoints: { webview: 'webview/main.ts' }, platform: 'browser', format: 'iife', target: 'es2022', outdir: 'dist' },
 ];
 // Integration suites run inside the extension host, so they are bundled like the extension.

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { AttentionPanel, PANEL_VIEW_TYPE } from './host/attention-panel';
 import { EngineClient } from './host/engine-client';
+import { setDefaultCacheDir } from './host/settings';
 import { ShowAttention } from './host/show-attention';
 import { AttentionStatusBar, STATUS_BAR_COMMAND, type StatusBarState } from './host/status-bar';
 
@@ -10,6 +11,7 @@ let client: EngineClient | undefined;
 /** Starts nothing heavy: the worker starts on first use. */
 export function activate(context: vscode.ExtensionContext): { client: EngineClient; statusBarText(): string | undefined; statusBarState(): StatusBarState } {
   const log = vscode.window.createOutputChannel('Attention Lens');
+  setDefaultCacheDir(vscode.Uri.joinPath(context.globalStorageUri, 'models').fsPath);
   client = new EngineClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, (message) => {
     log.appendLine(`[worker] stopped: ${message}; it restarts on the next request`);
     void vscode.window.showWarningMessage('Attention Lens: the attention engine stopped unexpectedly and will restart on the next request.');

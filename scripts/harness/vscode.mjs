@@ -1,6 +1,6 @@
 // Starts a REAL VS Code offline: code-server (the VS Code workbench with a Node extension host, installed by
 // scripts/setup-vscode-test.sh) driven by Debian's Chromium through playwright-core.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,8 +52,8 @@ async function waitForHttp(url, timeoutMs, proc) {
   throw new Error(`code-server did not answer at ${url} within ${timeoutMs} ms`);
 }
 
-/** Starts code-server alone on a free port; returns { port, home, logs, log, close, workbenchUrl(...) }. */
-export async function startCodeServer({ settings = {}, onLog, port: wantedPort } = {}) {
+/** Starts code-server alone on a free port; returns { port, home, logs, log, close, workbenchUrl(...) }. `installVsix` installs a packaged extension first. */
+export async function startCodeServer({ settings = {}, onLog, port: wantedPort, installVsix } = {}) {
   assertHarnessInstalled();
   const port = wantedPort ?? await freePort();
   // Short paths: code-server puts unix sockets under these dirs (limit ~100 chars).
@@ -65,6 +65,12 @@ export async function startCodeServer({ settings = {}, onLog, port: wantedPort }
   writeFileSync(join(home, 'config.yaml'), '');
   const logs = [];
   const log = (line) => { logs.push(line); onLog?.(line); };
+  if (installVsix) {
+    // The way a user installs a downloaded .vsix: `code --install-extension`, into this server's extensions dir.
+    const out = execFileSync(node24, [entry, '--user-data-dir', dirs.user, '--extensions-dir', dirs.ext, '--install-extension', installVsix],
+      { env: { ...process.env, HOME: home, TMPDIR: dirs.tmp }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    log(`[install] ${out.trim()}`);
+  }
   const server = spawn(node24, [entry, '--config', join(home, 'config.yaml'), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
     '--user-data-dir', dirs.user, '--extensions-dir', dirs.ext, '--disable-telemetry', '--disable-update-check',
     '--disable-workspace-trust', '--disable-getting-started-override', '--vscode-option', 'enable-smoke-test-driver'], {
@@ -88,7 +94,7 @@ export async function startCodeServer({ settings = {}, onLog, port: wantedPort }
   /** The workbench URL that opens `folder` with the extension (and optionally its tests) loaded. */
   const workbenchUrl = (folder, extensionDevelopmentPath, extensionTestsPath) => {
     const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
-    const payload = [['extensionDevelopmentPath', remote(extensionDevelopmentPath)]];
+    const payload = extensionDevelopmentPath ? [['extensionDevelopmentPath', remote(extensionDevelopmentPath)]] : [];
     if (extensionTestsPath) payload.push(['extensionTestsPath', remote(extensionTestsPath)]);
     return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
   };
@@ -99,8 +105,8 @@ export async function startCodeServer({ settings = {}, onLog, port: wantedPort }
  * Starts code-server and Chromium with the extension in development mode.
  * Returns { page, port, logs, exited, close }. `extensionTestsPath` runs a mocha suite inside the extension host.
  */
-export async function startVSCode({ extensionDevelopmentPath, extensionTestsPath, folder, settings = {}, viewport = { width: 1400, height: 900 }, onLog }) {
-  const server = await startCodeServer({ settings, onLog });
+export async function startVSCode({ extensionDevelopmentPath, extensionTestsPath, installVsix, folder, settings = {}, viewport = { width: 1400, height: 900 }, onLog }) {
+  const server = await startCodeServer({ settings, onLog, installVsix });
   const { log, logs } = server;
   let context;
   const close = async () => {

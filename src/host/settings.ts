@@ -9,6 +9,20 @@ export interface LensSettings {
   maxTokens: number;
   allowRemote: boolean;
   statusBar: boolean;
+  /** Where downloaded models are cached (the setting, or the extension's global storage). */
+  cacheDir: string | undefined;
+}
+
+let defaultCacheDir: string | undefined;
+
+/** Sets the cache used when `attentionLens.cacheDir` is empty (called once at activation with global storage). */
+export function setDefaultCacheDir(dir: string): void {
+  defaultCacheDir = dir;
+}
+
+/** The part of the settings every engine call carries. */
+export function engineOptions(s: LensSettings): { model: string; dtype: Dtype; allowRemote: boolean; cacheDir?: string } {
+  return { model: s.model, dtype: s.dtype, allowRemote: s.allowRemote, ...(s.cacheDir ? { cacheDir: s.cacheDir } : {}) };
 }
 
 /** Reads the current settings; a relative model folder resolves against the first workspace folder. */
@@ -23,5 +37,6 @@ export function readSettings(): LensSettings {
     maxTokens: Math.max(2, c.get<number>('maxTokens', 512)),
     allowRemote: c.get<boolean>('allowRemoteModels', true),
     statusBar: c.get<boolean>('statusBar.enabled', true),
+    cacheDir: c.get<string>('cacheDir', '').trim() || defaultCacheDir,
   };
 }

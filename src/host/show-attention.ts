@@ -4,7 +4,7 @@ import type { AnalysisSummary } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { AttentionPanel } from './attention-panel';
 import type { EngineClient } from './engine-client';
-import { readSettings } from './settings';
+import { engineOptions, readSettings } from './settings';
 
 /** The first words of a text, for the panel title. */
 export function titleOf(text: string, maxChars = 32): string {
@@ -31,7 +31,7 @@ export class ShowAttention {
     const myRun = ++this.run;
     panel.showLoading(titleOf(text), `Restoring: analysing ${text.length.toLocaleString()} characters with ${settings.model}…`);
     try {
-      const summary = await this.client.call('analyze', { model: settings.model, dtype: settings.dtype, text, maxTokens: settings.maxTokens, allowRemote: settings.allowRemote });
+      const summary = await this.client.call('analyze', { ...engineOptions(settings), text, maxTokens: settings.maxTokens });
       if (myRun === this.run && AttentionPanel.active === panel) panel.showAnalysis(summary, titleOf(text), sourceLabel, text);
     } catch (error) {
       if (myRun !== this.run) return;
@@ -75,7 +75,7 @@ export class ShowAttention {
         const started = Date.now();
         try {
           const summary = await Promise.race([
-            this.client.call('analyze', { model: settings.model, dtype: settings.dtype, text, around, maxTokens: settings.maxTokens, allowRemote: settings.allowRemote }),
+            this.client.call('analyze', { ...engineOptions(settings), text, around, maxTokens: settings.maxTokens }),
             new Promise<never>((_, reject) => token.onCancellationRequested(() => reject(new EngineError('cancelled', 'cancelled')))),
           ]);
           if (myRun !== this.run || !AttentionPanel.active) return undefined;

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { LADDER, attentionCost, bytes, compact, statusText } from './cost';
 import type { EngineClient } from './engine-client';
-import { readSettings } from './settings';
+import { engineOptions, readSettings } from './settings';
 import type { ShowAttention } from './show-attention';
 
 /** The command the item runs on click. */
@@ -112,7 +112,7 @@ export class AttentionStatusBar implements vscode.Disposable {
     if (cached !== undefined) { this.render(cached, false, scope, undefined, doc.version); return; }
     if (text.length > ESTIMATE_ABOVE_CHARS) this.render(Math.ceil(text.length / 4), true, scope, undefined, doc.version);
     try {
-      const counted = await this.client.call('countTokens', { model: settings.model, dtype: settings.dtype, text, allowRemote: settings.allowRemote });
+      const counted = await this.client.call('countTokens', { ...engineOptions(settings), text });
       if (gen !== this.generation) return;
       this.countedModel = settings.model;
       this.cache.set(key, counted.count);

@@ -7,8 +7,10 @@ import { startVSCode } from '../../scripts/harness/vscode.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SENTENCE = "The animal didn't cross the street because it was too tired.";
+// With ATTENTION_LENS_VSIX the suite runs against that packaged extension, installed as a user would.
+const VSIX = process.env.ATTENTION_LENS_VSIX;
 
-describe('Show Attention in the real VS Code UI', function () {
+describe(`Show Attention in the real VS Code UI (${VSIX ? 'installed .vsix' : 'development folder'})`, function () {
   this.timeout(180_000);
   let vscode;
   let page;
@@ -16,7 +18,7 @@ describe('Show Attention in the real VS Code UI', function () {
 
   before(async () => {
     vscode = await startVSCode({
-      extensionDevelopmentPath: root,
+      ...(VSIX ? { installVsix: VSIX } : { extensionDevelopmentPath: root }),
       folder: join(root, 'test', 'fixtures', 'workspace'),
       settings: {
         'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'bert-tiny'),
@@ -31,7 +33,7 @@ describe('Show Attention in the real VS Code UI', function () {
   after(async () => {
     if (page) {
       mkdirSync(join(root, 'test-results'), { recursive: true });
-      await page.screenshot({ path: join(root, 'test-results', 'show-attention.png') }).catch(() => undefined);
+      await page.screenshot({ path: join(root, 'test-results', VSIX ? 'show-attention-vsix.png' : 'show-attention.png') }).catch(() => undefined);
     }
     await vscode?.close();
   });
@@ -54,6 +56,8 @@ describe('Show Attention in the real VS Code UI', function () {
     const outer = page.frameLocator('iframe.webview.ready').first();
     panel = outer.frameLocator('iframe#active-frame');
     await panel.locator('.token').nth(5).waitFor({ timeout: 120_000 });
+    const devHost = /Extension Development Host/.test(await page.title());
+    assert.equal(devHost, !VSIX, VSIX ? 'the installed extension runs, not a development folder' : 'development mode');
   });
 
   it('shows the tokens of the sentence', async () => {
