@@ -1,41 +1,13 @@
 // The webview panel: one per window, reused by every Show Attention run, restored after a reload.
 import * as vscode from 'vscode';
-import type { AnalysisSummary, FromWebview, HeadSelector, ToWebview } from '../protocol/messages';
+import type { AnalysisSummary, ToWebview } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import type { EngineClient } from './engine-client';
+import { validateFromWebview } from './validate-message';
 import { webviewHtml, webviewOptions } from './webview-html';
 
 /** The panel's view type, also used by the serializer. */
 export const PANEL_VIEW_TYPE = 'attentionLens.panel';
-
-/** Checks a message from the webview before use: the webview renders untrusted text, so trust nothing it sends. */
-export function validateFromWebview(m: unknown, summary: AnalysisSummary | undefined): FromWebview | undefined {
-  if (!m || typeof m !== 'object') return undefined;
-  const msg = m as Record<string, unknown>;
-  const isInt = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < max;
-  switch (msg.type) {
-    case 'ready':
-      return { type: 'ready' };
-    case 'requestSlice': {
-      if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.requestId, Number.MAX_SAFE_INTEGER)) return undefined;
-      if (!isInt(msg.layer, summary.model.layers)) return undefined;
-      const head = msg.head;
-      const okHead = head === 'mean' || head === 'max' || isInt(head, summary.model.heads[msg.layer as number]);
-      return okHead ? { type: 'requestSlice', requestId: msg.requestId as number, analysisId: summary.analysisId, layer: msg.layer as number, head: head as HeadSelector } : undefined;
-    }
-    case 'requestThumbnails':
-      return summary && msg.analysisId === summary.analysisId && isInt(msg.size, 257) ? { type: 'requestThumbnails', analysisId: summary.analysisId, size: msg.size as number } : undefined;
-    case 'requestRows': {
-      if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.requestId, Number.MAX_SAFE_INTEGER)) return undefined;
-      if (!isInt(msg.layer, summary.model.layers) || !isInt(msg.index, summary.n) || (msg.direction !== 'row' && msg.direction !== 'column')) return undefined;
-      return { type: 'requestRows', requestId: msg.requestId as number, analysisId: summary.analysisId, layer: msg.layer as number, index: msg.index as number, direction: msg.direction };
-    }
-    case 'focusToken':
-      return msg.index === null || (summary && isInt(msg.index, summary.n)) ? { type: 'focusToken', index: msg.index as number | null } : undefined;
-    default:
-      return undefined;
-  }
-}
 
 /** The single Attention Lens panel. */
 export class AttentionPanel implements vscode.Disposable {

@@ -9,6 +9,8 @@ export interface LensSettings {
   maxTokens: number;
   allowRemote: boolean;
   statusBar: boolean;
+  /** Largest size of all attention maps of one analysis, in bytes. */
+  memoryBudgetBytes: number;
   /** Where downloaded models are cached (the setting, or the extension's global storage). */
   cacheDir: string | undefined;
 }
@@ -38,5 +40,6 @@ export function readSettings(): LensSettings {
     allowRemote: c.get<boolean>('allowRemoteModels', true),
     statusBar: c.get<boolean>('statusBar.enabled', true),
     cacheDir: c.get<string>('cacheDir', '').trim() || defaultCacheDir,
+    memoryBudgetBytes: Math.max(1, c.get<number>('memoryBudgetMB', 1024)) * 2 ** 20,
   };
 }

@@ -31,7 +31,7 @@ export class ShowAttention {
     const myRun = ++this.run;
     panel.showLoading(titleOf(text), `Restoring: analysing ${text.length.toLocaleString()} characters with ${settings.model}…`);
     try {
-      const summary = await this.client.call('analyze', { ...engineOptions(settings), text, maxTokens: settings.maxTokens });
+      const summary = await this.client.call('analyze', { ...engineOptions(settings), text, maxTokens: settings.maxTokens, maxAttentionBytes: settings.memoryBudgetBytes });
       if (myRun === this.run && AttentionPanel.active === panel) panel.showAnalysis(summary, titleOf(text), sourceLabel, text);
     } catch (error) {
       if (myRun !== this.run) return;
@@ -75,7 +75,7 @@ export class ShowAttention {
         const started = Date.now();
         try {
           const summary = await Promise.race([
-            this.client.call('analyze', { ...engineOptions(settings), text, around, maxTokens: settings.maxTokens }),
+            this.client.call('analyze', { ...engineOptions(settings), text, around, maxTokens: settings.maxTokens, maxAttentionBytes: settings.memoryBudgetBytes }),
             new Promise<never>((_, reject) => token.onCancellationRequested(() => reject(new EngineError('cancelled', 'cancelled')))),
           ]);
           if (myRun !== this.run || !AttentionPanel.active) return undefined;

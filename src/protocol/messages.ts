@@ -54,11 +54,15 @@ export interface AnalyzeParams {
   dtype: Dtype;
   text: string;
   maxTokens?: number;
+  /** Largest size in bytes of all attention maps (L·H·N²·4) an analysis may hold; larger ones are refused. */
+  maxAttentionBytes?: number;
   /** For text longer than the model reads at once: analyse the window of tokens around this UTF-16 offset instead of the start. */
   around?: number;
   remoteHost?: string;
   cacheDir?: string;
   allowRemote?: boolean;
+  /** Bytes of memory a model may need to load (default: 80% of this machine's memory); tests lower it. */
+  modelMemoryLimit?: number;
 }
 
 /** One N×N matrix, row-major, as an ArrayBuffer of float32 trimmed to exactly the slice. */
@@ -109,6 +113,7 @@ export type EngineErrorCode =
   | 'model-not-found'
   | 'bad-model'
   | 'bad-input'
+  | 'over-budget'
   | 'unknown-analysis'
   | 'cancelled'
   | 'timeout'

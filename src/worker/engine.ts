@@ -25,7 +25,7 @@ export class Engine implements Methods {
   private readonly tokenizers = new Map<string, Promise<{ tokenizer: PreTrainedTokenizer; config: Record<string, unknown>; counter: TokenCounter }>>();
 
   /** Loads (or reuses) the model; switching models disposes the old session first. */
-  async ensureModel(params: Pick<AnalyzeParams, 'model' | 'dtype' | 'remoteHost' | 'cacheDir' | 'allowRemote'>): Promise<LoadedModel> {
+  async ensureModel(params: Pick<AnalyzeParams, 'model' | 'dtype' | 'remoteHost' | 'cacheDir' | 'allowRemote' | 'modelMemoryLimit'>): Promise<LoadedModel> {
     const key = JSON.stringify([params.model, params.dtype, params.remoteHost ?? '', params.cacheDir ?? '', params.allowRemote ?? true]);
     if (this.model && this.modelKey === key) return this.model;
     if (this.loading && this.modelKey === key) return this.loading;
@@ -83,6 +83,12 @@ export class Engine implements Methods {
       tokens = pick(tokens);
     }
     if (from > 0) tokens = tokens.map((t) => (t.start === null || t.end === null ? t : { ...t, start: t.start + from, end: t.end + from }));
+    const mapBytes = model.info.heads.reduce((a, h) => a + h, 0) * ids.length * ids.length * 4;
+    if (params.maxAttentionBytes !== undefined && mapBytes > params.maxAttentionBytes) {
+      throw new EngineError('over-budget', `Attention maps for ${ids.length} tokens would take ${formatBytes(mapBytes)} ` +
+        `(${model.info.layers} layers × ${model.info.heads[0]} heads × ${ids.length}² × 4 bytes), over the ${formatBytes(params.maxAttentionBytes)} budget ` +
+        '(attentionLens.memoryBudgetMB). Select less text, lower attentionLens.maxTokens, or raise the budget.');
+    }
     const tokenizeMs = performance.now() - t0;
     const t1 = performance.now();
     const layers = await model.run(ids);
@@ -177,6 +183,11 @@ export class Engine implements Methods {
     }
     return entry;
   }
+}
+
+/** Bytes as MB or GB, for messages. */
+export function formatBytes(b: number): string {
+  return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GB` : `${(b / 2 ** 20).toFixed(0)} MB`;
 }
 
 /** `at`, moved back to the start of a word when one is near (so a window does not begin mid-word) and never inside a surrogate pair. */

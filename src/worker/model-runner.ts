@@ -1,7 +1,8 @@
 // Loads a model through transformers.js (config, tokenizer, dtype file choice, hub download and cache) and
 // swaps in an onnxruntime session whose graph exposes the attention Softmax outputs.
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AutoConfig, AutoModel, AutoTokenizer, LogLevel, env, type PreTrainedTokenizer } from '@huggingface/transformers';
@@ -17,9 +18,40 @@ export interface LoadOptions {
   allowRemote?: boolean;
   remoteHost?: string;
   cacheDir?: string;
+  /** Bytes a model may need to load; default 80% of this machine's memory. */
+  modelMemoryLimit?: number;
+}
+
+/** Memory to load an ONNX file of `fileBytes`: the file, its re-encoded copy after surgery, and the session's weights. */
+export function loadEstimate(fileBytes: number): number {
+  return fileBytes * 3;
+}
+
+/** Throws over-budget before a load that would not fit, with the estimate, instead of running out of memory. */
+export function checkLoadFits(id: string, fileBytes: number, limit = totalmem() * 0.8): void {
+  const need = loadEstimate(fileBytes);
+  if (need > limit) {
+    const gb = (b: number) => `${(b / 2 ** 30).toFixed(1)} GB`;
+    throw new EngineError('over-budget', `${id} is too big to load here: its ONNX file is ${gb(fileBytes)} and loading needs about ${gb(need)}, ` +
+      `more than the ${gb(limit)} available. Use the q8 dtype or a smaller model.`);
+  }
 }
 
 type Config = Record<string, unknown>;
+
+/** For a local folder, names the JSON file that does not parse (transformers.js' own message does not say which). */
+function checkLocalJson(id: string): void {
+  if (!isAbsolute(id) || !existsSync(id)) return;
+  for (const name of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+    const file = join(id, name);
+    if (!existsSync(file)) continue;
+    try {
+      JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new EngineError('bad-model', `${name} in ${id} is not valid JSON (${(error as Error).message}). Re-download or re-export the model.`);
+    }
+  }
+}
 
 /** Applies the hub settings to transformers.js' global env (one model at a time lives in a worker). */
 export function configureHub(opts: Pick<LoadOptions, 'allowRemote' | 'remoteHost' | 'cacheDir'>): void {
@@ -51,6 +83,7 @@ function numberField(config: Config, ...keys: string[]): number | undefined {
 
 /** Config and tokenizer of a model, without its ONNX graph (enough to count tokens). */
 export async function loadTextSide(id: string): Promise<{ config: Config; tokenizer: PreTrainedTokenizer }> {
+  checkLocalJson(id);
   try {
     const config = (await AutoConfig.from_pretrained(id)) as unknown as Config;
     return { config, tokenizer: await AutoTokenizer.from_pretrained(id) };
@@ -79,8 +112,10 @@ export class LoadedModel {
     const id = opts.model;
     if (isAbsolute(id) && !existsSync(id)) throw new EngineError('model-not-found', `The model folder ${id} does not exist.`);
     configureHub(opts);
+    const local = localOnnxFile(id, opts.dtype);
+    if (local) checkLoadFits(id, statSync(local).size, opts.modelMemoryLimit);
     const { config, tokenizer } = await loadTextSide(id);
-    const { session, surgery, owner } = await createSession(id, opts.dtype, config);
+    const { session, surgery, owner } = await createSession(id, opts.dtype, config, opts.modelMemoryLimit);
     const partial = { id, dtype: opts.dtype, config, tokenizer, session, surgery };
     const probe = await probeShape(partial);
     const info: ModelInfo = {
@@ -122,11 +157,13 @@ function maxPositions(config: Config, tokenizer: PreTrainedTokenizer): number {
  * onnxruntime session: the graph gets its attention outputs before the session exists. Both sides resolve the
  * same onnxruntime-node module, so the patched `InferenceSession.create` is the one transformers.js calls.
  */
-async function createSession(id: string, dtype: Dtype, config: Config) {
+async function createSession(id: string, dtype: Dtype, config: Config, memoryLimit: number | undefined) {
   const original = ort.InferenceSession.create.bind(ort.InferenceSession) as (...a: unknown[]) => Promise<ort.InferenceSession>;
   let captured: { session: ort.InferenceSession; surgery: SurgeryResult } | undefined;
   const intercept = async (pathOrBytes: unknown, options: unknown) => {
+    if (typeof pathOrBytes === 'string') checkLoadFits(id, statSync(pathOrBytes).size, memoryLimit);
     const bytes = typeof pathOrBytes === 'string' ? await readFile(pathOrBytes) : pathOrBytes as Uint8Array;
+    checkLoadFits(id, bytes.length, memoryLimit);
     const surgery = exposeAttention(bytes, id);
     const session = await original(surgery.bytes, options ?? {});
     captured = { session, surgery };

@@ -13,17 +13,19 @@ function countIds(tokenizer: PreTrainedTokenizer, text: string, special: boolean
 }
 
 /**
- * Cut points where tokenisation cannot cross: after a newline and before a non-whitespace character.
- * WordPiece splits on whitespace and byte-level BPE starts a new pre-token there, so the count of the whole
- * equals the sum over the pieces (checked against whole-text counts in the unit tests).
+ * Cut points where tokenisation cannot cross: just before a newline that is followed by a non-whitespace
+ * character. WordPiece splits on whitespace; byte-level BPE's pre-tokenizer makes such a newline a piece of its
+ * own whatever precedes it (spaces, a carriage return), so the count of the whole equals the sum over the pieces
+ * (checked against whole-text counts on both tokenizers in the unit tests). Cutting after the newline would not
+ * be exact: "a  \n" alone pre-tokenises as one run of whitespace, but as two inside "a  \nX".
  */
 export function chunkText(text: string, size = CHUNK_CHARS): string[] {
   const out: string[] = [];
   let start = 0;
   while (text.length - start > size) {
     let cut = -1;
-    for (let i = start + size; i < text.length; i++) {
-      if (text.charCodeAt(i - 1) === 10 && !/\s/.test(text[i])) { cut = i; break; }
+    for (let i = start + size; i < text.length - 1; i++) {
+      if (text.charCodeAt(i) === 10 && !/\s/.test(text[i + 1])) { cut = i; break; }
     }
     if (cut < 0) break;
     out.push(text.slice(start, cut));
@@ -39,15 +41,15 @@ export class TokenCounter {
   private readonly specials: number;
 
   /** `chunkable` is false for tokenizers whose pieces depend on the text start (SentencePiece's prefix space). */
-  constructor(private readonly tokenizer: PreTrainedTokenizer, private readonly chunkable: boolean) {
+  constructor(private readonly tokenizer: PreTrainedTokenizer, private readonly chunkable: boolean, private readonly chunkChars = CHUNK_CHARS) {
     this.specials = countIds(tokenizer, 'a', true) - countIds(tokenizer, 'a', false);
   }
 
   /** The number of tokens of `text`, with the model's special tokens. */
   count(text: string): number {
-    if (!this.chunkable || text.length <= CHUNK_CHARS) return countIds(this.tokenizer, text, true);
+    if (!this.chunkable || text.length <= this.chunkChars) return countIds(this.tokenizer, text, true);
     let total = this.specials;
-    for (const chunk of chunkText(text)) {
+    for (const chunk of chunkText(text, this.chunkChars)) {
       let c = this.cache.get(chunk);
       if (c === undefined) {
         c = countIds(this.tokenizer, chunk, false);

@@ -91,4 +91,29 @@ describe('Attention Lens in the real extension host', () => {
     assert.equal(sel.n, 4);
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
+
+  it('two runs in quick succession: the first is dropped, the second is shown', async () => {
+    const editor = await openSentence(0);
+    const first = vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
+    editor.selection = new vscode.Selection(2, 0, 2, editor.document.lineAt(2).text.length);
+    const second = vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(a, undefined, 'the first run yields no stale result');
+    assert.ok(b?.tokens.some((t) => t.text === 'Arjun'));
+    assert.equal(await panelTabs(1), 1);
+  });
+
+  it('closing the panel mid-run shows nothing and reopens nothing', async () => {
+    const api = vscode.extensions.getExtension<{ client: { call(m: string, p: unknown): Promise<unknown> } }>(EXTENSION_ID)!.exports;
+    await openSentence(1);
+    // Keep the worker busy (it serves one request at a time) so the run is still pending when the panel closes.
+    const settings = vscode.workspace.getConfiguration('attentionLens');
+    const busy = api.client.call('countTokens', { model: settings.get('model'), dtype: 'fp32', text: 'words without a newline '.repeat(60_000), allowRemote: false });
+    const run = vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
+    await panelTabs(1);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await busy;
+    assert.equal(await run, undefined);
+    assert.equal(await panelTabs(0), 0, 'no panel came back');
+  });
 });

@@ -1,0 +1,31 @@
+// Validation of what the webview sends: it renders untrusted text, so the host trusts none of its messages.
+import type { AnalysisSummary, FromWebview, HeadSelector } from '../protocol/messages';
+
+/** Checks a message from the webview before use: the webview renders untrusted text, so trust nothing it sends. */
+export function validateFromWebview(m: unknown, summary: AnalysisSummary | undefined): FromWebview | undefined {
+  if (!m || typeof m !== 'object') return undefined;
+  const msg = m as Record<string, unknown>;
+  const isInt = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < max;
+  switch (msg.type) {
+    case 'ready':
+      return { type: 'ready' };
+    case 'requestSlice': {
+      if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.requestId, Number.MAX_SAFE_INTEGER)) return undefined;
+      if (!isInt(msg.layer, summary.model.layers)) return undefined;
+      const head = msg.head;
+      const okHead = head === 'mean' || head === 'max' || isInt(head, summary.model.heads[msg.layer as number]);
+      return okHead ? { type: 'requestSlice', requestId: msg.requestId as number, analysisId: summary.analysisId, layer: msg.layer as number, head: head as HeadSelector } : undefined;
+    }
+    case 'requestThumbnails':
+      return summary && msg.analysisId === summary.analysisId && isInt(msg.size, 257) ? { type: 'requestThumbnails', analysisId: summary.analysisId, size: msg.size as number } : undefined;
+    case 'requestRows': {
+      if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.requestId, Number.MAX_SAFE_INTEGER)) return undefined;
+      if (!isInt(msg.layer, summary.model.layers) || !isInt(msg.index, summary.n) || (msg.direction !== 'row' && msg.direction !== 'column')) return undefined;
+      return { type: 'requestRows', requestId: msg.requestId as number, analysisId: summary.analysisId, layer: msg.layer as number, index: msg.index as number, direction: msg.direction };
+    }
+    case 'focusToken':
+      return msg.index === null || (summary && isInt(msg.index, summary.n)) ? { type: 'focusToken', index: msg.index as number | null } : undefined;
+    default:
+      return undefined;
+  }
+}
