@@ -7,7 +7,7 @@ import { EngineError } from '../protocol/rpc';
 import { Engine } from '../worker/engine';
 
 const USAGE = 'usage: attention-lens analyze --model <hub id | folder> (--text "<text>" | --file <path>) [--dtype q8|fp32] ' +
-  '[--layer L --head H | --all] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
+  '[--layer L --head H | --all | --rollout [--layer L]] [--rank-heads <query-index> <key-index>] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
 
 /** Exit with a one-line message, never a stack trace, for user errors. */
 function fail(message: string, code = 1): never {
@@ -32,7 +32,16 @@ function matrix(buffer: ArrayBuffer, n: number): number[][] {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
+  const [command, ...args] = argv;
+  // --rank-heads takes two values, which parseArgs cannot express: take them out first.
+  const rest = [...args];
+  let rankPair: [number, number] | undefined;
+  const at = rest.indexOf('--rank-heads');
+  if (at >= 0) {
+    const [q, k] = rest.splice(at, 3).slice(1);
+    rankPair = [intArg(q, 'rank-heads query index') ?? -1, intArg(k, 'rank-heads key index') ?? -1];
+    if (q === undefined || k === undefined) fail(`--rank-heads needs two token indices. ${USAGE}`);
+  }
   if (command !== 'analyze') fail(command ? `unknown command "${command}". ${USAGE}` : USAGE);
   let values;
   try {
@@ -40,7 +49,7 @@ async function main(argv: string[]): Promise<void> {
       args: rest,
       options: {
         model: { type: 'string' }, text: { type: 'string' }, file: { type: 'string' }, dtype: { type: 'string' },
-        layer: { type: 'string' }, head: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' },
+        layer: { type: 'string' }, head: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' }, rollout: { type: 'boolean' },
         'remote-host': { type: 'string' }, 'cache-dir': { type: 'string' }, offline: { type: 'boolean' },
       },
     }));
@@ -57,16 +66,23 @@ async function main(argv: string[]): Promise<void> {
     text = readFileSync(values.file, 'utf8');
   }
   const model = existsSync(values.model) ? resolve(values.model) : values.model;
-  const layer = intArg(values.layer, 'layer') ?? 0;
+  const layerArg = intArg(values.layer, 'layer');
   const head = intArg(values.head, 'head') ?? 0;
+  if (values.rollout && (values.all || values.head !== undefined)) fail(`--rollout goes with --layer only. ${USAGE}`);
 
   const engine = new Engine();
   try {
     const summary = await engine.analyze({
       model, dtype, text, remoteHost: values['remote-host'], cacheDir: values['cache-dir'], allowRemote: !values.offline,
     });
+    // --rollout: through --layer, or the last layer by default.
+    const layer = layerArg ?? (values.rollout ? summary.model.layers - 1 : 0);
+    const selector = values.rollout ? 'rollout' as const : head;
+    if (rankPair && rankPair.some((i) => i >= summary.n)) fail(`--rank-heads token indices must be below ${summary.n} (the number of tokens).`);
+    const ranking = rankPair ? (await engine.rankHeads({ analysisId: summary.analysisId, by: { kind: 'pair', query: rankPair[0], key: rankPair[1] } })).heads : undefined;
     if (values.json) {
       const out: Record<string, unknown> = { model: modelJson(summary), tokens: summary.tokens };
+      if (ranking) out.heads = ranking.map((h) => ({ layer: h.layer, head: h.head, weight: round(h.weight) }));
       if (values.all) {
         const all: number[][][][] = [];
         for (let l = 0; l < summary.model.layers; l++) {
@@ -76,13 +92,18 @@ async function main(argv: string[]): Promise<void> {
         }
         out.attentions = all;
       } else {
-        const s = await engine.slice({ analysisId: summary.analysisId, layer, head });
-        out.attention = { layer, head, matrix: matrix(s.buffer, s.n) };
+        const s = await engine.slice({ analysisId: summary.analysisId, layer, head: selector });
+        out.attention = values.rollout ? { layer, rollout: true, matrix: matrix(s.buffer, s.n) } : { layer, head, matrix: matrix(s.buffer, s.n) };
       }
       process.stdout.write(`${JSON.stringify(out)}\n`);
+    } else if (ranking) {
+      const name = (i: number) => JSON.stringify(summary.tokens[i].text);
+      const lines = [`heads ranked by attention from ${name(rankPair![0])} (token ${rankPair![0]}) to ${name(rankPair![1])} (token ${rankPair![1]}):`];
+      for (const h of ranking.slice(0, 10)) lines.push(`  layer ${h.layer} head ${h.head}: ${(h.weight * 100).toFixed(1)}%`);
+      process.stdout.write(`${lines.join('\n')}\n`);
     } else {
-      const s = await engine.slice({ analysisId: summary.analysisId, layer, head });
-      process.stdout.write(table(summary, new Float32Array(s.buffer), layer, head));
+      const s = await engine.slice({ analysisId: summary.analysisId, layer, head: selector });
+      process.stdout.write(table(summary, new Float32Array(s.buffer), layer, values.rollout ? 'rollout' : head));
     }
   } finally {
     await engine.dispose();
@@ -93,12 +114,12 @@ function modelJson(s: AnalysisSummary) {
   return { id: s.model.id, kind: s.model.kind, layers: s.model.layers, heads: s.model.heads, maxPositions: s.model.maxPositions };
 }
 
-function table(s: AnalysisSummary, m: Float32Array, layer: number, head: number): string {
+function table(s: AnalysisSummary, m: Float32Array, layer: number, head: number | 'rollout'): string {
   const n = s.n;
   const label = (i: number) => JSON.stringify(s.tokens[i].text);
   const width = Math.min(24, Math.max(...s.tokens.map((_, i) => label(i).length)));
   const lines = [
-    `${s.model.id} (${s.model.kind}, ${s.model.layers} layers, heads ${s.model.heads.join('/')}) — layer ${layer}, head ${head}, ${n} tokens` +
+    `${s.model.id} (${s.model.kind}, ${s.model.layers} layers, heads ${s.model.heads.join('/')}) — ${head === 'rollout' ? `rollout through layer ${layer}` : `layer ${layer}, head ${head}`}, ${n} tokens` +
       (s.truncated ? ` (truncated: characters ${s.analysedFrom}–${s.analysedChars} of ${s.totalChars})` : ''),
     `${'token'.padEnd(width)}  attends most to`,
   ];

@@ -100,6 +100,9 @@ export class AttentionPanel implements vscode.Disposable {
       } else if (m.type === 'requestRows') {
         const rows = await this.client.call('rows', { analysisId: m.analysisId, layer: m.layer, index: m.index, direction: m.direction });
         this.post({ type: 'rows', requestId: m.requestId, rows });
+      } else if (m.type === 'rankHeads') {
+        const { heads } = await this.client.call('rankHeads', { analysisId: m.analysisId, by: m.by });
+        this.post({ type: 'ranking', by: m.by, heads });
       } else if (m.type === 'requestThumbnails') {
         const thumbnails = await this.client.call('thumbnails', { analysisId: m.analysisId, size: m.size });
         this.post({ type: 'thumbnails', thumbnails });

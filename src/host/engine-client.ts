@@ -11,6 +11,7 @@ const TIMEOUTS: Partial<Record<keyof EngineApi, number>> = {
   slice: 60_000,
   thumbnails: 60_000,
   rows: 30_000,
+  rankHeads: 30_000,
   release: 10_000,
 };
 

@@ -13,7 +13,7 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
       if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.requestId, Number.MAX_SAFE_INTEGER)) return undefined;
       if (!isInt(msg.layer, summary.model.layers)) return undefined;
       const head = msg.head;
-      const okHead = head === 'mean' || head === 'max' || isInt(head, summary.model.heads[msg.layer as number]);
+      const okHead = head === 'mean' || head === 'max' || head === 'rollout' || isInt(head, summary.model.heads[msg.layer as number]);
       return okHead ? { type: 'requestSlice', requestId: msg.requestId as number, analysisId: summary.analysisId, layer: msg.layer as number, head: head as HeadSelector } : undefined;
     }
     case 'requestThumbnails':
@@ -22,6 +22,12 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
       if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.requestId, Number.MAX_SAFE_INTEGER)) return undefined;
       if (!isInt(msg.layer, summary.model.layers) || !isInt(msg.index, summary.n) || (msg.direction !== 'row' && msg.direction !== 'column')) return undefined;
       return { type: 'requestRows', requestId: msg.requestId as number, analysisId: summary.analysisId, layer: msg.layer as number, index: msg.index as number, direction: msg.direction };
+    }
+    case 'rankHeads': {
+      if (!summary || msg.analysisId !== summary.analysisId || !msg.by || typeof msg.by !== 'object') return undefined;
+      const by = msg.by as Record<string, unknown>;
+      if (by.kind === 'pair') return isInt(by.query, summary.n) && isInt(by.key, summary.n) ? { type: 'rankHeads', analysisId: summary.analysisId, by: { kind: 'pair', query: by.query as number, key: by.key as number } } : undefined;
+      return by.kind === 'previous' || by.kind === 'first' || by.kind === 'self' ? { type: 'rankHeads', analysisId: summary.analysisId, by: { kind: by.kind } } : undefined;
     }
     case 'focusToken':
       return msg.index === null || (summary && isInt(msg.index, summary.n)) ? { type: 'focusToken', index: msg.index as number | null } : undefined;

@@ -45,8 +45,18 @@ export interface AnalysisSummary {
   timings: { loadMs: number; tokenizeMs: number; forwardMs: number };
 }
 
-/** A head index, or an aggregate over the heads of a layer. */
-export type HeadSelector = number | 'mean' | 'max';
+/** A head index, an aggregate over the heads of a layer, or the attention rollout through that layer. */
+export type HeadSelector = number | 'mean' | 'max' | 'rollout';
+
+/** What to rank heads by: attention from one token to another, or a preset naming a common head type. */
+export type RankBy =
+  | { kind: 'pair'; query: number; key: number }
+  | { kind: 'previous' }
+  | { kind: 'first' }
+  | { kind: 'self' };
+
+/** One head's score in a ranking. */
+export interface HeadScore { layer: number; head: number; weight: number }
 
 /** Parameters of an analysis. */
 export interface AnalyzeParams {
@@ -104,6 +114,7 @@ export interface EngineApi {
   rows(params: { analysisId: number; layer: number; index: number; direction: Direction }): RowsReply;
   countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string }): { count: number; maxPositions: number; layers: number; heads: number[]; hiddenSize: number };
   release(params: { analysisId: number }): { released: boolean };
+  rankHeads(params: { analysisId: number; by: RankBy }): { heads: HeadScore[] };
 }
 
 /** Error codes every side can branch on. */
@@ -146,6 +157,7 @@ export type ToWebview =
   | { type: 'slice'; requestId: number; slice: SliceReply }
   | { type: 'rows'; requestId: number; rows: RowsReply }
   | { type: 'thumbnails'; thumbnails: ThumbnailsReply }
+  | { type: 'ranking'; by: RankBy; heads: HeadScore[] }
   | { type: 'error'; message: string };
 
 /** Messages the webview sends to the host. */
@@ -154,4 +166,5 @@ export type FromWebview =
   | { type: 'requestSlice'; requestId: number; analysisId: number; layer: number; head: HeadSelector }
   | { type: 'requestThumbnails'; analysisId: number; size: number }
   | { type: 'requestRows'; requestId: number; analysisId: number; layer: number; index: number; direction: Direction }
-  | { type: 'focusToken'; index: number | null };
+  | { type: 'focusToken'; index: number | null }
+  | { type: 'rankHeads'; analysisId: number; by: RankBy };

@@ -1,11 +1,22 @@
 // Keeps one analysis's attention maps in the worker and cuts what the host asks for: one head, an
 // aggregate over heads, or downsampled thumbnails. Every reply is a fresh ArrayBuffer of exactly its slice.
-import type { Direction, HeadSelector } from '../protocol/messages';
+import type { Direction, HeadScore, HeadSelector, RankBy } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
+import { Rollout, rankHeads } from './head-analysis';
 
 /** The attention maps of one analysis: per layer, heads × N × N float32, row-major. */
 export class AttentionStore {
+  private rollout: Rollout | undefined;
+
   constructor(readonly n: number, private readonly layers: Float32Array[], readonly heads: number[]) {}
+
+  /** Every layer × head ranked by `by` (see head-analysis.ts). */
+  rank(by: RankBy): HeadScore[] {
+    const ok = (i: unknown) => Number.isInteger(i) && (i as number) >= 0 && (i as number) < this.n;
+    if (by.kind === 'pair' && !(ok(by.query) && ok(by.key))) throw new EngineError('bad-input', `token indices must be 0 … ${this.n - 1}.`);
+    if (!['pair', 'previous', 'first', 'self'].includes(by.kind)) throw new EngineError('bad-input', `unknown ranking ${String(by.kind)}.`);
+    return rankHeads(this.layers, this.heads, this.n, by);
+  }
 
   /** Bytes held. */
   get bytes(): number {
@@ -23,6 +34,11 @@ export class AttentionStore {
       return data.slice(head * n2, (head + 1) * n2);
     }
     const out = new Float32Array(n2);
+    if (head === 'rollout') {
+      // Computed once per layer and kept; the reply must own its buffer, so copy.
+      this.rollout ??= new Rollout(this.layers, this.heads, this.n);
+      return this.rollout.upTo(layer).slice();
+    }
     if (head === 'mean') {
       for (let k = 0; k < h; k++) for (let i = 0; i < n2; i++) out[i] += data[k * n2 + i];
       for (let i = 0; i < n2; i++) out[i] /= h;

@@ -1,7 +1,7 @@
 // The attention engine: one loaded model, the stored analyses, and the methods the host calls.
 // Pure logic over LoadedModel; the worker entry only wires it to a message port, so tests call it directly.
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import type { AnalysisSummary, AnalyzeParams, Direction, Dtype, EngineApi, HeadSelector, RowsReply, SliceReply, ThumbnailsReply } from '../protocol/messages';
+import type { AnalysisSummary, AnalyzeParams, Direction, Dtype, EngineApi, HeadScore, HeadSelector, RankBy, RowsReply, SliceReply, ThumbnailsReply } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { AttentionStore, ownBuffer } from './attention-store';
 import { LoadedModel, configureHub, loadTextSide } from './model-runner';
@@ -145,6 +145,10 @@ export class Engine implements Methods {
       heads: loaded?.heads ?? new Array(layers).fill(heads),
       hiddenSize: num('hidden_size', 'n_embd', 'd_model') ?? 0,
     };
+  }
+
+  async rankHeads(params: { analysisId: number; by: RankBy }): Promise<{ heads: HeadScore[] }> {
+    return { heads: this.store(params.analysisId).rank(params.by) };
   }
 
   async release(params: { analysisId: number }): Promise<{ released: boolean }> {

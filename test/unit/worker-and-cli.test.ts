@@ -57,6 +57,23 @@ describe('command line', function () {
     assert.equal(out.attention.matrix[0][1], 0, 'causal');
   });
 
+  it('--rollout gives the rollout through the last layer (or --layer); --rank-heads ranks every head', () => {
+    const r = cli('analyze', '--model', join(FIXTURES, 'bert-tiny'), '--text', SENTENCE, '--json', '--rollout', '--rank-heads', '10', '2', '--offline');
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.tokens[10].text, 'it');
+    assert.deepEqual([out.attention.layer, out.attention.rollout], [1, true]);
+    for (const row of out.attention.matrix) assert.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-4);
+    assert.equal(out.heads.length, 6, 'all layers × heads');
+    assert.deepEqual(Object.keys(out.heads[0]), ['layer', 'head', 'weight']);
+    for (let i = 1; i < out.heads.length; i++) assert.ok(out.heads[i - 1].weight >= out.heads[i].weight);
+    const all = JSON.parse(cli('analyze', '--model', join(FIXTURES, 'bert-tiny'), '--text', SENTENCE, '--json', '--all', '--offline').stdout);
+    for (const h of out.heads) assert.ok(Math.abs(h.weight - all.attentions[h.layer][h.head][10][2]) < 1e-6);
+    const first = JSON.parse(cli('analyze', '--model', join(FIXTURES, 'bert-tiny'), '--text', SENTENCE, '--json', '--rollout', '--layer', '0', '--offline').stdout);
+    assert.equal(first.attention.layer, 0);
+    assert.notDeepEqual(first.attention.matrix, out.attention.matrix);
+  });
+
   it('--all gives [layer][head][query][key]', () => {
     const r = cli('analyze', '--model', join(FIXTURES, 'bert-tiny'), '--text', 'hello world', '--json', '--all', '--offline');
     const out = JSON.parse(r.stdout);
