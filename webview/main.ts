@@ -8,6 +8,7 @@ import { renderFocusBars } from './focus-bars';
 import { Heatmap } from './heatmap';
 import { LatestRequest } from './latest-request';
 import { focusDistribution, keepTopMass, maxOf, normaliseRows, renormalise } from './row-math';
+import { HeadSearch } from './head-search';
 import { markSelectedThumb, renderThumbnailGrid } from './thumbnail-grid';
 import { vscode } from './vscode-api';
 
@@ -20,6 +21,8 @@ export interface ViewState {
   sourceLabel?: string;
   sourceText?: string;
   layer: number;
+  /** Show the attention rollout through `layer` instead of one layer's heads. */
+  rollout: boolean;
   head: HeadChoice;
   direction: Direction;
   hideSpecial: boolean;
@@ -30,7 +33,7 @@ export interface ViewState {
 const THUMB = 24;
 const KEEP_CHOICES = [1, 0.95, 0.9, 0.8, 0.5];
 const saved = vscode.getState() as Partial<ViewState> | undefined;
-const state: ViewState = { layer: 0, head: 0, direction: 'row', hideSpecial: false, keep: 1, locked: null, ...saved };
+const state: ViewState = { layer: 0, rollout: false, head: 0, direction: 'row', hideSpecial: false, keep: 1, locked: null, ...saved };
 
 /** The slice as received, with hidden tokens renormalised away, and after the threshold. */
 let raw: Float32Array | undefined;
@@ -52,7 +55,7 @@ const header = el('header');
 const title = el('h1', {}, 'Attention Lens');
 const meta = el('div', { class: 'meta' });
 const controls = el('div', { class: 'controls', role: 'toolbar', 'aria-label': 'View controls' });
-const layerCtl = makeSelect('layer', 'Layer', (v) => { state.layer = Number(v); fillHeads(); changedView(); });
+const layerCtl = makeSelect('layer', 'Layer', (v) => { state.rollout = v.startsWith('r'); state.layer = Number(v.replace('r', '')); fillHeads(); changedView(); });
 const headCtl = makeSelect('head', 'Head', (v) => { state.head = v === 'mean' || v === 'max' || v === 'all' ? v : Number(v); changedView(); });
 const dirCtl = makeSelect('direction', 'Show', (v) => { state.direction = v === 'column' ? 'column' : 'row'; headRows = undefined; save(); renderShading(); });
 const keepCtl = makeSelect('threshold', 'Keep', (v) => { state.keep = Number(v); save(); reprocess(); });
@@ -73,8 +76,12 @@ matrixWrap.append(tooltip, legend);
 const bars = el('section', { class: 'bars', 'aria-label': 'Focus token attention' });
 main.append(matrixWrap, bars);
 const grid = el('section', { class: 'grid', 'aria-label': 'Every layer and head' });
+const search = new HeadSearch(
+  (by) => { if (state.summary) vscode.postMessage({ type: 'rankHeads', analysisId: state.summary.analysisId, by }); },
+  (layer, head) => selectHead(layer, head),
+);
 const live = el('div', { class: 'sr-only', 'aria-live': 'polite' });
-app.append(header, status, headLegend, tokensView, main, grid, live);
+app.append(header, status, headLegend, tokensView, main, grid, search.element, live);
 
 const heatmap = new Heatmap(matrixWrap, () => Math.max(200, Math.min(600, matrixWrap.clientWidth || 420)));
 const canvas = heatmap.canvas;
@@ -150,7 +157,7 @@ function mark(focusChip: HTMLElement | undefined, peerChip: HTMLElement | undefi
 
 function renderShading(): void {
   const s = state.summary;
-  const mode = state.head === 'all' ? 'heads' : 'one';
+  const mode = allHeads() ? 'heads' : 'one';
   if (focus === null || !s || !visible || !shown || mode === 'heads' || shaded !== mode) clearShading();
   mark(focus === null ? undefined : chip(focus), peer === null ? undefined : chip(peer));
   if (focus === null || !s || !visible || !shown) {
@@ -161,7 +168,7 @@ function renderShading(): void {
   }
   const n = s.n;
   const dist = focusDistribution(visible, n, focus, state.direction);
-  if (state.head === 'all') shadeAllHeads(s, focus);
+  if (allHeads()) shadeAllHeads(s, focus);
   else {
     const shade = state.keep >= 1 ? dist : focusDistribution(shown, n, focus, state.direction);
     const max = Math.max(maxOf(shade), 1e-12);
@@ -173,8 +180,7 @@ function renderShading(): void {
     }
     shaded = 'one';
   }
-  const who = state.head === 'all' ? 'mean of heads' : typeof state.head === 'number' ? `head ${state.head + 1}` : `${state.head} of heads`;
-  const heading = `Attention ${state.direction === 'row' ? 'paid by' : 'received by'} "${s.tokens[focus].text}" (layer ${state.layer + 1}, ${who})`;
+  const heading = `Attention ${state.direction === 'row' ? 'paid by' : 'received by'} "${s.tokens[focus].text}" (${viewName()})`;
   const top3 = renderFocusBars(bars, heading, s.tokens, dist, (j, on) => chip(j)?.classList.toggle('peer', on));
   live.textContent = `${s.tokens[focus].text}: ${top3}`;
   heatmap.crosshair(state.direction === 'row' ? { row: focus, col: peer ?? focus } : { row: peer ?? focus, col: focus });
@@ -207,9 +213,31 @@ function shadeAllHeads(s: AnalysisSummary, index: number): void {
   }
 }
 
+/** True when the token view shows one stripe per head. */
+function allHeads(): boolean {
+  return state.head === 'all' && !state.rollout;
+}
+
+/** What the matrix shows, in words. */
+function viewName(): string {
+  if (state.rollout) return `rollout through layer ${state.layer + 1}`;
+  const who = state.head === 'all' ? 'mean of heads' : typeof state.head === 'number' ? `head ${state.head + 1}` : `${state.head} of heads`;
+  return `layer ${state.layer + 1}, ${who}`;
+}
+
+/** Selects one layer and head (grid, legend, head search). */
+function selectHead(layer: number, head: number): void {
+  state.layer = layer;
+  state.rollout = false;
+  state.head = head;
+  layerCtl.select.value = String(layer);
+  fillHeads();
+  changedView();
+}
+
 function renderHeadLegend(): void {
   const s = state.summary;
-  if (!s || state.head !== 'all') { headLegend.replaceChildren(); headLegend.hidden = true; return; }
+  if (!s || !allHeads()) { headLegend.replaceChildren(); headLegend.hidden = true; return; }
   headLegend.hidden = false;
   const items = Array.from({ length: s.model.heads[state.layer] }, (_, k) => {
     const [r, g, b] = headColour(k);
@@ -217,7 +245,7 @@ function renderHeadLegend(): void {
     const sw = el('span', { class: 'swatch' });
     sw.style.background = `rgb(${r},${g},${b})`;
     b2.append(sw, document.createTextNode(`head ${k + 1}`));
-    b2.addEventListener('click', () => { state.head = k; headCtl.select.value = String(k); changedView(); });
+    b2.addEventListener('click', () => selectHead(state.layer, k));
     return b2;
   });
   headLegend.replaceChildren(el('span', {}, 'One stripe per head on each token; stronger = more attention:'), ...items);
@@ -232,6 +260,7 @@ function setFocus(i: number | null): void {
 function lock(i: number | null): void {
   state.locked = i;
   focus = i;
+  if (i !== null) search.setQuery(i);
   save();
   renderShading();
 }
@@ -239,7 +268,10 @@ function lock(i: number | null): void {
 function fillSelectors(): void {
   const s = state.summary!;
   state.layer = Math.min(state.layer, s.model.layers - 1);
-  setChoices(layerCtl.select, Array.from({ length: s.model.layers }, (_, l) => ({ value: String(l), label: `${l + 1} of ${s.model.layers}` })), String(state.layer));
+  setChoices(layerCtl.select, [
+    ...Array.from({ length: s.model.layers }, (_, l) => ({ value: String(l), label: `${l + 1} of ${s.model.layers}` })),
+    ...Array.from({ length: s.model.layers }, (_, l) => ({ value: `r${l}`, label: `rollout through ${l + 1}` })),
+  ], `${state.rollout ? 'r' : ''}${state.layer}`);
   fillHeads();
 }
 
@@ -253,13 +285,15 @@ function fillHeads(): void {
     { value: 'mean', label: 'mean of heads' },
     { value: 'max', label: 'max of heads' },
   ], String(state.head));
+  // Rollout already averages the heads of every layer.
+  headCtl.select.disabled = state.rollout;
 }
 
 /** Layer or head changed: keep the focus, fetch the new slice. */
 function changedView(): void {
   headRows = undefined;
   save();
-  markSelectedThumb(grid, state.layer, String(state.head));
+  markSelectedThumb(grid, state.layer, state.rollout ? '' : String(state.head));
   renderHeadLegend();
   requestSlice();
 }
@@ -267,14 +301,14 @@ function changedView(): void {
 function requestSlice(): void {
   const s = state.summary;
   if (!s) return;
-  slices.request({ analysisId: s.analysisId, layer: state.layer, head: state.head === 'all' ? 'mean' : state.head });
+  slices.request({ analysisId: s.analysisId, layer: state.layer, head: state.rollout ? 'rollout' : state.head === 'all' ? 'mean' : state.head });
 }
 
 function onSlice(requestId: number, slice: SliceReply): void {
   // A fast user may have asked again: only the answer to the newest wish is drawn.
   if (!slices.settle(requestId) || slice.analysisId !== state.summary?.analysisId) return;
   raw = new Float32Array(slice.buffer);
-  canvas.setAttribute('aria-label', `attention heatmap, layer ${state.layer + 1}, ${typeof state.head === 'number' ? `head ${state.head + 1}` : `${state.head === 'all' ? 'mean' : state.head} of heads`}, ${slice.n} by ${slice.n}`);
+  canvas.setAttribute('aria-label', `attention heatmap, ${viewName()}, ${slice.n} by ${slice.n}`);
   setStatus(state.summary.truncated ? truncationNote(state.summary) : '');
   reprocess();
   document.body.dataset.painted = String(slice.analysisId);
@@ -288,14 +322,8 @@ function onRows(requestId: number, r: RowsReply): void {
 
 function onThumbnails(t: ThumbnailsReply): void {
   if (t.analysisId !== state.summary?.analysisId) return;
-  renderThumbnailGrid(grid, t, (layer, head) => {
-    state.layer = layer;
-    state.head = head;
-    layerCtl.select.value = String(layer);
-    fillHeads();
-    changedView();
-  });
-  markSelectedThumb(grid, state.layer, String(state.head));
+  renderThumbnailGrid(grid, t, selectHead);
+  markSelectedThumb(grid, state.layer, state.rollout ? '' : String(state.head));
 }
 
 function truncationNote(s: AnalysisSummary): string {
@@ -308,7 +336,7 @@ function showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: strin
   state.summary = s;
   state.sourceLabel = sourceLabel;
   state.sourceText = sourceText;
-  if (!sameModel) { state.layer = 0; state.head = 0; }
+  if (!sameModel) { state.layer = 0; state.head = 0; state.rollout = false; }
   if (state.locked !== null && state.locked >= s.n) state.locked = null;
   focus = state.locked;
   raw = visible = shown = headRows = undefined;
@@ -321,6 +349,7 @@ function showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: strin
   setStatus(s.truncated ? truncationNote(s) : '');
   fillSelectors();
   renderTokens();
+  search.setTokens(s.tokens, state.locked);
   renderHeadLegend();
   renderShading();
   requestSlice();
@@ -381,6 +410,9 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       break;
     case 'thumbnails':
       onThumbnails(m.thumbnails);
+      break;
+    case 'ranking':
+      if (state.summary) search.show(m.by, m.heads, state.summary.tokens);
       break;
     case 'error':
       // A failed request must not hold the queue: forget what is in flight.

@@ -82,6 +82,9 @@ function answer(m: FromWebview): void {
       deliver({ type: 'rows', requestId: m.requestId, rows: { analysisId: m.analysisId, layer: m.layer, index: m.index, direction: m.direction, heads: store.heads[m.layer], n: store.n, buffer } }, buffer);
       break;
     }
+    case 'rankHeads':
+      deliver({ type: 'ranking', by: m.by, heads: store.rank(m.by) });
+      break;
     case 'requestThumbnails': {
       const t = store.thumbnails(m.size);
       const buffer = ownBuffer(t.data);

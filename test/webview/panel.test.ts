@@ -88,7 +88,7 @@ describe('webview panel in headless Chromium', function () {
     assert.equal(got.filter((c) => c.focus).map((c) => c.index).join(), String(it));
     const pcts = (await page.locator('.barlist .pct').allTextContents()).map((t) => parseFloat(t));
     assert.ok(Math.abs(pcts[0] - Math.max(...want) * 100) < 0.06, 'the top bar is the largest weight');
-    assert.match(await page.locator('[aria-live]').textContent() ?? '', /^it: .+%, .+%, .+%$/);
+    assert.match(await page.locator('.sr-only[aria-live]').textContent() ?? '', /^it: .+%, .+%, .+%$/);
     assert.deepEqual(problems, []);
   });
 
@@ -207,6 +207,45 @@ describe('webview panel in headless Chromium', function () {
     assert.equal(await page.locator('#layer').evaluate((s) => (s as HTMLSelectElement).value), '1');
     assert.equal(await page.locator('#head').evaluate((s) => (s as HTMLSelectElement).value), '2');
     assert.equal(await page.locator('.thumb.selected').count(), 1);
+  });
+
+  it('"rollout through layer 2" shows the rollout matrix: 0.5·mean + 0.5·I multiplied through the layers', async () => {
+    const { page } = await open(bert);
+    await choose(page, 'layer', 'r1');
+    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.head === 'rollout' && m.layer === 1));
+    assert.equal(await page.locator('#head').evaluate((s) => (s as HTMLElement & { disabled: boolean }).disabled), true, 'heads do not apply');
+    const n = bert.summary.n;
+    const b = [0, 1].map((l) => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => {
+      const heads = bert.summary.model.heads[l];
+      let mean = 0;
+      for (let h = 0; h < heads; h++) mean += row(bert, l, h, i)[j] / heads;
+      return (mean + (i === j ? 1 : 0)) / 2;
+    })));
+    const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
+    const want = Array.from({ length: n }, (_, j) => b[1][it].reduce((a, v, k) => a + v * b[0][k][j], 0));
+    await page.waitForFunction(() => (document.querySelector('#heatmap')?.getAttribute('aria-label') ?? '').includes('rollout'));
+    await page.locator(`.token[data-index="${it}"]`).hover();
+    for (const c of await chips(page)) assert.ok(Math.abs(c.weight - want[c.index]) < 1e-5, `${c.text}: ${c.weight} vs ${want[c.index]}`);
+    assert.match(await page.locator('.bars h2').textContent() ?? '', /rollout through layer 2/);
+  });
+
+  it('head search ranks every head by attention from one token to another; a result selects its head', async () => {
+    const { page } = await open(bert);
+    const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
+    const animal = bert.summary.tokens.findIndex((t) => t.text === 'animal');
+    await choose(page, 'search-from', String(it));
+    await choose(page, 'search-to', String(animal));
+    await page.locator('#search-go').click();
+    await page.locator('.rank').first().waitFor();
+    const got = await page.locator('.rank').evaluateAll((els) => els.map((e) => [Number((e as HTMLElement).dataset.layer), Number((e as HTMLElement).dataset.head)]));
+    const want = bert.summary.model.heads.flatMap((h, l) => Array.from({ length: h }, (_, k) => ({ l, k, w: row(bert, l, k, it)[animal] }))).sort((a, b) => b.w - a.w);
+    assert.deepEqual(got, want.map((x) => [x.l, x.k]));
+    const pct = parseFloat(await page.locator('.ranklist .pct').first().textContent() ?? '');
+    assert.ok(Math.abs(pct - want[0].w * 100) < 0.06);
+    await page.locator('.rank').nth(1).click();
+    await page.waitForFunction(([l, k]) => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === l && m.head === k), [want[1].l, want[1].k]);
+    await page.locator('vscode-button[data-preset="previous"]').click();
+    await page.waitForFunction(() => /previous-token/.test(document.querySelector('.ranking h3')?.textContent ?? ''));
   });
 
   it('hostile token text is shown as text and runs nothing', async () => {

@@ -1,0 +1,69 @@
+// Head search: rank every layer × head by the attention from one token to another, or by a preset that names a
+// common head type (previous token, first token, itself). Clicking a result selects that head.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import type { HeadScore, RankBy, TokenInfo } from '../src/protocol/messages';
+import { makeSelect, setChoices } from './controls';
+import { displayText, el } from './dom';
+
+const SHOWN = 10;
+const PRESETS: { by: RankBy; label: string; name: string }[] = [
+  { by: { kind: 'previous' }, label: 'previous token', name: 'previous-token heads' },
+  { by: { kind: 'first' }, label: 'first token', name: 'heads resting on the first token ([CLS] / BOS)' },
+  { by: { kind: 'self' }, label: 'itself', name: 'self-attending heads' },
+];
+
+/** The head-search section; `ask` sends a ranking request, `select` picks a head. */
+export class HeadSearch {
+  readonly element = el('section', { class: 'search', 'aria-label': 'Find heads' });
+  private readonly from = makeSelect('search-from', 'From', () => undefined);
+  private readonly to = makeSelect('search-to', 'to', () => undefined);
+  private readonly results = el('div', { class: 'ranking', 'aria-live': 'polite' });
+
+  constructor(private readonly ask: (by: RankBy) => void, private readonly select: (layer: number, head: number) => void) {
+    const go = document.createElement('vscode-button');
+    go.id = 'search-go';
+    go.textContent = 'Rank heads';
+    go.addEventListener('click', () => this.ask({ kind: 'pair', query: Number(this.from.select.value), key: Number(this.to.select.value) }));
+    const presets = el('div', { class: 'presets' }, 'Or heads that attend most to the ');
+    PRESETS.forEach((p, i) => {
+      const b = document.createElement('vscode-button');
+      b.setAttribute('secondary', '');
+      b.dataset.preset = p.by.kind;
+      b.textContent = p.label;
+      b.addEventListener('click', () => this.ask(p.by));
+      presets.append(b, document.createTextNode(i < PRESETS.length - 1 ? ' ' : ''));
+    });
+    const row = el('div', { class: 'search-row' });
+    row.append(this.from.wrap, this.to.wrap, go);
+    this.element.append(el('h2', {}, 'Find heads'), row, presets, this.results);
+  }
+
+  /** New tokens: refill the token choices (query defaults to the focus token if any). */
+  setTokens(tokens: TokenInfo[], query: number | null): void {
+    const choices = tokens.map((t, i) => ({ value: String(i), label: `${i + 1}: ${displayText(t.text)}` }));
+    setChoices(this.from.select, choices, String(query ?? 0));
+    setChoices(this.to.select, choices, '0');
+    this.results.replaceChildren();
+  }
+
+  /** Sets the query token (when the focus is locked). */
+  setQuery(index: number): void {
+    this.from.select.value = String(index);
+  }
+
+  /** Shows a ranking reply. */
+  show(by: RankBy, heads: HeadScore[], tokens: TokenInfo[]): void {
+    const title = by.kind === 'pair'
+      ? `Heads by attention from "${tokens[by.query]?.text}" to "${tokens[by.key]?.text}"`
+      : `Top ${PRESETS.find((p) => p.by.kind === by.kind)?.name ?? ''}`;
+    const list = el('ol', { class: 'ranklist' });
+    for (const h of heads.slice(0, SHOWN)) {
+      const item = el('li');
+      const b = el('button', { class: 'rank', 'data-layer': String(h.layer), 'data-head': String(h.head) }, `layer ${h.layer + 1} · head ${h.head + 1}`);
+      b.addEventListener('click', () => this.select(h.layer, h.head));
+      item.append(b, el('span', { class: 'pct' }, `${(h.weight * 100).toFixed(1)}%`));
+      list.append(item);
+    }
+    this.results.replaceChildren(el('h3', {}, title), list);
+  }
+}
