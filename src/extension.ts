@@ -9,7 +9,7 @@ import { AttentionStatusBar, STATUS_BAR_COMMAND, type StatusBarState } from './h
 let client: EngineClient | undefined;
 
 /** Starts nothing heavy: the worker starts on first use. */
-export function activate(context: vscode.ExtensionContext): { client: EngineClient; statusBarText(): string | undefined; statusBarState(): StatusBarState } {
+export function activate(context: vscode.ExtensionContext) {
   const log = vscode.window.createOutputChannel('Attention Lens');
   setDefaultCacheDir(vscode.Uri.joinPath(context.globalStorageUri, 'models').fsPath);
   client = new EngineClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, (message) => {
@@ -33,7 +33,17 @@ export function activate(context: vscode.ExtensionContext): { client: EngineClie
     statusBar,
   );
   // A small API for tests and other extensions.
-  return { client, statusBarText: () => statusBar.text, statusBarState: () => statusBar.state };
+  return {
+    client,
+    statusBarText: () => statusBar.text,
+    statusBarState: () => statusBar.state,
+    // For tests: drive the panel as its webview would, and read what it did.
+    panel: {
+      receive: (message: unknown) => AttentionPanel.active?.receive(message),
+      heat: () => AttentionPanel.active?.heat.state,
+      lastPosted: () => AttentionPanel.active?.lastPosted,
+    },
+  };
 }
 
 /** The worker is terminated through context.subscriptions. */

@@ -48,6 +48,8 @@ let chipByIndex: (HTMLElement | undefined)[] = [];
 let marked: HTMLElement[] = [];
 /** How the chips are shaded now: one hue, a stripe per head, or not at all. */
 let shaded: 'one' | 'heads' | false = false;
+/** What the editor was last told to highlight, so a moving mouse inside one cell sends nothing. */
+let lastHeat = '';
 
 const app = document.getElementById('app')!;
 const status = el('div', { class: 'status', role: 'status' });
@@ -164,6 +166,7 @@ function renderShading(): void {
     bars.replaceChildren(el('p', { class: 'hint' }, 'Hover a token to see where its attention goes. Click to lock, Esc to unlock, arrow keys to move.'));
     heatmap.crosshair(undefined);
     live.textContent = '';
+    tellEditor(null, undefined);
     return;
   }
   const n = s.n;
@@ -182,6 +185,7 @@ function renderShading(): void {
   }
   const heading = `Attention ${state.direction === 'row' ? 'paid by' : 'received by'} "${s.tokens[focus].text}" (${viewName()})`;
   const top3 = renderFocusBars(bars, heading, s.tokens, dist, (j, on) => chip(j)?.classList.toggle('peer', on));
+  tellEditor(focus, dist);
   live.textContent = `${s.tokens[focus].text}: ${top3}`;
   heatmap.crosshair(state.direction === 'row' ? { row: focus, col: peer ?? focus } : { row: peer ?? focus, col: focus });
 }
@@ -211,6 +215,14 @@ function shadeAllHeads(s: AnalysisSummary, index: number): void {
     c.dataset.weights = weights.join(',');
     c.style.backgroundImage = `linear-gradient(90deg, ${stops.join(', ')})`;
   }
+}
+
+/** Lets the host shade the source text in the editor by the focus token's distribution. */
+function tellEditor(index: number | null, dist: Float32Array | undefined): void {
+  const key = index === null ? '' : `${state.summary?.analysisId}:${index}:${viewName()}:${state.direction}:${state.hideSpecial}:${state.keep}`;
+  if (key === lastHeat) return;
+  lastHeat = key;
+  vscode.postMessage(index === null || !dist ? { type: 'focusToken', index: null } : { type: 'focusToken', index, weights: Array.from(dist, (w) => Math.min(1, Math.max(0, w))) });
 }
 
 /** True when the token view shows one stripe per head. */
@@ -340,6 +352,7 @@ function showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: strin
   if (state.locked !== null && state.locked >= s.n) state.locked = null;
   focus = state.locked;
   raw = visible = shown = headRows = undefined;
+  lastHeat = '';
   slices.reset();
   rows.reset();
   save();
@@ -410,6 +423,17 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       break;
     case 'thumbnails':
       onThumbnails(m.thumbnails);
+      break;
+    case 'focusFromEditor':
+      // The editor cursor moved onto an analysed token: focus it unless the user locked another.
+      if (state.locked === null && state.summary && m.index < state.summary.n) {
+        focus = m.index;
+        renderShading();
+        chip(m.index)?.scrollIntoView({ block: 'nearest' });
+      }
+      break;
+    case 'notice':
+      setStatus(m.text);
       break;
     case 'ranking':
       if (state.summary) search.show(m.by, m.heads, state.summary.tokens);

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { AnalysisSummary, ToWebview } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
+import { EditorHeat, type AnalysisSource } from './editor-heat';
 import type { EngineClient } from './engine-client';
 import { validateFromWebview } from './validate-message';
 import { webviewHtml, webviewOptions } from './webview-html';
@@ -16,6 +17,11 @@ export class AttentionPanel implements vscode.Disposable {
   private queued: ToWebview[] = [];
   private summary: AnalysisSummary | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  /** Shading of the analysed source text while the panel has a focus token. */
+  readonly heat = new EditorHeat(
+    () => this.post({ type: 'notice', text: 'The text changed since this analysis, so the editor is no longer highlighted. Run Show Attention again to refresh.' }),
+    (index) => this.post({ type: 'focusFromEditor', index }),
+  );
 
   private constructor(readonly panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri, private readonly client: EngineClient) {
     panel.webview.options = webviewOptions(extensionUri);
@@ -24,6 +30,7 @@ export class AttentionPanel implements vscode.Disposable {
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m) => this.onMessage(m)),
+      this.heat,
     );
   }
 
@@ -57,12 +64,13 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   /** Shows a finished analysis; the previous one's data is released in the worker. */
-  showAnalysis(summary: AnalysisSummary, title: string, sourceLabel: string, sourceText?: string): void {
+  showAnalysis(summary: AnalysisSummary, title: string, sourceLabel: string, sourceText?: string, source?: AnalysisSource): void {
     const previous = this.summary;
     this.summary = summary;
     if (previous && previous.analysisId !== summary.analysisId) void this.client.call('release', { analysisId: previous.analysisId }).catch(() => undefined);
     this.panel.title = `Attention: ${title}`;
     this.post({ type: 'analysis', summary, sourceLabel, sourceText });
+    this.heat.attach(source, summary);
   }
 
   /** Shows an error in the panel. */
@@ -75,13 +83,22 @@ export class AttentionPanel implements vscode.Disposable {
     return this.summary;
   }
 
+  /** The last message sent (or queued) to the webview; for tests. */
+  lastPosted: ToWebview | undefined;
+
   private post(message: ToWebview): void {
+    this.lastPosted = message;
     if (!this.ready) {
       // Only the latest state matters before the webview is ready.
       this.queued = message.type === 'analysis' || message.type === 'loading' ? [message] : [...this.queued, message];
       return;
     }
     void this.panel.webview.postMessage(message);
+  }
+
+  /** Handles a message as if the webview had sent it (validated the same way); for tests. */
+  receive(raw: unknown): Promise<void> {
+    return this.onMessage(raw);
   }
 
   private async onMessage(raw: unknown): Promise<void> {
@@ -91,6 +108,10 @@ export class AttentionPanel implements vscode.Disposable {
       this.ready = true;
       for (const q of this.queued) void this.panel.webview.postMessage(q);
       this.queued = [];
+      return;
+    }
+    if (m.type === 'focusToken') {
+      this.heat.show(m.index, m.weights);
       return;
     }
     try {

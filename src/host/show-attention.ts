@@ -56,6 +56,7 @@ export class ShowAttention {
       ? new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length))
       : editor.selection.isEmpty ? doc.lineAt(editor.selection.active.line).range : new vscode.Range(editor.selection.start, editor.selection.end);
     const text = doc.getText(range);
+    const startVersion = doc.version;
     const cursor = editor.selection.active;
     const around = options.aroundCursor && range.contains(cursor) ? doc.offsetAt(cursor) - doc.offsetAt(range.start) : undefined;
     if (text.trim().length === 0) {
@@ -79,7 +80,7 @@ export class ShowAttention {
             new Promise<never>((_, reject) => token.onCancellationRequested(() => reject(new EngineError('cancelled', 'cancelled')))),
           ]);
           if (myRun !== this.run || !AttentionPanel.active) return undefined;
-          AttentionPanel.active.showAnalysis(summary, title, sourceLabel, text);
+          AttentionPanel.active.showAnalysis(summary, title, sourceLabel, text, { uri: doc.uri, version: startVersion, baseOffset: doc.offsetAt(range.start) });
           this.log.appendLine(`[analyze] ${summary.model.id} ${summary.model.dtype}: N=${summary.n}, load ${summary.timings.loadMs.toFixed(0)} ms, tokenize ${summary.timings.tokenizeMs.toFixed(0)} ms, forward ${summary.timings.forwardMs.toFixed(0)} ms, total ${Date.now() - started} ms`);
           if (summary.truncated) {
             const part = summary.analysedFrom > 0 ? 'the part around the cursor' : 'its first part';

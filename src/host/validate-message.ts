@@ -29,8 +29,13 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
       if (by.kind === 'pair') return isInt(by.query, summary.n) && isInt(by.key, summary.n) ? { type: 'rankHeads', analysisId: summary.analysisId, by: { kind: 'pair', query: by.query as number, key: by.key as number } } : undefined;
       return by.kind === 'previous' || by.kind === 'first' || by.kind === 'self' ? { type: 'rankHeads', analysisId: summary.analysisId, by: { kind: by.kind } } : undefined;
     }
-    case 'focusToken':
-      return msg.index === null || (summary && isInt(msg.index, summary.n)) ? { type: 'focusToken', index: msg.index as number | null } : undefined;
+    case 'focusToken': {
+      if (msg.index === null) return { type: 'focusToken', index: null };
+      if (!summary || !isInt(msg.index, summary.n)) return undefined;
+      const w = msg.weights;
+      const okWeights = w === undefined || (Array.isArray(w) && w.length === summary.n && w.every((v) => typeof v === 'number' && v >= 0 && v <= 1));
+      return okWeights ? { type: 'focusToken', index: msg.index as number, ...(w ? { weights: w as number[] } : {}) } : undefined;
+    }
     default:
       return undefined;
   }

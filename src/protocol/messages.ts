@@ -158,6 +158,8 @@ export type ToWebview =
   | { type: 'rows'; requestId: number; rows: RowsReply }
   | { type: 'thumbnails'; thumbnails: ThumbnailsReply }
   | { type: 'ranking'; by: RankBy; heads: HeadScore[] }
+  | { type: 'focusFromEditor'; index: number }
+  | { type: 'notice'; text: string }
   | { type: 'error'; message: string };
 
 /** Messages the webview sends to the host. */
@@ -166,5 +168,5 @@ export type FromWebview =
   | { type: 'requestSlice'; requestId: number; analysisId: number; layer: number; head: HeadSelector }
   | { type: 'requestThumbnails'; analysisId: number; size: number }
   | { type: 'requestRows'; requestId: number; analysisId: number; layer: number; index: number; direction: Direction }
-  | { type: 'focusToken'; index: number | null }
+  | { type: 'focusToken'; index: number | null; weights?: number[] }
   | { type: 'rankHeads'; analysisId: number; by: RankBy };

@@ -116,4 +116,39 @@ describe('Attention Lens in the real extension host', () => {
     assert.equal(await run, undefined);
     assert.equal(await panelTabs(0), 0, 'no panel came back');
   });
+
+  it('heat in the editor: the focus token shades the source; the cursor focuses a token; an edit turns it off', async () => {
+    interface Heat { ranges: { start: number; end: number; level: number }[]; focus?: { start: number; end: number }; stale: boolean }
+    const api = vscode.extensions.getExtension<{ panel: { receive(m: unknown): Promise<void>; heat(): Heat | undefined; lastPosted(): { type: string; index?: number } | undefined } }>(EXTENSION_ID)!.exports.panel;
+    const editor = await openSentence(0);
+    const summary = (await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention'))!;
+    const index = (text: string) => summary.tokens.findIndex((t) => t.text === text);
+    const weights = summary.tokens.map(() => 0);
+    weights[index('animal')] = 0.7;
+    weights[index('street')] = 0.25;
+    weights[index('it')] = 0.05;
+    await api.receive({ type: 'focusToken', index: index('it'), weights });
+    const heat = api.heat()!;
+    const line = editor.document.lineAt(0).text;
+    const at = (word: string) => ({ start: line.indexOf(word), end: line.indexOf(word) + word.length });
+    const itAt = { start: line.indexOf(' it ') + 1, end: line.indexOf(' it ') + 3 };
+    assert.deepEqual(heat.ranges.map((r) => ({ start: r.start, end: r.end })), [at('animal'), at('street'), itAt]);
+    assert.deepEqual(heat.ranges.map((r) => r.level), [5, 2, 0], 'shade levels follow the weights');
+    assert.deepEqual(heat.focus, itAt);
+    await api.receive({ type: 'focusToken', index: index('it'), weights: weights.map(() => 7) });
+    assert.equal(api.heat()!.ranges.length, 3, 'out-of-range weights are ignored');
+
+    const street = line.indexOf('street') + 2;
+    editor.selection = new vscode.Selection(0, street, 0, street);
+    for (let i = 0; i < 50 && api.lastPosted()?.type !== 'focusFromEditor'; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(api.lastPosted(), { type: 'focusFromEditor', index: index('street') });
+
+    await editor.edit((e) => e.insert(new vscode.Position(0, 0), 'X'));
+    assert.equal(api.heat()!.stale, true);
+    assert.deepEqual(api.heat()!.ranges, []);
+    assert.equal(api.lastPosted()?.type, 'notice');
+    await api.receive({ type: 'focusToken', index: index('it'), weights });
+    assert.deepEqual(api.heat()!.ranges, [], 'no highlighting of text that moved');
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
 });

@@ -86,6 +86,10 @@ describe(`Show Attention in the real VS Code UI (${VSIX ? 'installed .vsix' : 'd
     assert.ok(new Set(chips.map((c) => c.weight.toFixed(3))).size > 3, 'shades differ between tokens');
     const bars = await panel.locator('.barlist .pct').allTextContents();
     assert.ok(bars.length >= 3);
+    // Heat in the editor: the source sentence gets shaded token backgrounds while "it" is focused.
+    const shaded = page.locator('.monaco-editor .view-overlays .cdr');
+    await shaded.first().waitFor({ timeout: 10_000 });
+    assert.ok(await shaded.count() >= 2, 'several tokens shaded in the editor');
   });
 
   it('draws a heatmap that is not blank', async () => {

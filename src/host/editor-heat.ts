@@ -1,0 +1,117 @@
+// Heat in the editor: while the panel has a focus token, the analysed source text gets a background on each
+// token shaded by its weight; moving the editor cursor onto an analysed token focuses it in the panel.
+// Offsets are the engine's; once the document changes the mapping is dropped (and the panel says so)
+// rather than highlighting the wrong text.
+import * as vscode from 'vscode';
+import type { AnalysisSummary } from '../protocol/messages';
+
+/** Where an analysis came from in the editor. */
+export interface AnalysisSource {
+  uri: vscode.Uri;
+  version: number;
+  /** Document offset of the analysed text's first character. */
+  baseOffset: number;
+}
+
+const LEVELS = 6;
+
+/** What the heat looks like now, for tests: document offset ranges per shade level, and whether it is stale. */
+export interface HeatState { ranges: { start: number; end: number; level: number }[]; focus: { start: number; end: number } | undefined; stale: boolean }
+
+/** Decorations for one analysis at a time. */
+export class EditorHeat implements vscode.Disposable {
+  // One decoration type per shade: the API has no per-range opacity. Sky blue reads on light, dark and high contrast.
+  private readonly levels = Array.from({ length: LEVELS }, (_, k) => vscode.window.createTextEditorDecorationType({
+    backgroundColor: `rgba(86, 180, 233, ${(((k + 1) / LEVELS) * 0.6).toFixed(2)})`,
+    rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+  }));
+  private readonly focusType = vscode.window.createTextEditorDecorationType({
+    border: '1px solid', borderColor: new vscode.ThemeColor('focusBorder'), borderRadius: '2px',
+  });
+  private source: AnalysisSource | undefined;
+  private summary: AnalysisSummary | undefined;
+  private current: HeatState = { ranges: [], focus: undefined, stale: false };
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly onStale: () => void, private readonly onCursorToken: (index: number) => void) {
+    this.disposables.push(
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (!this.source || e.document.uri.toString() !== this.source.uri.toString() || e.contentChanges.length === 0 || this.current.stale) return;
+        this.clear();
+        this.current.stale = true;
+        this.onStale();
+      }),
+      vscode.window.onDidChangeTextEditorSelection((e) => {
+        const index = this.tokenAt(e.textEditor.document, e.textEditor.document.offsetAt(e.selections[0].active));
+        if (index !== undefined) this.onCursorToken(index);
+      }),
+    );
+  }
+
+  /** A new analysis: forget the old mapping. */
+  attach(source: AnalysisSource | undefined, summary: AnalysisSummary): void {
+    this.clear();
+    this.source = source;
+    this.summary = summary;
+    // Edited while the analysis ran: the offsets no longer point at the right text.
+    const doc = source && vscode.workspace.textDocuments.find((d) => d.uri.toString() === source.uri.toString());
+    const stale = !!doc && doc.version !== source?.version;
+    this.current = { ranges: [], focus: undefined, stale };
+    if (stale) this.onStale();
+  }
+
+  /** Shades each token of the source by `weights` (one per token) and outlines the focus token; null clears. */
+  show(index: number | null, weights: number[] | undefined): void {
+    const editor = this.editor();
+    if (!editor || !this.summary || this.current.stale) return;
+    if (index === null || !weights) { this.clear(); return; }
+    const base = this.source!.baseOffset;
+    // Relative to the largest weight on text in the editor: special tokens ([CLS]…) have no place there.
+    const max = Math.max(...this.summary.tokens.map((t, i) => (t.start === null ? 0 : weights[i] ?? 0)), 1e-12);
+    const buckets: vscode.Range[][] = this.levels.map(() => []);
+    const ranges: HeatState['ranges'] = [];
+    this.summary.tokens.forEach((t, i) => {
+      if (t.start === null || t.end === null || !(weights[i] > 0)) return;
+      const level = Math.min(LEVELS - 1, Math.floor((weights[i] / max) * LEVELS));
+      if (weights[i] / max < 0.05) return;
+      buckets[level].push(new vscode.Range(editor.document.positionAt(base + t.start), editor.document.positionAt(base + t.end)));
+      ranges.push({ start: base + t.start, end: base + t.end, level });
+    });
+    this.levels.forEach((type, k) => editor.setDecorations(type, buckets[k]));
+    const f = this.summary.tokens[index];
+    const focus = f?.start !== null && f?.end !== null && f ? { start: base + f.start, end: base + f.end } : undefined;
+    editor.setDecorations(this.focusType, focus ? [new vscode.Range(editor.document.positionAt(focus.start), editor.document.positionAt(focus.end))] : []);
+    this.current = { ranges, focus, stale: false };
+  }
+
+  /** The current heat, for tests. */
+  get state(): HeatState {
+    return this.current;
+  }
+
+  /** Removes every decoration. */
+  clear(): void {
+    for (const editor of vscode.window.visibleTextEditors) {
+      for (const type of [...this.levels, this.focusType]) editor.setDecorations(type, []);
+    }
+    this.current = { ranges: [], focus: undefined, stale: this.current.stale };
+  }
+
+  private editor(): vscode.TextEditor | undefined {
+    const uri = this.source?.uri.toString();
+    return uri ? vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri) : undefined;
+  }
+
+  /** The analysed token under a document offset, while the mapping is valid. */
+  private tokenAt(doc: vscode.TextDocument, offset: number): number | undefined {
+    if (!this.source || !this.summary || this.current.stale || doc.uri.toString() !== this.source.uri.toString() || doc.version !== this.source.version) return undefined;
+    const rel = offset - this.source.baseOffset;
+    const i = this.summary.tokens.findIndex((t) => t.start !== null && t.end !== null && rel >= t.start && rel < t.end);
+    return i >= 0 ? i : undefined;
+  }
+
+  dispose(): void {
+    this.clear();
+    for (const d of [...this.disposables.splice(0), ...this.levels, this.focusType]) d.dispose();
+  }
+}
