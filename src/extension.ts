@@ -42,6 +42,7 @@ export function activate(context: vscode.ExtensionContext) {
       receive: (message: unknown) => AttentionPanel.active?.receive(message),
       heat: () => AttentionPanel.active?.heat.state,
       lastPosted: () => AttentionPanel.active?.lastPosted,
+      exportTo: (uri: vscode.Uri, scope: 'view' | 'all') => { if (AttentionPanel.active) AttentionPanel.active.exportTarget = { uri, scope }; },
     },
   };
 }

@@ -1,6 +1,5 @@
 // Head search: rank every layer × head by the attention from one token to another, or by a preset that names a
 // common head type (previous token, first token, itself). Clicking a result selects that head.
-import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { HeadScore, RankBy, TokenInfo } from '../src/protocol/messages';
 import { makeSelect, setChoices } from './controls';
 import { displayText, el } from './dom';

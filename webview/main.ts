@@ -62,7 +62,19 @@ const headCtl = makeSelect('head', 'Head', (v) => { state.head = v === 'mean' ||
 const dirCtl = makeSelect('direction', 'Show', (v) => { state.direction = v === 'column' ? 'column' : 'row'; headRows = undefined; save(); renderShading(); });
 const keepCtl = makeSelect('threshold', 'Keep', (v) => { state.keep = Number(v); save(); reprocess(); });
 const hideBox = makeCheckbox('hide-special', 'hide special tokens', (on) => { state.hideSpecial = on; save(); if (state.summary) { renderTokens(); reprocess(); } });
-controls.append(layerCtl.wrap, headCtl.wrap, dirCtl.wrap, keepCtl.wrap, hideBox);
+const exportPngButton = document.createElement('vscode-button');
+exportPngButton.id = 'export-png';
+exportPngButton.setAttribute('secondary', '');
+exportPngButton.textContent = 'Export PNG';
+exportPngButton.addEventListener('click', () => exportPng());
+const exportJsonButton = document.createElement('vscode-button');
+exportJsonButton.id = 'export-json';
+exportJsonButton.setAttribute('secondary', '');
+exportJsonButton.textContent = 'Export JSON…';
+exportJsonButton.addEventListener('click', () => {
+  if (state.summary) vscode.postMessage({ type: 'exportJson', analysisId: state.summary.analysisId, layer: state.layer, head: currentSelector() });
+});
+controls.append(layerCtl.wrap, headCtl.wrap, dirCtl.wrap, keepCtl.wrap, hideBox, exportPngButton, exportJsonButton);
 setChoices(dirCtl.select, [{ value: 'row', label: 'attention paid (row)' }, { value: 'column', label: 'attention received (column)' }], state.direction);
 setChoices(keepCtl.select, KEEP_CHOICES.map((k) => ({ value: String(k), label: k === 1 ? 'all weights' : `top ${k * 100}% of each row` })), String(state.keep));
 hideBox.checked = state.hideSpecial;
@@ -310,10 +322,28 @@ function changedView(): void {
   requestSlice();
 }
 
+/** The selector of the matrix on screen ("all heads" shows their mean). */
+function currentSelector(): HeadSelector {
+  return state.rollout ? 'rollout' : state.head === 'all' ? 'mean' : state.head;
+}
+
+/** The matrix as drawn (labels included) on the theme's background, as a PNG for the host to save. */
+function exportPng(): void {
+  if (!state.summary || !raw) return;
+  const out = document.createElement('canvas');
+  out.width = canvas.width;
+  out.height = canvas.height;
+  const ctx = out.getContext('2d')!;
+  ctx.fillStyle = getComputedStyle(document.body).backgroundColor || '#fff';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(canvas, 0, 0);
+  vscode.postMessage({ type: 'exportPng', dataUrl: out.toDataURL('image/png') });
+}
+
 function requestSlice(): void {
   const s = state.summary;
   if (!s) return;
-  slices.request({ analysisId: s.analysisId, layer: state.layer, head: state.rollout ? 'rollout' : state.head === 'all' ? 'mean' : state.head });
+  slices.request({ analysisId: s.analysisId, layer: state.layer, head: currentSelector() });
 }
 
 function onSlice(requestId: number, slice: SliceReply): void {

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AnalysisSummary, Dtype } from '../protocol/messages';
+import { matrixRows, modelJson, round } from '../protocol/attention-json';
 import { EngineError } from '../protocol/rpc';
 import { Engine } from '../worker/engine';
 
@@ -21,15 +22,6 @@ function intArg(value: string | undefined, name: string): number | undefined {
   return Number(value);
 }
 
-/** Rounds to float32 precision's meaningful digits so the JSON stays readable. */
-function round(v: number): number {
-  return Number(v.toPrecision(7));
-}
-
-function matrix(buffer: ArrayBuffer, n: number): number[][] {
-  const a = new Float32Array(buffer);
-  return Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n), round));
-}
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
@@ -81,19 +73,19 @@ async function main(argv: string[]): Promise<void> {
     if (rankPair && rankPair.some((i) => i >= summary.n)) fail(`--rank-heads token indices must be below ${summary.n} (the number of tokens).`);
     const ranking = rankPair ? (await engine.rankHeads({ analysisId: summary.analysisId, by: { kind: 'pair', query: rankPair[0], key: rankPair[1] } })).heads : undefined;
     if (values.json) {
-      const out: Record<string, unknown> = { model: modelJson(summary), tokens: summary.tokens };
+      const out: Record<string, unknown> = { model: modelJson(summary.model), tokens: summary.tokens };
       if (ranking) out.heads = ranking.map((h) => ({ layer: h.layer, head: h.head, weight: round(h.weight) }));
       if (values.all) {
         const all: number[][][][] = [];
         for (let l = 0; l < summary.model.layers; l++) {
           const heads: number[][][] = [];
-          for (let h = 0; h < summary.model.heads[l]; h++) heads.push(matrix((await engine.slice({ analysisId: summary.analysisId, layer: l, head: h })).buffer, summary.n));
+          for (let h = 0; h < summary.model.heads[l]; h++) heads.push(matrixRows((await engine.slice({ analysisId: summary.analysisId, layer: l, head: h })).buffer, summary.n));
           all.push(heads);
         }
         out.attentions = all;
       } else {
         const s = await engine.slice({ analysisId: summary.analysisId, layer, head: selector });
-        out.attention = values.rollout ? { layer, rollout: true, matrix: matrix(s.buffer, s.n) } : { layer, head, matrix: matrix(s.buffer, s.n) };
+        out.attention = values.rollout ? { layer, rollout: true, matrix: matrixRows(s.buffer, s.n) } : { layer, head, matrix: matrixRows(s.buffer, s.n) };
       }
       process.stdout.write(`${JSON.stringify(out)}\n`);
     } else if (ranking) {
@@ -110,9 +102,6 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-function modelJson(s: AnalysisSummary) {
-  return { id: s.model.id, kind: s.model.kind, layers: s.model.layers, heads: s.model.heads, maxPositions: s.model.maxPositions };
-}
 
 function table(s: AnalysisSummary, m: Float32Array, layer: number, head: number | 'rollout'): string {
   const n = s.n;

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { AnalysisSummary, ToWebview } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { EditorHeat, type AnalysisSource } from './editor-heat';
+import { exportJson, exportPng, type JsonScope } from './export-view';
 import type { EngineClient } from './engine-client';
 import { validateFromWebview } from './validate-message';
 import { webviewHtml, webviewOptions } from './webview-html';
@@ -16,6 +17,9 @@ export class AttentionPanel implements vscode.Disposable {
   private ready = false;
   private queued: ToWebview[] = [];
   private summary: AnalysisSummary | undefined;
+  private sourceLabel = '';
+  /** Where exports go without asking (tests set it); undefined: the save dialog. */
+  exportTarget: { uri: vscode.Uri; scope: JsonScope } | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   /** Shading of the analysed source text while the panel has a focus token. */
   readonly heat = new EditorHeat(
@@ -69,6 +73,7 @@ export class AttentionPanel implements vscode.Disposable {
     this.summary = summary;
     if (previous && previous.analysisId !== summary.analysisId) void this.client.call('release', { analysisId: previous.analysisId }).catch(() => undefined);
     this.panel.title = `Attention: ${title}`;
+    this.sourceLabel = sourceLabel;
     this.post({ type: 'analysis', summary, sourceLabel, sourceText });
     this.heat.attach(source, summary);
   }
@@ -121,6 +126,13 @@ export class AttentionPanel implements vscode.Disposable {
       } else if (m.type === 'requestRows') {
         const rows = await this.client.call('rows', { analysisId: m.analysisId, layer: m.layer, index: m.index, direction: m.direction });
         this.post({ type: 'rows', requestId: m.requestId, rows });
+      } else if (m.type === 'exportPng') {
+        const uri = await exportPng(m.dataUrl, 'attention', this.exportTarget?.uri);
+        if (uri) void vscode.window.showInformationMessage(`Attention Lens: saved ${vscode.workspace.asRelativePath(uri)}`);
+      } else if (m.type === 'exportJson' && this.summary) {
+        const target = this.exportTarget;
+        const uri = await exportJson(this.client, this.summary, m.layer, m.head, this.sourceLabel, target && { scope: target.scope, target: target.uri });
+        if (uri) void vscode.window.showInformationMessage(`Attention Lens: saved ${vscode.workspace.asRelativePath(uri)}`);
       } else if (m.type === 'rankHeads') {
         const { heads } = await this.client.call('rankHeads', { analysisId: m.analysisId, by: m.by });
         this.post({ type: 'ranking', by: m.by, heads });

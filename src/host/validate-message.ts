@@ -23,6 +23,15 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
       if (!isInt(msg.layer, summary.model.layers) || !isInt(msg.index, summary.n) || (msg.direction !== 'row' && msg.direction !== 'column')) return undefined;
       return { type: 'requestRows', requestId: msg.requestId as number, analysisId: summary.analysisId, layer: msg.layer as number, index: msg.index as number, direction: msg.direction };
     }
+    case 'exportPng':
+      // A data URL of at most ~48 MB: a canvas of the panel, never a path or a command.
+      return typeof msg.dataUrl === 'string' && msg.dataUrl.startsWith('data:image/png;base64,') && msg.dataUrl.length < 64_000_000 ? { type: 'exportPng', dataUrl: msg.dataUrl } : undefined;
+    case 'exportJson': {
+      if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.layer, summary.model.layers)) return undefined;
+      const head = msg.head;
+      const okHead = head === 'mean' || head === 'max' || head === 'rollout' || isInt(head, summary.model.heads[msg.layer as number]);
+      return okHead ? { type: 'exportJson', analysisId: summary.analysisId, layer: msg.layer as number, head: head as HeadSelector } : undefined;
+    }
     case 'rankHeads': {
       if (!summary || msg.analysisId !== summary.analysisId || !msg.by || typeof msg.by !== 'object') return undefined;
       const by = msg.by as Record<string, unknown>;

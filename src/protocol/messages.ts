@@ -169,4 +169,6 @@ export type FromWebview =
   | { type: 'requestThumbnails'; analysisId: number; size: number }
   | { type: 'requestRows'; requestId: number; analysisId: number; layer: number; index: number; direction: Direction }
   | { type: 'focusToken'; index: number | null; weights?: number[] }
-  | { type: 'rankHeads'; analysisId: number; by: RankBy };
+  | { type: 'rankHeads'; analysisId: number; by: RankBy }
+  | { type: 'exportPng'; dataUrl: string }
+  | { type: 'exportJson'; analysisId: number; layer: number; head: HeadSelector };

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { tmpdir } from 'node:os';
 import * as vscode from 'vscode';
 import type { AnalysisSummary } from '../../src/protocol/messages';
 
@@ -150,5 +151,39 @@ describe('Attention Lens in the real extension host', () => {
     await api.receive({ type: 'focusToken', index: index('it'), weights });
     assert.deepEqual(api.heat()!.ranges, [], 'no highlighting of text that moved');
     await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  it('export: JSON of every layer × head round-trips; the view JSON and a PNG are written', async () => {
+    const api = vscode.extensions.getExtension<{
+      client: { call(m: string, p: unknown): Promise<{ buffer: ArrayBuffer }> };
+      panel: { receive(m: unknown): Promise<void>; exportTo(uri: vscode.Uri, scope: 'view' | 'all'): void };
+    }>(EXTENSION_ID)!.exports;
+    await openSentence(0);
+    const summary = (await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention'))!;
+    const dir = vscode.Uri.file(tmpdir());
+    const allUri = vscode.Uri.joinPath(dir, `al-export-all-${Date.now()}.json`);
+    api.panel.exportTo(allUri, 'all');
+    await api.panel.receive({ type: 'exportJson', analysisId: summary.analysisId, layer: 0, head: 0 });
+    const all = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(allUri)).toString('utf8'));
+    assert.deepEqual(all.tokens, summary.tokens);
+    assert.equal(all.model.layers, 2);
+    for (let l = 0; l < 2; l++) for (let h = 0; h < summary.model.heads[l]; h++) {
+      const want = new Float32Array((await api.client.call('slice', { analysisId: summary.analysisId, layer: l, head: h })).buffer);
+      const got = all.attentions[l][h].flat();
+      assert.equal(got.length, summary.n * summary.n);
+      got.forEach((v: number, i: number) => assert.ok(Math.abs(v - want[i]) < 1e-6));
+    }
+    const viewUri = vscode.Uri.joinPath(dir, `al-export-view-${Date.now()}.json`);
+    api.panel.exportTo(viewUri, 'view');
+    await api.panel.receive({ type: 'exportJson', analysisId: summary.analysisId, layer: 1, head: 'rollout' });
+    const view = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(viewUri)).toString('utf8'));
+    assert.deepEqual([view.attention.layer, view.attention.head, view.attention.matrix.length], [1, 'rollout', summary.n]);
+    const pngUri = vscode.Uri.joinPath(dir, `al-export-${Date.now()}.png`);
+    api.panel.exportTo(pngUri, 'view');
+    const tiny = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+    await api.panel.receive({ type: 'exportPng', dataUrl: `data:image/png;base64,${tiny}` });
+    assert.deepEqual(Buffer.from(await vscode.workspace.fs.readFile(pngUri)), Buffer.from(tiny, 'base64'));
+    await api.panel.receive({ type: 'exportPng', dataUrl: 'data:text/html;base64,PHNjcmlwdD4=' });
+    for (const u of [allUri, viewUri, pngUri]) await vscode.workspace.fs.delete(u);
   });
 });

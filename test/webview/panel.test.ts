@@ -248,6 +248,24 @@ describe('webview panel in headless Chromium', function () {
     await page.waitForFunction(() => /previous-token/.test(document.querySelector('.ranking h3')?.textContent ?? ''));
   });
 
+  it('Export PNG sends a PNG of the matrix at the canvas size', async () => {
+    const { page } = await open(bert);
+    await page.locator('#export-png').click();
+    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'exportPng'));
+    const [dataUrl, w, h] = await page.evaluate(() => {
+      const m = window.__fake.sent.find((x) => x.type === 'exportPng') as { dataUrl: string };
+      const c = document.querySelector('#heatmap') as HTMLCanvasElement;
+      return [m.dataUrl, c.width, c.height] as const;
+    });
+    const png = Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64');
+    assert.deepEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], 'PNG signature');
+    assert.equal(png.subarray(12, 16).toString('ascii'), 'IHDR');
+    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [w, h], 'decodes to the canvas size');
+    await page.locator('#export-json').click();
+    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'exportJson'));
+    assert.deepEqual(await page.evaluate(() => window.__fake.sent.find((m) => m.type === 'exportJson')), { type: 'exportJson', analysisId: bert.summary.analysisId, layer: 0, head: 0 });
+  });
+
   it('hostile token text is shown as text and runs nothing', async () => {
     const hostile = structuredClone(bert);
     hostile.summary.tokens[2].text = '<img src=x onerror=alert(1)>';
