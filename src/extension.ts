@@ -4,7 +4,8 @@ import { AttentionPanel, PANEL_VIEW_TYPE } from './host/attention-panel';
 import { EngineClient } from './host/engine-client';
 import { setDefaultCacheDir } from './host/settings';
 import { ShowAttention } from './host/show-attention';
-import { AttentionStatusBar, STATUS_BAR_COMMAND, type StatusBarState } from './host/status-bar';
+import { AttentionStatusBar, STATUS_BAR_COMMAND } from './host/status-bar';
+import { registerWalkthrough } from './host/walkthrough';
 
 let client: EngineClient | undefined;
 
@@ -31,6 +32,7 @@ export function activate(context: vscode.ExtensionContext) {
       },
     }),
     statusBar,
+    ...registerWalkthrough(context.extension.id, statusBar),
   );
   // A small API for tests and other extensions.
   return {

@@ -249,6 +249,16 @@ function viewName(): string {
   return `layer ${state.layer + 1}, ${who}`;
 }
 
+/** The next head of this layer, then the first head of the next layer (walkthrough). */
+function nextHead(): void {
+  const s = state.summary;
+  if (!s) return;
+  const heads = s.model.heads[state.layer];
+  const next = typeof state.head === 'number' && !state.rollout ? state.head + 1 : 0;
+  if (next < heads) selectHead(state.layer, next);
+  else selectHead((state.layer + 1) % s.model.layers, 0);
+}
+
 /** Selects one layer and head (grid, legend, head search). */
 function selectHead(layer: number, head: number): void {
   state.layer = layer;
@@ -464,6 +474,12 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       break;
     case 'notice':
       setStatus(m.text);
+      break;
+    case 'lockToken':
+      if (state.summary && m.index < state.summary.n) { lock(m.index); chip(m.index)?.scrollIntoView({ block: 'nearest' }); }
+      break;
+    case 'nextHead':
+      nextHead();
       break;
     case 'ranking':
       if (state.summary) search.show(m.by, m.heads, state.summary.tokens);

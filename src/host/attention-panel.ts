@@ -78,6 +78,18 @@ export class AttentionPanel implements vscode.Disposable {
     this.heat.attach(source, summary);
   }
 
+  /** Locks the panel's focus on a token (walkthrough). */
+  lockToken(index: number): void {
+    this.panel.reveal(undefined, true);
+    this.post({ type: 'lockToken', index });
+  }
+
+  /** Moves the panel to the next head, then the next layer (walkthrough). */
+  nextHead(): void {
+    this.panel.reveal(undefined, true);
+    this.post({ type: 'nextHead' });
+  }
+
   /** Shows an error in the panel. */
   showError(message: string): void {
     this.post({ type: 'error', message });

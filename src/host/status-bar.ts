@@ -61,6 +61,16 @@ export class AttentionStatusBar implements vscode.Disposable {
     return { ...this.current, text: this.text };
   }
 
+  /** The cost of the current text in one sentence, with the lesson's ladder (walkthrough). */
+  explain(): string {
+    const n = this.current.n;
+    const ladder = 'At 100 tokens that is 10,000 scores; at 1,000, 1 million; at 128,000, 16.4 billion — per head, per layer.';
+    if (n === undefined) return `Attention compares every token with every other: N tokens cost N² scores per head per layer. ${ladder}`;
+    const s = this.shape;
+    const total = s ? ` × ${s.heads.reduce((a, b) => a + b, 0)} heads over ${s.heads.length} layers = ${compact(n * n * s.heads.reduce((a, b) => a + b, 0))} for one forward pass` : '';
+    return `This ${this.current.scope ?? 'text'} is ${n.toLocaleString()} tokens, so attention computes N² = ${(n * n).toLocaleString()} scores per head per layer${total}. ${ladder}`;
+  }
+
   /** Click: Show Attention on the selection; without one, the whole document, or a choice of part when it is too long. */
   async click(show: ShowAttention): Promise<unknown> {
     const editor = vscode.window.activeTextEditor;

@@ -160,6 +160,8 @@ export type ToWebview =
   | { type: 'ranking'; by: RankBy; heads: HeadScore[] }
   | { type: 'focusFromEditor'; index: number }
   | { type: 'notice'; text: string }
+  | { type: 'lockToken'; index: number }
+  | { type: 'nextHead' }
   | { type: 'error'; message: string };
 
 /** Messages the webview sends to the host. */

@@ -186,4 +186,27 @@ describe('Attention Lens in the real extension host', () => {
     await api.panel.receive({ type: 'exportPng', dataUrl: 'data:text/html;base64,PHNjcmlwdD4=' });
     for (const u of [allUri, viewUri, pngUri]) await vscode.workspace.fs.delete(u);
   });
+
+  it('the walkthrough: every step has a button whose command runs the step', async () => {
+    const ext = vscode.extensions.getExtension<{ panel: { lastPosted(): { type: string; index?: number } | undefined } }>(EXTENSION_ID)!;
+    const steps: { description: string; media: { markdown: string } }[] = ext.packageJSON.contributes.walkthroughs[0].steps;
+    const registered = await vscode.commands.getCommands(true);
+    assert.equal(steps.length, 5);
+    for (const step of steps) {
+      const command = /\(command:([\w.]+)/.exec(step.description)?.[1];
+      assert.ok(command && registered.includes(command), `step button runs a registered command: ${command}`);
+      await vscode.workspace.fs.stat(vscode.Uri.joinPath(ext.extensionUri, step.media.markdown));
+    }
+    const editor = await vscode.commands.executeCommand<vscode.TextEditor>('attentionLens.walkthrough.openSample');
+    assert.equal(editor.document.getText(editor.selection), "The animal didn't cross the street because it was too tired.");
+    const summary = (await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention'))!;
+    const it = await vscode.commands.executeCommand<number>('attentionLens.walkthrough.focusWord', 'it');
+    assert.equal(summary.tokens[it].text, 'it');
+    assert.deepEqual(ext.exports.panel.lastPosted(), { type: 'lockToken', index: it });
+    assert.equal(await vscode.commands.executeCommand('attentionLens.walkthrough.nextHead'), true);
+    assert.deepEqual(ext.exports.panel.lastPosted(), { type: 'nextHead' });
+    const cost = await vscode.commands.executeCommand<string>('attentionLens.walkthrough.explainCost');
+    assert.match(cost, /N² = [\d,]+ scores per head per layer.*16\.4 billion/);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
 });

@@ -120,6 +120,17 @@ describe('webview panel in headless Chromium', function () {
     assert.ok((await chips(page)).every((c) => c.alpha === 0));
   });
 
+  it('walkthrough messages lock a token and step to the next head, then the next layer', async () => {
+    const { page } = await open(bert);
+    await page.evaluate(() => window.postMessage({ type: 'lockToken', index: 10 }, '*'));
+    await page.waitForFunction(() => document.querySelector('.token[data-index="10"]')?.classList.contains('focus'));
+    await page.locator('.token[data-index="3"]').hover();
+    assert.deepEqual((await chips(page)).filter((c) => c.focus).map((c) => c.index), [10], 'locked');
+    for (let i = 0; i < 2; i++) await page.evaluate(() => window.postMessage({ type: 'nextHead' }, '*'));
+    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === 1 && m.head === 0));
+    assert.deepEqual(await page.evaluate(() => window.__fake.sent.filter((m) => m.type === 'requestSlice').map((m) => [m.layer, m.head])), [[0, 0], [0, 1], [1, 0]]);
+  });
+
   it('a causal model shows the upper triangle masked, not as zero weights', async () => {
     const { page } = await open(gpt2);
     const n = gpt2.summary.n;
