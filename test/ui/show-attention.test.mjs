@@ -92,6 +92,24 @@ describe(`Show Attention in the real VS Code UI (${VSIX ? 'installed .vsix' : 'd
     assert.ok(await shaded.count() >= 2, 'several tokens shaded in the editor');
   });
 
+  it('rollout and head search work in the real panel', async () => {
+    const choose = (id, value) => panel.locator(`#${id}`).evaluate((sel, v) => { sel.value = v; sel.dispatchEvent(new Event('change')); }, value);
+    await choose('layer', 'r1');
+    await panel.locator('#heatmap[aria-label*="rollout through layer 2"]').waitFor({ timeout: 20_000 });
+    const tokens = await panel.locator('.token').allTextContents();
+    await choose('search-from', String(tokens.indexOf('it')));
+    await choose('search-to', String(tokens.indexOf('animal')));
+    await panel.locator('#search-go').click();
+    await panel.locator('.rank').first().waitFor({ timeout: 20_000 });
+    assert.equal(await panel.locator('.rank').count(), 6, 'every layer × head of the fixture ranked');
+    await panel.locator('.search').scrollIntoViewIfNeeded();
+    mkdirSync(join(root, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(root, 'test-results', VSIX ? 'head-search-vsix.png' : 'head-search.png') });
+    await panel.locator('.rank').first().click();
+    await panel.locator('#heatmap[aria-label*="head"]').waitFor({ timeout: 20_000 });
+    await panel.locator('#heatmap').scrollIntoViewIfNeeded();
+  });
+
   it('draws a heatmap that is not blank', async () => {
     const colours = await panel.locator('#heatmap').evaluate((c) => {
       const ctx = c.getContext('2d');
@@ -104,6 +122,8 @@ describe(`Show Attention in the real VS Code UI (${VSIX ? 'installed .vsix' : 'd
   });
 
   it('shows the attention cost in the status bar', async () => {
+    // The item belongs to text editors: focus the editor again after working in the panel.
+    await page.locator('.view-line', { hasText: 'The animal' }).first().click();
     const item = page.locator('.statusbar-item', { hasText: 'tok · N²' }).first();
     await item.waitFor({ timeout: 30_000 });
     assert.match(await item.innerText(), /\d+ tok · N² = \d+/);
