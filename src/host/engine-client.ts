@@ -1,7 +1,7 @@
 // The host's handle on the engine worker: started on first use, restarted after a crash, terminated on dispose.
 // Free of 'vscode' so tests can drive a real worker thread from plain Node.
 import { Worker } from 'node:worker_threads';
-import type { EngineApi, ReplyMessage } from '../protocol/messages';
+import type { DownloadProgress, EngineApi, ReplyMessage } from '../protocol/messages';
 import { EngineError, RpcClient } from '../protocol/rpc';
 
 /** Per-method timeouts: loads can download hundreds of MB, slices are quick. */
@@ -26,10 +26,10 @@ export class EngineClient {
   /** `onCrash` hears about a worker that died (it restarts on the next call). */
   constructor(private readonly workerPath: string, private readonly onCrash: (message: string) => void = () => undefined) {}
 
-  /** Calls an engine method in the worker. */
-  call<K extends keyof EngineApi>(method: K, params: Params<K>): Promise<ReturnType<EngineApi[K]>> {
+  /** Calls an engine method in the worker; `onProgress` hears model downloads. */
+  call<K extends keyof EngineApi>(method: K, params: Params<K>, onProgress?: (p: DownloadProgress) => void): Promise<ReturnType<EngineApi[K]>> {
     if (this.disposed) return Promise.reject(new EngineError('cancelled', 'the engine was shut down'));
-    return this.start().call(method, params as never, TIMEOUTS[method] ?? 60_000) as Promise<ReturnType<EngineApi[K]>>;
+    return this.start().call(method, params as never, TIMEOUTS[method] ?? 60_000, onProgress) as Promise<ReturnType<EngineApi[K]>>;
   }
 
   /** True while a worker thread exists. */

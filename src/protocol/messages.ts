@@ -112,7 +112,7 @@ export interface EngineApi {
   slice(params: { analysisId: number; layer: number; head: HeadSelector }): SliceReply;
   thumbnails(params: { analysisId: number; size: number }): ThumbnailsReply;
   rows(params: { analysisId: number; layer: number; index: number; direction: Direction }): RowsReply;
-  countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string }): { count: number; maxPositions: number; layers: number; heads: number[]; hiddenSize: number };
+  countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string; remoteHost?: string }): { count: number; maxPositions: number; layers: number; heads: number[]; hiddenSize: number };
   release(params: { analysisId: number }): { released: boolean };
   rankHeads(params: { analysisId: number; by: RankBy }): { heads: HeadScore[] };
 }
@@ -129,6 +129,7 @@ export type EngineErrorCode =
   | 'cancelled'
   | 'timeout'
   | 'worker-died'
+  | 'offline'
   | 'internal';
 
 /** An error as plain data, so it crosses threads and processes intact. */
@@ -145,10 +146,19 @@ export interface RequestMessage<Api, K extends keyof Api = keyof Api> {
   params: Api[K] extends (p: infer P) => unknown ? P : never;
 }
 
-/** A reply: the result or an error, as data. */
+/** Download progress of one model file, sent while a request that loads a model runs. */
+export interface DownloadProgress {
+  file: string;
+  loaded: number;
+  /** 0 when the server did not say. */
+  total: number;
+}
+
+/** A reply: the result or an error, as data; or an event about a request still running. */
 export type ReplyMessage =
   | { kind: 'reply'; id: number; ok: true; result: unknown }
-  | { kind: 'reply'; id: number; ok: false; error: ErrorData };
+  | { kind: 'reply'; id: number; ok: false; error: ErrorData }
+  | { kind: 'event'; id: number; event: DownloadProgress };
 
 /** Messages the host sends to the webview. */
 export type ToWebview =

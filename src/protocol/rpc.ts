@@ -1,5 +1,5 @@
 // Request/reply over any message channel: ids, errors as data, timeouts, and failing everything on dispose.
-import type { EngineErrorCode, ErrorData, ReplyMessage, RequestMessage } from './messages';
+import type { DownloadProgress, EngineErrorCode, ErrorData, ReplyMessage, RequestMessage } from './messages';
 
 /** An error that carries an engine error code; what crosses a thread is its `toData()`. */
 export class EngineError extends Error {
@@ -28,6 +28,7 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: EngineError): void;
   timer: ReturnType<typeof setTimeout> | undefined;
+  onEvent?: (event: DownloadProgress) => void;
 }
 
 /** The calling side: `call()` returns a promise settled by `receive()` or rejected on timeout/dispose. */
@@ -37,14 +38,14 @@ export class RpcClient<Api> {
 
   constructor(private readonly post: (message: RequestMessage<Api>) => void) {}
 
-  /** Calls a method; rejects with an EngineError on error reply, timeout or dispose. */
-  call<K extends keyof Api>(method: K, params: Params<Api, K>, timeoutMs = 0): Promise<Result<Api, K>> {
+  /** Calls a method; rejects with an EngineError on error reply, timeout or dispose. `onEvent` hears progress. */
+  call<K extends keyof Api>(method: K, params: Params<Api, K>, timeoutMs = 0, onEvent?: (event: DownloadProgress) => void): Promise<Result<Api, K>> {
     const id = this.nextId++;
     return new Promise<Result<Api, K>>((resolve, reject) => {
       const timer = timeoutMs > 0
         ? setTimeout(() => this.settle(id, new EngineError('timeout', `${String(method)} did not answer within ${timeoutMs} ms`)), timeoutMs)
         : undefined;
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, onEvent });
       try {
         this.post({ kind: 'request', id, method, params } as RequestMessage<Api>);
       } catch (error) {
@@ -55,6 +56,7 @@ export class RpcClient<Api> {
 
   /** Feeds a reply from the other side. */
   receive(reply: ReplyMessage): void {
+    if (reply.kind === 'event') { this.pending.get(reply.id)?.onEvent?.(reply.event); return; }
     if (reply.ok) this.settle(reply.id, undefined, reply.result);
     else this.settle(reply.id, new EngineError(reply.error.code, reply.error.message));
   }
@@ -85,15 +87,17 @@ export interface Served {
   transfer: ArrayBuffer[];
 }
 
-/** The serving side: runs one request against an implementation and always produces a reply. */
+/** The serving side: runs one request against an implementation and always produces a reply; `emit` sends events meanwhile. */
 export async function serve<Api>(
-  impl: { [K in keyof Api]: (params: Params<Api, K>) => Promise<Result<Api, K>> | Result<Api, K> },
+  impl: { [K in keyof Api]: (params: Params<Api, K>, emit?: (event: DownloadProgress) => void) => Promise<Result<Api, K>> | Result<Api, K> },
   request: RequestMessage<Api>,
+  emit?: (message: ReplyMessage) => void,
 ): Promise<{ reply: ReplyMessage; transfer: ArrayBuffer[] }> {
   try {
     const fn = impl[request.method];
     if (typeof fn !== 'function') throw new EngineError('bad-input', `unknown method ${String(request.method)}`);
-    const result = await (fn as (p: unknown) => unknown).call(impl, request.params);
+    const onEvent = emit ? (event: DownloadProgress) => emit({ kind: 'event', id: request.id, event }) : undefined;
+    const result = await (fn as (p: unknown, e?: unknown) => unknown).call(impl, request.params, onEvent);
     return { reply: { kind: 'reply', id: request.id, ok: true, result }, transfer: collectBuffers(result) };
   } catch (error) {
     return { reply: { kind: 'reply', id: request.id, ok: false, error: EngineError.toData(error) }, transfer: [] };

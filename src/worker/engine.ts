@@ -1,7 +1,7 @@
 // The attention engine: one loaded model, the stored analyses, and the methods the host calls.
 // Pure logic over LoadedModel; the worker entry only wires it to a message port, so tests call it directly.
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import type { AnalysisSummary, AnalyzeParams, Direction, Dtype, EngineApi, HeadScore, HeadSelector, RankBy, RowsReply, SliceReply, ThumbnailsReply } from '../protocol/messages';
+import type { AnalysisSummary, AnalyzeParams, Direction, DownloadProgress, Dtype, EngineApi, HeadScore, HeadSelector, RankBy, RowsReply, SliceReply, ThumbnailsReply } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { AttentionStore, ownBuffer } from './attention-store';
 import { LoadedModel, configureHub, loadTextSide } from './model-runner';
@@ -25,7 +25,7 @@ export class Engine implements Methods {
   private readonly tokenizers = new Map<string, Promise<{ tokenizer: PreTrainedTokenizer; config: Record<string, unknown>; counter: TokenCounter }>>();
 
   /** Loads (or reuses) the model; switching models disposes the old session first. */
-  async ensureModel(params: Pick<AnalyzeParams, 'model' | 'dtype' | 'remoteHost' | 'cacheDir' | 'allowRemote' | 'modelMemoryLimit'>): Promise<LoadedModel> {
+  async ensureModel(params: Pick<AnalyzeParams, 'model' | 'dtype' | 'remoteHost' | 'cacheDir' | 'allowRemote' | 'modelMemoryLimit'>, onProgress?: (p: DownloadProgress) => void): Promise<LoadedModel> {
     const key = JSON.stringify([params.model, params.dtype, params.remoteHost ?? '', params.cacheDir ?? '', params.allowRemote ?? true]);
     if (this.model && this.modelKey === key) return this.model;
     if (this.loading && this.modelKey === key) return this.loading;
@@ -34,7 +34,7 @@ export class Engine implements Methods {
     this.analyses.clear();
     if (old) await old.dispose();
     this.modelKey = key;
-    this.loading = LoadedModel.load(params);
+    this.loading = LoadedModel.load({ ...params, onProgress });
     try {
       this.model = await this.loading;
       return this.model;
@@ -46,12 +46,12 @@ export class Engine implements Methods {
     }
   }
 
-  async analyze(params: AnalyzeParams): Promise<AnalysisSummary> {
+  async analyze(params: AnalyzeParams, onProgress?: (p: DownloadProgress) => void): Promise<AnalysisSummary> {
     if (typeof params.text !== 'string' || params.text.trim().length === 0) {
       throw new EngineError('bad-input', 'There is no text to analyse: select some text (not only whitespace).');
     }
     const before = this.model;
-    const model = await this.ensureModel(params);
+    const model = await this.ensureModel(params, onProgress);
     const limit = Math.max(2, Math.min(params.maxTokens ?? Infinity, model.info.maxPositions));
     const t0 = performance.now();
     const around = typeof params.around === 'number' && Number.isFinite(params.around) ? Math.max(0, Math.min(params.text.length, Math.floor(params.around))) : undefined;
@@ -132,8 +132,8 @@ export class Engine implements Methods {
     return { analysisId: params.analysisId, layer: params.layer, index: params.index, direction, heads: store.heads[params.layer], n: store.n, buffer: ownBuffer(data) };
   }
 
-  async countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string }) {
-    const { counter, config } = await this.tokenizerFor(params);
+  async countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string; remoteHost?: string }, onProgress?: (p: DownloadProgress) => void) {
+    const { counter, config } = await this.tokenizerFor(params, onProgress);
     const num = (...keys: string[]) => keys.map((k) => config[k]).find((v): v is number => typeof v === 'number');
     const layers = num('num_hidden_layers', 'n_layer', 'num_layers') ?? 0;
     const heads = num('num_attention_heads', 'n_head', 'num_heads') ?? 0;
@@ -176,12 +176,12 @@ export class Engine implements Methods {
     return store;
   }
 
-  private tokenizerFor(params: { model: string; allowRemote?: boolean; cacheDir?: string }) {
-    const key = JSON.stringify([params.model, params.allowRemote ?? true, params.cacheDir ?? '']);
+  private tokenizerFor(params: { model: string; allowRemote?: boolean; cacheDir?: string; remoteHost?: string }, onProgress?: (p: DownloadProgress) => void) {
+    const key = JSON.stringify([params.model, params.allowRemote ?? true, params.cacheDir ?? '', params.remoteHost ?? '']);
     let entry = this.tokenizers.get(key);
     if (!entry) {
       configureHub(params);
-      entry = loadTextSide(params.model).then((side) => ({ ...side, counter: new TokenCounter(side.tokenizer, alignmentRules(side.tokenizer).metaspace === undefined) }));
+      entry = loadTextSide(params.model, onProgress).then((side) => ({ ...side, counter: new TokenCounter(side.tokenizer, alignmentRules(side.tokenizer).metaspace === undefined) }));
       entry.catch(() => this.tokenizers.delete(key));
       this.tokenizers.set(key, entry);
     }

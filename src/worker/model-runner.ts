@@ -6,7 +6,7 @@ import { totalmem } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AutoConfig, AutoModel, AutoTokenizer, LogLevel, env, type PreTrainedTokenizer } from '@huggingface/transformers';
-import type { Dtype, ModelInfo, ModelKind } from '../protocol/messages';
+import type { DownloadProgress, Dtype, ModelInfo, ModelKind } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { exposeAttention, type SurgeryResult } from './graph-surgery';
 import { encode } from './tokenize';
@@ -20,6 +20,33 @@ export interface LoadOptions {
   cacheDir?: string;
   /** Bytes a model may need to load; default 80% of this machine's memory. */
   modelMemoryLimit?: number;
+  /** Hears download progress, at most every 100 ms per file (and when a file completes). */
+  onProgress?: (p: DownloadProgress) => void;
+}
+
+/** Seconds to wait for a server's first answer before calling the hub unreachable. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
+/** fetch with a deadline for the response headers only: a stalled connection fails, a long download does not. */
+function fetchWithConnectTimeout(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${String(input)} within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+  return fetch(input, { ...init, signal: controller.signal }).finally(() => clearTimeout(timer));
+}
+
+/** transformers.js' progress_callback, throttled and reduced to what the host shows. */
+export function progressCallback(onProgress: ((p: DownloadProgress) => void) | undefined): ((data: unknown) => void) | undefined {
+  if (!onProgress) return undefined;
+  const last = new Map<string, number>();
+  return (data: unknown) => {
+    const d = data as { status?: string; file?: string; loaded?: number; total?: number };
+    if (d.status !== 'progress' || typeof d.file !== 'string' || typeof d.loaded !== 'number') return;
+    const now = Date.now();
+    const done = typeof d.total === 'number' && d.total > 0 && d.loaded >= d.total;
+    if (!done && now - (last.get(d.file) ?? 0) < 100) return;
+    last.set(d.file, now);
+    onProgress({ file: d.file, loaded: d.loaded, total: typeof d.total === 'number' ? d.total : 0 });
+  };
 }
 
 /** Memory to load an ONNX file of `fileBytes`: the file, its re-encoded copy after surgery, and the session's weights. */
@@ -61,17 +88,33 @@ export function configureHub(opts: Pick<LoadOptions, 'allowRemote' | 'remoteHost
   env.allowLocalModels = true;
   if (opts.remoteHost) env.remoteHost = opts.remoteHost.endsWith('/') ? opts.remoteHost : `${opts.remoteHost}/`;
   if (opts.cacheDir) env.cacheDir = opts.cacheDir;
+  (env as unknown as { fetch: typeof fetch }).fetch = fetchWithConnectTimeout as typeof fetch;
 }
 
 /** Translates transformers.js' load errors into messages that say what to do. */
 export function explainLoadError(model: string, error: unknown): EngineError {
   if (error instanceof EngineError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (/Unexpected token|JSON/i.test(message) && /config|json/i.test(message)) {
-    return new EngineError('bad-model', `${model}: a JSON file of the model is not valid JSON (${message}).`);
+  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+  const detail = `${message} ${cause?.code ?? ''} ${cause?.message ?? ''}`;
+  if (isAbsolute(model) && existsSync(model) && /not found|Could not locate|local_files_only/i.test(message)) {
+    const missing = /"([^"]+)"/.exec(message)?.[1]?.split(/[\\/]/).pop() ?? 'a file it needs';
+    return new EngineError('bad-model', `The model folder ${model} has no ${missing}: a folder needs config.json, tokenizer.json and onnx/model*.onnx.`);
   }
-  if (/not found|404|Could not locate|ENOENT|local_files_only|allowRemoteModels/i.test(message)) {
+  if (/local_files_only|allowRemoteModels=false/.test(message)) {
+    return new EngineError('model-not-found', `Model "${model}" is not in the cache and downloads are off (attentionLens.allowRemoteModels). Allow downloads, or use a local folder.`);
+  }
+  if (/terminated|ECONNRESET|UND_ERR_SOCKET|other side closed/i.test(detail)) {
+    return new EngineError('offline', `The download of "${model}" was interrupted (${cause?.code ?? message}); nothing partial was kept. Retry.`);
+  }
+  if (/fetch failed|ENOTFOUND|ECONNREFUSED|EAI_AGAIN|ETIMEDOUT|no answer from|network/i.test(detail)) {
+    return new EngineError('offline', `Could not download "${model}": the Hugging Face hub (or the configured host) cannot be reached (${cause?.code ?? message}).`);
+  }
+  if (/not found|404|Could not locate|ENOENT/i.test(message)) {
     return new EngineError('model-not-found', `Model "${model}" was not found: ${message}`);
+  }
+  if (/Unexpected token|not valid JSON|in JSON at position|Expected .* JSON/i.test(message)) {
+    return new EngineError('bad-model', `${model}: a JSON file of the model is not valid JSON (${message}).`);
   }
   return new EngineError('bad-model', `${model}: ${message}`);
 }
@@ -82,11 +125,12 @@ function numberField(config: Config, ...keys: string[]): number | undefined {
 }
 
 /** Config and tokenizer of a model, without its ONNX graph (enough to count tokens). */
-export async function loadTextSide(id: string): Promise<{ config: Config; tokenizer: PreTrainedTokenizer }> {
+export async function loadTextSide(id: string, onProgress?: (p: DownloadProgress) => void): Promise<{ config: Config; tokenizer: PreTrainedTokenizer }> {
   checkLocalJson(id);
+  const progress_callback = progressCallback(onProgress);
   try {
-    const config = (await AutoConfig.from_pretrained(id)) as unknown as Config;
-    return { config, tokenizer: await AutoTokenizer.from_pretrained(id) };
+    const config = (await AutoConfig.from_pretrained(id, { progress_callback } as never)) as unknown as Config;
+    return { config, tokenizer: await AutoTokenizer.from_pretrained(id, { progress_callback } as never) };
   } catch (error) {
     throw explainLoadError(id, error);
   }
@@ -114,8 +158,8 @@ export class LoadedModel {
     configureHub(opts);
     const local = localOnnxFile(id, opts.dtype);
     if (local) checkLoadFits(id, statSync(local).size, opts.modelMemoryLimit);
-    const { config, tokenizer } = await loadTextSide(id);
-    const { session, surgery, owner } = await createSession(id, opts.dtype, config, opts.modelMemoryLimit);
+    const { config, tokenizer } = await loadTextSide(id, opts.onProgress);
+    const { session, surgery, owner } = await createSession(id, opts.dtype, config, opts.modelMemoryLimit, progressCallback(opts.onProgress));
     const partial = { id, dtype: opts.dtype, config, tokenizer, session, surgery };
     const probe = await probeShape(partial);
     const info: ModelInfo = {
@@ -157,7 +201,7 @@ function maxPositions(config: Config, tokenizer: PreTrainedTokenizer): number {
  * onnxruntime session: the graph gets its attention outputs before the session exists. Both sides resolve the
  * same onnxruntime-node module, so the patched `InferenceSession.create` is the one transformers.js calls.
  */
-async function createSession(id: string, dtype: Dtype, config: Config, memoryLimit: number | undefined) {
+async function createSession(id: string, dtype: Dtype, config: Config, memoryLimit: number | undefined, progress_callback: ((d: unknown) => void) | undefined) {
   const original = ort.InferenceSession.create.bind(ort.InferenceSession) as (...a: unknown[]) => Promise<ort.InferenceSession>;
   let captured: { session: ort.InferenceSession; surgery: SurgeryResult } | undefined;
   const intercept = async (pathOrBytes: unknown, options: unknown) => {
@@ -171,7 +215,7 @@ async function createSession(id: string, dtype: Dtype, config: Config, memoryLim
   };
   (ort.InferenceSession as unknown as { create: unknown }).create = intercept;
   try {
-    const owner = await AutoModel.from_pretrained(id, { dtype, device: 'cpu', config } as never);
+    const owner = await AutoModel.from_pretrained(id, { dtype, device: 'cpu', config, progress_callback } as never);
     if (!captured) throw new EngineError('bad-model', `${id}: transformers.js created no onnxruntime session.`);
     return { ...captured, owner: owner as unknown as { dispose(): Promise<unknown> } };
   } catch (error) {

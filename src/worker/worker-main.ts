@@ -16,7 +16,7 @@ port.on('message', (message: RequestMessage<EngineApi> | { kind: 'shutdown' }) =
     return;
   }
   queue = queue.then(async () => {
-    const { reply, transfer } = await serve<EngineApi>(engine, message);
+    const { reply, transfer } = await serve<EngineApi>(engine, message, (event) => port.postMessage(event));
     port.postMessage(reply, transfer);
   });
 });
