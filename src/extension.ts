@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { AttentionPanel, PANEL_VIEW_TYPE } from './host/attention-panel';
 import { EngineClient } from './host/engine-client';
+import { selectModel } from './host/model-picker';
 import { setDefaultCacheDir } from './host/settings';
 import { ShowAttention } from './host/show-attention';
 import { AttentionStatusBar, STATUS_BAR_COMMAND } from './host/status-bar';
@@ -25,6 +26,7 @@ export function activate(context: vscode.ExtensionContext) {
     { dispose: () => void engine.dispose() },
     vscode.commands.registerCommand('attentionLens.showAttention', () => show.execute()),
     vscode.commands.registerCommand(STATUS_BAR_COMMAND, () => statusBar.click(show)),
+    vscode.commands.registerCommand('attentionLens.selectModel', (preset?: unknown) => selectModel(preset)),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         // Not awaited: the model may need seconds to load and the workbench must not wait for it.

@@ -1,6 +1,9 @@
 // The Show Attention command: selection (or current line) -> engine in the worker -> panel.
 import * as vscode from 'vscode';
-import type { AnalysisSummary } from '../protocol/messages';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AnalysisSummary, DownloadProgress } from '../protocol/messages';
+import { bytes } from './cost';
 import { EngineError } from '../protocol/rpc';
 import { AttentionPanel } from './attention-panel';
 import type { EngineClient } from './engine-client';
@@ -10,6 +13,46 @@ import { engineOptions, readSettings } from './settings';
 export function titleOf(text: string, maxChars = 32): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length <= maxChars ? flat : `${flat.slice(0, maxChars - 1).trimEnd()}…`;
+}
+
+/** Shows model download progress (bytes and percent) in the run's notification and logs finished files. */
+class DownloadReporter {
+  private lastEvent = 0;
+  private readonly done = new Set<string>();
+
+  constructor(private readonly progress: vscode.Progress<{ message?: string }>, private readonly log: vscode.OutputChannel) {}
+
+  /** True while a download reported progress in the last few seconds. */
+  get active(): boolean {
+    return Date.now() - this.lastEvent < 5_000;
+  }
+
+  report(p: DownloadProgress): void {
+    this.lastEvent = Date.now();
+    const pct = p.total > 0 ? ` (${Math.floor((p.loaded / p.total) * 100)}%)` : '';
+    this.progress.report({ message: `downloading ${p.file}: ${bytes(p.loaded)}${p.total > 0 ? ` of ${bytes(p.total)}` : ''}${pct}` });
+    if (p.total > 0 && p.loaded >= p.total && !this.done.has(p.file)) {
+      this.done.add(p.file);
+      this.lastEvent = 0;
+      this.log.appendLine(`[download] ${p.file}: ${bytes(p.total)}`);
+    }
+  }
+}
+
+/** Deletes the temporary files of downloads that were cut off (transformers.js renames a file only when complete). */
+export async function removePartialDownloads(cacheDir: string | undefined): Promise<number> {
+  if (!cacheDir) return 0;
+  let removed = 0;
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (/\.tmp\.\d+\.[a-z0-9]+$/.test(e.name)) { await rm(p, { force: true }); removed++; }
+    }
+  };
+  await walk(cacheDir);
+  return removed;
 }
 
 /** Runs Show Attention; at most one run is live: a new run makes the previous one's result stale. */
@@ -74,10 +117,16 @@ export class ShowAttention {
       async (progress, token) => {
         progress.report({ message: `running ${settings.model}…` });
         const started = Date.now();
+        const download = new DownloadReporter(progress, this.log);
         try {
           const summary = await Promise.race([
-            this.client.call('analyze', { ...engineOptions(settings), text, around, maxTokens: settings.maxTokens, maxAttentionBytes: settings.memoryBudgetBytes }),
-            new Promise<never>((_, reject) => token.onCancellationRequested(() => reject(new EngineError('cancelled', 'cancelled')))),
+            this.client.call('analyze', { ...engineOptions(settings), text, around, maxTokens: settings.maxTokens, maxAttentionBytes: settings.memoryBudgetBytes }, (p) => download.report(p)),
+            new Promise<never>((_, reject) => token.onCancellationRequested(() => {
+              // A download in flight is stopped for real: the worker goes (a new one starts on the next request)
+              // and its partial files are removed. A forward pass is just left to finish unseen.
+              if (download.active) void this.client.restart('download cancelled').then(() => removePartialDownloads(settings.cacheDir));
+              reject(new EngineError('cancelled', 'cancelled'));
+            })),
           ]);
           if (myRun !== this.run || !AttentionPanel.active) return undefined;
           AttentionPanel.active.showAnalysis(summary, title, sourceLabel, text, { uri: doc.uri, version: startVersion, baseOffset: doc.offsetAt(range.start) });
@@ -97,8 +146,14 @@ export class ShowAttention {
             AttentionPanel.active?.showError('Cancelled.');
             return undefined;
           }
+          if (e.details) this.log.appendLine(`[details] ${e.details}`);
           AttentionPanel.active?.showError(e.message);
-          void vscode.window.showErrorMessage(`Attention Lens: ${e.message}`, 'Show Log').then((choice) => { if (choice) this.log.show(); });
+          const actions = e.code === 'offline' || e.code === 'model-not-found' ? ['Retry', 'Use a Local Folder…', 'Show Log'] : ['Show Log'];
+          void vscode.window.showErrorMessage(`Attention Lens: ${e.message}`, ...actions).then(async (choice) => {
+            if (choice === 'Show Log') this.log.show();
+            if (choice === 'Retry') void this.execute(options);
+            if (choice === 'Use a Local Folder…' && await vscode.commands.executeCommand('attentionLens.selectModel', 'folder')) void this.execute(options);
+          });
           return undefined;
         }
       },

@@ -136,6 +136,7 @@ export type EngineErrorCode =
 export interface ErrorData {
   code: EngineErrorCode;
   message: string;
+  details?: string;
 }
 
 /** A request to a method of an API. */

@@ -3,14 +3,15 @@ import type { DownloadProgress, EngineErrorCode, ErrorData, ReplyMessage, Reques
 
 /** An error that carries an engine error code; what crosses a thread is its `toData()`. */
 export class EngineError extends Error {
-  constructor(readonly code: EngineErrorCode, message: string) {
+  /** `details`: diagnostics for the log (a graph's inputs, outputs, op counts), not for the notification. */
+  constructor(readonly code: EngineErrorCode, message: string, readonly details?: string) {
     super(message);
     this.name = 'EngineError';
   }
 
   /** The error as plain data. */
   toData(): ErrorData {
-    return { code: this.code, message: this.message };
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
   }
 
   /** Turns anything thrown into error data; unknown errors become `internal`. */
@@ -58,7 +59,7 @@ export class RpcClient<Api> {
   receive(reply: ReplyMessage): void {
     if (reply.kind === 'event') { this.pending.get(reply.id)?.onEvent?.(reply.event); return; }
     if (reply.ok) this.settle(reply.id, undefined, reply.result);
-    else this.settle(reply.id, new EngineError(reply.error.code, reply.error.message));
+    else this.settle(reply.id, new EngineError(reply.error.code, reply.error.message, reply.error.details));
   }
 
   /** Number of calls still waiting. */

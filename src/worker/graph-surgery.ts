@@ -28,6 +28,12 @@ export interface SurgeryResult {
   outputs: string[];
 }
 
+/** A graph's inputs, outputs and op counts, for the output channel. */
+function graphDetails(graph: onnx.IGraphProto, ops: Record<string, number>): string {
+  const names = (vs: onnx.IValueInfoProto[] | null | undefined) => (vs ?? []).map((v) => v.name).join(', ');
+  return `inputs: ${names(graph.input)}; outputs: ${names(graph.output)}; ops: ${Object.entries(ops).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}×${v}`).join(', ')}`;
+}
+
 /** Parses an ONNX model and returns it with every attention Softmax exposed as a graph output. */
 export function exposeAttention(bytes: Uint8Array, modelName: string): SurgeryResult {
   let model: onnx.ModelProto;
@@ -45,7 +51,8 @@ export function exposeAttention(bytes: Uint8Array, modelName: string): SurgeryRe
   if (fused.length > 0) {
     throw new EngineError('fused-attention',
       `${modelName} uses fused attention (${fused.join(', ')}): its attention probabilities never exist as a tensor, so they cannot be shown. ` +
-      'Use an export without attention fusion (an eager torch.onnx / Optimum export whose attention is MatMul → Softmax → MatMul).');
+      'Use an export without attention fusion (an eager torch.onnx / Optimum export whose attention is MatMul → Softmax → MatMul).',
+      graphDetails(graph, ops));
   }
   const inlinedIf = inlineNoCacheBranch(graph);
   const opset = Number((model.opsetImport ?? []).find((o) => !o.domain)?.version ?? 17);
@@ -54,7 +61,8 @@ export function exposeAttention(bytes: Uint8Array, modelName: string): SurgeryRe
     const softmaxCount = ops.Softmax ?? 0;
     throw new EngineError('no-attention-softmax',
       `${modelName} has no attention Softmax to tap (found ${softmaxCount} Softmax node(s), none between Q·Kᵀ and the product with V; ` +
-      `ops: ${summariseOps(ops)}). Use an eager export whose attention is MatMul → Softmax → MatMul.`);
+      `ops: ${summariseOps(ops)}). Use an eager export whose attention is MatMul → Softmax → MatMul.`,
+      graphDetails(graph, ops));
   }
   const existing = new Set((graph.output ?? []).map((o) => o.name));
   for (const name of found) {

@@ -209,4 +209,23 @@ describe('Attention Lens in the real extension host', () => {
     assert.match(cost, /N² = [\d,]+ scores per head per layer.*16\.4 billion/);
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
+
+  it('Select Model stores the choice and the status bar recounts with the new tokenizer', async () => {
+    const api = vscode.extensions.getExtension<{ statusBarState(): { n?: number; exact: boolean; scope?: string } }>(EXTENSION_ID)!.exports;
+    const config = vscode.workspace.getConfiguration('attentionLens');
+    const before = config.get<string>('model')!;
+    const gpt2 = before.replace(/bert-tiny$/, 'gpt2-tiny');
+    const doc = await vscode.workspace.openTextDocument({ content: "The animal didn't cross", language: 'plaintext' });
+    await vscode.window.showTextDocument(doc);
+    try {
+      assert.equal(await vscode.commands.executeCommand('attentionLens.selectModel', gpt2), gpt2);
+      assert.equal(vscode.workspace.getConfiguration('attentionLens').get('model'), gpt2);
+      let s = api.statusBarState();
+      for (let i = 0; i < 100 && !(s.exact && s.n === 5); i++) { await new Promise((r) => setTimeout(r, 50)); s = api.statusBarState(); }
+      assert.equal(s.n, 5, 'GPT-2 counts 5 tokens and adds no [CLS]/[SEP]');
+    } finally {
+      await vscode.workspace.getConfiguration('attentionLens').update('model', before, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+  });
 });

@@ -91,12 +91,13 @@ describe('engine: errors and limits', function () {
 
   it('names fused attention and what export would work', async () => {
     await assert.rejects(engine.analyze({ model: join(FIXTURES, 'fused-attention'), dtype: 'fp32', text: SENTENCE, allowRemote: false }),
-      (e: { code: string; message: string }) => e.code === 'fused-attention' && /fused-attention/.test(e.message) && /Attention/.test(e.message) && /export/.test(e.message));
+      (e: { code: string; message: string; details?: string }) => e.code === 'fused-attention' && /fused-attention/.test(e.message) && /Attention/.test(e.message) && /export/.test(e.message)
+        && /^inputs: input_ids.*; outputs: .*; ops: .*Attention×\d/.test(e.details ?? ''));
   });
 
   it('reports a graph without an attention Softmax', async () => {
     await assert.rejects(engine.analyze({ model: join(FIXTURES, 'no-softmax'), dtype: 'fp32', text: SENTENCE, allowRemote: false }),
-      (e: { code: string; message: string }) => e.code === 'no-attention-softmax' && /no-softmax/.test(e.message) && /Gather/.test(e.message));
+      (e: { code: string; message: string; details?: string }) => e.code === 'no-attention-softmax' && /no-softmax/.test(e.message) && /Gather/.test(e.message) && /ops: /.test(e.details ?? ''));
   });
 
   it('refuses whitespace-only text with a clear message', async () => {

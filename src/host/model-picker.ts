@@ -1,0 +1,46 @@
+// Attention Lens: Select Model — curated hub models, cached ones, a local folder, or any model id.
+import * as vscode from 'vscode';
+import { bytes } from './cost';
+import { CURATED, cachedModels } from './model-catalog';
+import { readSettings } from './settings';
+
+type Item = vscode.QuickPickItem & { model?: string; action?: 'folder' | 'id' };
+
+/** Shows the picker (or, with `preset`, skips it: 'folder' opens the folder dialog, any other string is a model id). Resolves to the model set, if any. */
+export async function selectModel(preset?: unknown): Promise<string | undefined> {
+  const settings = readSettings();
+  let choice: string | undefined;
+  if (preset === 'folder') choice = await pickFolder();
+  else if (typeof preset === 'string' && preset.trim()) choice = preset.trim();
+  else {
+    const cached = cachedModels(settings.cacheDir);
+    const items: Item[] = [
+      { label: 'Known to work', kind: vscode.QuickPickItemKind.Separator },
+      ...CURATED.map((m) => ({
+        label: m.id,
+        description: `${m.kind}, ${m.layers} layers × ${m.heads} heads · ≈ ${m.q8Mb} MB (q8) / ${m.fp32Mb} MB (fp32)${cached.some((c) => c.id === m.id) ? ' · cached' : ''}`,
+        detail: m.note,
+        model: m.id,
+        picked: m.id === settings.model,
+      })),
+      ...(cached.length ? [{ label: 'In the cache', kind: vscode.QuickPickItemKind.Separator } as Item] : []),
+      ...cached.filter((c) => !CURATED.some((m) => m.id === c.id)).map((c) => ({ label: c.id, description: `${c.files.join(', ')} · ${bytes(c.bytes)}`, model: c.id })),
+      { label: 'Other', kind: vscode.QuickPickItemKind.Separator },
+      { label: '$(folder-opened) Use a local folder…', detail: 'config.json, tokenizer.json and onnx/model*.onnx exported without fused attention', action: 'folder' },
+      { label: '$(edit) Enter a model id…', detail: 'any hub model in the transformers.js layout (an onnx/ folder)', action: 'id' },
+    ];
+    const picked = await vscode.window.showQuickPick(items, { title: `Attention Lens: model (now ${settings.model})`, matchOnDescription: true });
+    if (!picked) return undefined;
+    if (picked.action === 'folder') choice = await pickFolder();
+    else if (picked.action === 'id') choice = (await vscode.window.showInputBox({ title: 'Hugging Face model id', placeHolder: 'Xenova/bert-base-uncased', validateInput: (v) => (/^[\w.-]+\/[\w.-]+$/.test(v.trim()) ? undefined : 'owner/name') }))?.trim();
+    else choice = picked.model;
+  }
+  if (!choice) return undefined;
+  await vscode.workspace.getConfiguration('attentionLens').update('model', choice, vscode.ConfigurationTarget.Global);
+  return choice;
+}
+
+async function pickFolder(): Promise<string | undefined> {
+  const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use this model folder' });
+  return picked?.[0]?.fsPath;
+}
