@@ -28,12 +28,14 @@ export interface ViewState {
   hideSpecial: boolean;
   keep: number;
   locked: number | null;
+  /** Which views are on screen: everything, or one view (plus the focus bars). */
+  view: 'all' | 'tokens' | 'matrix' | 'grid';
 }
 
 const THUMB = 24;
 const KEEP_CHOICES = [1, 0.95, 0.9, 0.8, 0.5];
 const saved = vscode.getState() as Partial<ViewState> | undefined;
-const state: ViewState = { layer: 0, rollout: false, head: 0, direction: 'row', hideSpecial: false, keep: 1, locked: null, ...saved };
+const state: ViewState = { layer: 0, rollout: false, head: 0, direction: 'row', hideSpecial: false, keep: 1, locked: null, view: 'all', ...saved };
 
 /** The slice as received, with hidden tokens renormalised away, and after the threshold. */
 let raw: Float32Array | undefined;
@@ -61,6 +63,7 @@ const layerCtl = makeSelect('layer', 'Layer', (v) => { state.rollout = v.startsW
 const headCtl = makeSelect('head', 'Head', (v) => { state.head = v === 'mean' || v === 'max' || v === 'all' ? v : Number(v); changedView(); });
 const dirCtl = makeSelect('direction', 'Show', (v) => { state.direction = v === 'column' ? 'column' : 'row'; headRows = undefined; save(); renderShading(); });
 const keepCtl = makeSelect('threshold', 'Keep', (v) => { state.keep = Number(v); save(); reprocess(); });
+const viewCtl = makeSelect('view', 'View', (v) => { state.view = v === 'tokens' || v === 'matrix' || v === 'grid' ? v : 'all'; applyView(); save(); });
 const hideBox = makeCheckbox('hide-special', 'hide special tokens', (on) => { state.hideSpecial = on; save(); if (state.summary) { renderTokens(); reprocess(); } });
 const exportPngButton = document.createElement('vscode-button');
 exportPngButton.id = 'export-png';
@@ -74,10 +77,16 @@ exportJsonButton.textContent = 'Export JSON…';
 exportJsonButton.addEventListener('click', () => {
   if (state.summary) vscode.postMessage({ type: 'exportJson', analysisId: state.summary.analysisId, layer: state.layer, head: currentSelector() });
 });
-controls.append(layerCtl.wrap, headCtl.wrap, dirCtl.wrap, keepCtl.wrap, hideBox, exportPngButton, exportJsonButton);
+controls.append(viewCtl.wrap, layerCtl.wrap, headCtl.wrap, dirCtl.wrap, keepCtl.wrap, hideBox, exportPngButton, exportJsonButton);
 setChoices(dirCtl.select, [{ value: 'row', label: 'attention paid (row)' }, { value: 'column', label: 'attention received (column)' }], state.direction);
 setChoices(keepCtl.select, KEEP_CHOICES.map((k) => ({ value: String(k), label: k === 1 ? 'all weights' : `top ${k * 100}% of each row` })), String(state.keep));
 hideBox.checked = state.hideSpecial;
+setChoices(viewCtl.select, [
+  { value: 'all', label: 'everything' },
+  { value: 'tokens', label: 'tokens + bars' },
+  { value: 'matrix', label: 'matrix + bars' },
+  { value: 'grid', label: 'layers × heads' },
+], state.view);
 header.append(title, meta, controls);
 const headLegend = el('div', { class: 'head-legend', 'aria-label': 'Head colours' });
 const tokensView = el('section', { class: 'tokens', 'aria-label': 'Tokens: hover, or focus here and use the arrow keys; Enter or click locks, Esc unlocks', tabindex: '0' });
@@ -103,6 +112,12 @@ const slices = new LatestRequest<{ analysisId: number; layer: number; head: Head
 const rows = new LatestRequest<{ analysisId: number; layer: number; index: number; direction: Direction }>((requestId, p) => vscode.postMessage({ type: 'requestRows', requestId, ...p }));
 
 legend.append(el('span', {}, 'low'), el('span', { class: 'ramp' }), el('span', {}, 'high (relative to the matrix maximum) · grey checker = masked or hidden'));
+
+/** Shows the chosen views; hidden ones keep their state, and hover links the visible ones as before. */
+function applyView(): void {
+  app.dataset.view = state.view;
+  if (state.view === 'all' || state.view === 'matrix') heatmap.draw();
+}
 
 function save(): void {
   vscode.setState(state);
@@ -493,6 +508,7 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
   }
 });
 
+applyView();
 if (state.summary) {
   // Restored after a reload: show the tokens at once; the host re-runs the text and sends fresh numbers.
   const s = state.summary;

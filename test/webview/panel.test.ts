@@ -291,14 +291,27 @@ describe('webview panel in headless Chromium', function () {
     assert.deepEqual(problems, []);
   });
 
+  it('the View control switches between the views', async () => {
+    const { page } = await open(bert);
+    const shown = () => page.evaluate(() => ['.tokens', '.matrix', '.grid', '.bars'].filter((q) => document.querySelector(q)!.checkVisibility()));
+    assert.deepEqual(await shown(), ['.tokens', '.matrix', '.grid', '.bars']);
+    await choose(page, 'view', 'tokens');
+    assert.deepEqual(await shown(), ['.tokens', '.bars']);
+    await choose(page, 'view', 'matrix');
+    assert.deepEqual(await shown(), ['.matrix', '.bars']);
+    await choose(page, 'view', 'grid');
+    assert.deepEqual(await shown(), ['.grid']);
+    assert.equal((await page.evaluate(() => window.__fake.state as { view: string })).view, 'grid', 'kept across reloads');
+  });
+
   it('Tab reaches every control and the tokens', async () => {
     const { page } = await open(bert);
     const seen: string[] = [];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 14; i++) {
       await page.keyboard.press('Tab');
       seen.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.className || ''));
     }
-    for (const id of ['layer', 'head', 'direction', 'threshold', 'hide-special', 'tokens']) assert.ok(seen.includes(id), `${id} in ${seen.join(' → ')}`);
+    for (const id of ['view', 'layer', 'head', 'direction', 'threshold', 'hide-special', 'export-png', 'export-json', 'tokens']) assert.ok(seen.includes(id), `${id} in ${seen.join(' → ')}`);
   });
 
   it('restores layer, head and text after a reload', async () => {
