@@ -228,4 +228,23 @@ describe('Attention Lens in the real extension host', () => {
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     }
   });
+
+  it('a document closed while it is analysed: the analysis still shows, nothing is highlighted, no error', async () => {
+    const api = vscode.extensions.getExtension<{
+      client: { call(m: string, p: unknown): Promise<unknown> };
+      panel: { receive(m: unknown): Promise<void>; heat(): { ranges: unknown[] } | undefined };
+    }>(EXTENSION_ID)!.exports;
+    const doc = await vscode.workspace.openTextDocument({ content: 'Arjun ate the pizza because he was hungry.', language: 'plaintext' });
+    const editor = await vscode.window.showTextDocument(doc);
+    editor.selection = new vscode.Selection(0, 0, 0, doc.lineAt(0).text.length);
+    const settings = vscode.workspace.getConfiguration('attentionLens');
+    const busy = api.client.call('countTokens', { model: settings.get('model'), dtype: 'fp32', text: 'words without a newline '.repeat(60_000), allowRemote: false });
+    const run = vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    await busy;
+    const summary = await run;
+    assert.ok(summary?.tokens.some((t) => t.text === 'arjun' || t.text === 'Arjun'), 'the text as it was when the run started');
+    await api.panel.receive({ type: 'focusToken', index: 1, weights: summary.tokens.map(() => 0.5) });
+    assert.deepEqual(api.panel.heat()?.ranges ?? [], [], 'no editor shows that text any more');
+  });
 });
