@@ -1,24 +1,13 @@
 #!/usr/bin/env node
 // `npm run bench:statusbar`: the status-bar benchmark inside a real VS Code extension host (code-server + Chromium).
-import { runTests } from '@vscode/test-electron';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runInExtensionHost } from './harness/run-in-host.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const settings = {
-  'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'bert-tiny'),
-  'attentionLens.dtype': 'fp32',
-  'attentionLens.allowRemoteModels': false,
-};
 try {
-  await runTests({
-    vscodeExecutablePath: join(root, 'scripts', 'harness', 'code-launcher.mjs'),
-    extensionDevelopmentPath: root,
-    extensionTestsPath: join(root, 'dist-test', 'bench', 'statusbar-bench.js'),
-    launchArgs: [join(root, 'test', 'fixtures', 'workspace')],
-    extensionTestsEnv: { ATTENTION_LENS_TEST_SETTINGS: JSON.stringify(settings), ATTENTION_LENS_ROOT: root },
-  });
+  await runInExtensionHost('dist-test/bench/statusbar-bench.js', { ATTENTION_LENS_ROOT: root });
 } catch (error) {
   console.error(`status-bar benchmark failed: ${error instanceof Error ? error.message : error}`);
   process.exit(1);
