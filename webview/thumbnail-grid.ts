@@ -14,7 +14,7 @@ export function renderThumbnailGrid(host: HTMLElement, t: ThumbnailsReply, onSel
     const row = el('div', { class: 'gridrow', role: 'row' });
     row.append(el('span', { class: 'gridlabel' }, `L${l + 1}`));
     for (let k = 0; k < h; k++, o++) {
-      const c = el('canvas', { class: 'thumb', width: String(t.size), height: String(t.size), title: `layer ${l + 1}, head ${k + 1}`, tabindex: '0', role: 'gridcell', 'aria-label': `layer ${l + 1} head ${k + 1}`, 'data-layer': String(l), 'data-head': String(k) });
+      const c = el('canvas', { class: 'thumb', width: String(t.size), height: String(t.size), title: `layer ${l + 1}, head ${k + 1}`, tabindex: '-1', role: 'gridcell', 'aria-label': `layer ${l + 1} head ${k + 1}`, 'data-layer': String(l), 'data-head': String(k) });
       const img = new ImageData(t.size, t.size);
       const block = data.subarray(o * s2, (o + 1) * s2);
       const scale = 255 / Math.max(maxOf(block), 1e-12);
@@ -24,12 +24,25 @@ export function renderThumbnailGrid(host: HTMLElement, t: ThumbnailsReply, onSel
       }
       c.getContext('2d')?.putImageData(img, 0, 0);
       c.addEventListener('click', () => onSelect(l, k));
-      c.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); onSelect(l, k); } });
+      c.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); onSelect(l, k); return; }
+        // One tab stop for the whole grid; arrows move between thumbnails (rows are layers).
+        const move: Record<string, [number, number]> = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
+        const d = move[e.key];
+        if (!d) return;
+        e.preventDefault();
+        const nl = Math.max(0, Math.min(t.heads.length - 1, l + d[0]));
+        const nk = Math.max(0, Math.min(t.heads[nl] - 1, d[0] ? Math.min(k, t.heads[nl] - 1) : k + d[1]));
+        const next = host.querySelector<HTMLElement>(`.thumb[data-layer="${nl}"][data-head="${nk}"]`);
+        if (next) { for (const x of host.querySelectorAll<HTMLElement>('.thumb')) x.tabIndex = -1; next.tabIndex = 0; next.focus(); }
+      });
       row.append(c);
     }
     table.append(row);
   });
   host.replaceChildren(el('h2', {}, 'All layers × heads (click to select)'), table);
+  const first = host.querySelector<HTMLElement>('.thumb');
+  if (first) first.tabIndex = 0;
 }
 
 /** Outlines the thumbnail of the selected layer and head. */
@@ -39,4 +52,7 @@ export function markSelectedThumb(host: HTMLElement, layer: number, head: string
     c.classList.toggle('selected', on);
     c.setAttribute('aria-selected', String(on));
   });
+  // The grid's single tab stop follows the selection.
+  const selected = host.querySelector<HTMLElement>('.thumb.selected');
+  if (selected) for (const c of host.querySelectorAll<HTMLElement>('.thumb')) c.tabIndex = c === selected ? 0 : -1;
 }

@@ -218,6 +218,13 @@ describe('webview panel in headless Chromium', function () {
     assert.equal(await page.locator('#layer').evaluate((s) => (s as HTMLSelectElement).value), '1');
     assert.equal(await page.locator('#head').evaluate((s) => (s as HTMLSelectElement).value), '2');
     assert.equal(await page.locator('.thumb.selected').count(), 1);
+    // Keyboard: the grid is one tab stop; arrows move, Enter selects.
+    assert.equal(await page.locator('.thumb[tabindex="0"]').count(), 1);
+    await page.locator('.thumb.selected').focus();
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === 0 && m.head === 1));
   });
 
   it('"rollout through layer 2" shows the rollout matrix: 0.5·mean + 0.5·I multiplied through the layers', async () => {
