@@ -6,8 +6,9 @@ import { makeCheckbox, makeSelect, setChoices } from './controls';
 import { displayText, el } from './dom';
 import { renderFocusBars } from './focus-bars';
 import { Heatmap } from './heatmap';
+import { TokenView } from './token-view';
 import { LatestRequest } from './latest-request';
-import { focusDistribution, keepTopMass, maxOf, normaliseRows, renormalise } from './row-math';
+import { focusDistribution, keepTopMass, normaliseRows, renormalise } from './row-math';
 import { HeadSearch } from './head-search';
 import { markSelectedThumb, renderThumbnailGrid } from './thumbnail-grid';
 import { vscode } from './vscode-api';
@@ -44,12 +45,6 @@ let shown: Float32Array | undefined;
 let headRows: { key: string; heads: number; data: Float32Array } | undefined;
 let focus: number | null = state.locked;
 let peer: number | null = null;
-/** The visible chips in order, and by token index: hover touches these without querying the DOM. */
-let chipList: HTMLElement[] = [];
-let chipByIndex: (HTMLElement | undefined)[] = [];
-let marked: HTMLElement[] = [];
-/** How the chips are shaded now: one hue, a stripe per head, or not at all. */
-let shaded: 'one' | 'heads' | false = false;
 /** What the editor was last told to highlight, so a moving mouse inside one cell sends nothing. */
 let lastHeat = '';
 
@@ -106,6 +101,7 @@ const search = new HeadSearch(
 const live = el('div', { class: 'sr-only', 'aria-live': 'polite' });
 app.append(header, status, headLegend, tokensView, main, grid, search.element, live);
 
+const tokens = new TokenView(tokensView, (i) => setFocus(i), (i) => lock(state.locked === i ? null : i));
 const heatmap = new Heatmap(matrixWrap, () => Math.max(200, Math.min(600, matrixWrap.clientWidth || 420)));
 const canvas = heatmap.canvas;
 const slices = new LatestRequest<{ analysisId: number; layer: number; head: HeadSelector }>((requestId, p) => vscode.postMessage({ type: 'requestSlice', requestId, ...p }));
@@ -134,26 +130,11 @@ function hiddenMask(s: AnalysisSummary): boolean[] {
 }
 
 function chip(i: number): HTMLElement | undefined {
-  return chipByIndex[i];
+  return tokens.chip(i);
 }
 
 function renderTokens(): void {
-  const s = state.summary!;
-  const hidden = hiddenMask(s);
-  const chips: HTMLElement[] = [];
-  s.tokens.forEach((t, i) => {
-    if (hidden[i]) return;
-    const c = el('span', { class: `token${t.special ? ' special' : ''}`, 'data-index': String(i), role: 'button', tabindex: '-1', 'aria-label': `token ${i + 1}: ${t.text}` }, displayText(t.text));
-    c.addEventListener('mouseenter', () => setFocus(i));
-    c.addEventListener('click', () => lock(state.locked === i ? null : i));
-    chips.push(c);
-  });
-  tokensView.replaceChildren(...chips);
-  chipList = chips;
-  chipByIndex = [];
-  for (const c of chips) chipByIndex[Number(c.dataset.index)] = c;
-  marked = [];
-  shaded = false;
+  tokens.render(state.summary!.tokens, hiddenMask(state.summary!));
 }
 
 /** Recomputes the derived matrices after the slice, hidden tokens or threshold changed. */
@@ -166,30 +147,11 @@ function reprocess(): void {
   renderShading();
 }
 
-function clearShading(): void {
-  if (!shaded) return;
-  for (const c of chipList) {
-    c.style.backgroundColor = '';
-    c.style.backgroundImage = '';
-    c.removeAttribute('data-weight');
-    c.removeAttribute('data-weights');
-  }
-  shaded = false;
-}
-
-function mark(focusChip: HTMLElement | undefined, peerChip: HTMLElement | undefined): void {
-  for (const c of marked) c.classList.remove('focus', 'peer');
-  marked = [];
-  if (focusChip) { focusChip.classList.add('focus'); marked.push(focusChip); }
-  if (peerChip) { peerChip.classList.add('peer'); marked.push(peerChip); }
-}
-
 function renderShading(): void {
   const s = state.summary;
-  const mode = allHeads() ? 'heads' : 'one';
-  if (focus === null || !s || !visible || !shown || mode === 'heads' || shaded !== mode) clearShading();
-  mark(focus === null ? undefined : chip(focus), peer === null ? undefined : chip(peer));
+  tokens.mark(focus, peer);
   if (focus === null || !s || !visible || !shown) {
+    tokens.clear();
     bars.replaceChildren(el('p', { class: 'hint' }, 'Hover a token to see where its attention goes. Click to lock, Esc to unlock, arrow keys to move.'));
     heatmap.crosshair(undefined);
     live.textContent = '';
@@ -199,17 +161,7 @@ function renderShading(): void {
   const n = s.n;
   const dist = focusDistribution(visible, n, focus, state.direction);
   if (allHeads()) shadeAllHeads(s, focus);
-  else {
-    const shade = state.keep >= 1 ? dist : focusDistribution(shown, n, focus, state.direction);
-    const max = Math.max(maxOf(shade), 1e-12);
-    for (const c of chipList) {
-      const j = Number(c.dataset.index);
-      c.dataset.weight = dist[j].toFixed(6);
-      // One hue, opacity = the weight relative to the row's largest: readable on light, dark and high-contrast themes.
-      c.style.backgroundColor = `rgba(86,180,233,${(shade[j] / max).toFixed(4)})`;
-    }
-    shaded = 'one';
-  }
+  else tokens.shadeOne(dist, state.keep >= 1 ? dist : focusDistribution(shown, n, focus, state.direction));
   const heading = `Attention ${state.direction === 'row' ? 'paid by' : 'received by'} "${s.tokens[focus].text}" (${viewName()})`;
   const top3 = renderFocusBars(bars, heading, s.tokens, dist, (j, on) => chip(j)?.classList.toggle('peer', on));
   tellEditor(focus, dist);
@@ -221,27 +173,13 @@ function renderShading(): void {
 function shadeAllHeads(s: AnalysisSummary, index: number): void {
   const key = `${s.analysisId}:${state.layer}:${index}:${state.direction}`;
   if (headRows?.key !== key) {
+    // Until this token's rows arrive, show nothing rather than another token's stripes.
+    tokens.clear();
     rows.request({ analysisId: s.analysisId, layer: state.layer, index, direction: state.direction });
     return;
   }
   const { heads, data } = headRows;
-  const n = s.n;
-  const per = keepTopMass(normaliseRows(data, heads, n, hiddenMask(s)), heads, n, state.keep);
-  const max = Array.from({ length: heads }, (_, k) => Math.max(maxOf(per.subarray(k * n, (k + 1) * n)), 1e-12));
-  shaded = 'heads';
-  for (const c of chipList) {
-    const j = Number(c.dataset.index);
-    const stops: string[] = [];
-    const weights: string[] = [];
-    for (let k = 0; k < heads; k++) {
-      const [r, g, b] = headColour(k);
-      const a = per[k * n + j] / max[k];
-      stops.push(`rgba(${r},${g},${b},${a.toFixed(3)}) ${((k / heads) * 100).toFixed(2)}% ${(((k + 1) / heads) * 100).toFixed(2)}%`);
-      weights.push(per[k * n + j].toFixed(6));
-    }
-    c.dataset.weights = weights.join(',');
-    c.style.backgroundImage = `linear-gradient(90deg, ${stops.join(', ')})`;
-  }
+  tokens.shadeHeads(keepTopMass(normaliseRows(data, heads, s.n, hiddenMask(s)), heads, s.n, state.keep), heads, s.n);
 }
 
 /** Lets the host shade the source text in the editor by the focus token's distribution. */
@@ -450,7 +388,7 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
     if (!inTokens && document.activeElement !== document.body) return;
     e.preventDefault();
-    const order = chipList.map((c) => Number(c.dataset.index));
+    const order = tokens.order;
     if (!order.length) return;
     const at = focus === null ? -1 : order.indexOf(focus);
     const next = order[Math.max(0, Math.min(order.length - 1, at + (e.key === 'ArrowRight' ? 1 : -1)))];

@@ -1,0 +1,99 @@
+// The token chips: rendering, the focus/peer marks, and shading by one distribution (one hue) or by every
+// head's (one stripe per head). Hover touches only the chips it keeps, never querying the DOM.
+import type { TokenInfo } from '../src/protocol/messages';
+import { headColour } from './color-scale';
+import { displayText, el } from './dom';
+import { maxOf } from './row-math';
+
+/** The chip strip of the panel. */
+export class TokenView {
+  private chips: HTMLElement[] = [];
+  private byIndex: (HTMLElement | undefined)[] = [];
+  private marked: HTMLElement[] = [];
+  /** How the chips are shaded now: one hue, a stripe per head, or not at all. */
+  private shaded: 'one' | 'heads' | false = false;
+
+  constructor(readonly element: HTMLElement, private readonly onHover: (index: number) => void, private readonly onClick: (index: number) => void) {}
+
+  /** Renders a chip per visible token. */
+  render(tokens: TokenInfo[], hidden: boolean[]): void {
+    const chips: HTMLElement[] = [];
+    tokens.forEach((t, i) => {
+      if (hidden[i]) return;
+      const c = el('span', { class: `token${t.special ? ' special' : ''}`, 'data-index': String(i), role: 'button', tabindex: '-1', 'aria-label': `token ${i + 1}: ${t.text}` }, displayText(t.text));
+      c.addEventListener('mouseenter', () => this.onHover(i));
+      c.addEventListener('click', () => this.onClick(i));
+      chips.push(c);
+    });
+    this.element.replaceChildren(...chips);
+    this.chips = chips;
+    this.byIndex = [];
+    for (const c of chips) this.byIndex[Number(c.dataset.index)] = c;
+    this.marked = [];
+    this.shaded = false;
+  }
+
+  /** The chip of token `i`, if shown. */
+  chip(i: number): HTMLElement | undefined {
+    return this.byIndex[i];
+  }
+
+  /** Token indices of the visible chips, in order. */
+  get order(): number[] {
+    return this.chips.map((c) => Number(c.dataset.index));
+  }
+
+  /** Outlines the focus token and dashes its peer (the key under the mouse in the matrix). */
+  mark(focus: number | null, peer: number | null): void {
+    for (const c of this.marked) c.classList.remove('focus', 'peer');
+    this.marked = [];
+    const f = focus === null ? undefined : this.chip(focus);
+    const p = peer === null ? undefined : this.chip(peer);
+    if (f) { f.classList.add('focus'); this.marked.push(f); }
+    if (p) { p.classList.add('peer'); this.marked.push(p); }
+  }
+
+  /** Removes all shading. */
+  clear(): void {
+    if (!this.shaded) return;
+    for (const c of this.chips) {
+      c.style.backgroundColor = '';
+      c.style.backgroundImage = '';
+      c.removeAttribute('data-weight');
+      c.removeAttribute('data-weights');
+    }
+    this.shaded = false;
+  }
+
+  /** One hue, opacity = `shade` relative to its largest value (readable on light, dark and high-contrast themes); `weights` go to data-weight. */
+  shadeOne(weights: Float32Array, shade: Float32Array): void {
+    if (this.shaded === 'heads') this.clear();
+    const max = Math.max(maxOf(shade), 1e-12);
+    for (const c of this.chips) {
+      const j = Number(c.dataset.index);
+      c.dataset.weight = weights[j].toFixed(6);
+      c.style.backgroundColor = `rgba(86,180,233,${(shade[j] / max).toFixed(4)})`;
+    }
+    this.shaded = 'one';
+  }
+
+  /** A stripe per head in that head's colour, opacity = the head's weight relative to its largest; `per` is heads × N. */
+  shadeHeads(per: Float32Array, heads: number, n: number): void {
+    if (this.shaded === 'one') this.clear();
+    const max = Array.from({ length: heads }, (_, k) => Math.max(maxOf(per.subarray(k * n, (k + 1) * n)), 1e-12));
+    for (const c of this.chips) {
+      const j = Number(c.dataset.index);
+      const stops: string[] = [];
+      const weights: string[] = [];
+      for (let k = 0; k < heads; k++) {
+        const [r, g, b] = headColour(k);
+        const a = per[k * n + j] / max[k];
+        stops.push(`rgba(${r},${g},${b},${a.toFixed(3)}) ${((k / heads) * 100).toFixed(2)}% ${(((k + 1) / heads) * 100).toFixed(2)}%`);
+        weights.push(per[k * n + j].toFixed(6));
+      }
+      c.dataset.weights = weights.join(',');
+      c.style.backgroundImage = `linear-gradient(90deg, ${stops.join(', ')})`;
+    }
+    this.shaded = 'heads';
+  }
+}
