@@ -4,7 +4,8 @@ import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import type { AnalysisSummary, AnalyzeParams, Direction, DownloadProgress, Dtype, EngineApi, HeadScore, HeadSelector, RankBy, RowsReply, SliceReply, ThumbnailsReply } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { AttentionStore, ownBuffer } from './attention-store';
-import { LoadedModel, configureHub, loadTextSide } from './model-runner';
+import { configureHub } from './hub';
+import { LoadedModel, loadTextSide } from './model-runner';
 import { TokenCounter } from './token-counter';
 import { alignmentRules, describeTokens, encode } from './tokenize';
 

@@ -1,123 +1,27 @@
 // Loads a model through transformers.js (config, tokenizer, dtype file choice, hub download and cache) and
 // swaps in an onnxruntime session whose graph exposes the attention Softmax outputs.
 import { readFile } from 'node:fs/promises';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { totalmem } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { AutoConfig, AutoModel, AutoTokenizer, LogLevel, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { AutoConfig, AutoModel, AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { DownloadProgress, Dtype, ModelInfo, ModelKind } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { exposeAttention, type SurgeryResult } from './graph-surgery';
+import { checkLoadFits, checkLocalJson, configureHub, explainLoadError, progressCallback, type HubOptions } from './hub';
 import { encode } from './tokenize';
 
 /** Where and how to find a model. */
-export interface LoadOptions {
+export interface LoadOptions extends HubOptions {
   model: string;
   dtype: Dtype;
-  allowRemote?: boolean;
-  remoteHost?: string;
-  cacheDir?: string;
   /** Bytes a model may need to load; default 80% of this machine's memory. */
   modelMemoryLimit?: number;
   /** Hears download progress, at most every 100 ms per file (and when a file completes). */
   onProgress?: (p: DownloadProgress) => void;
 }
 
-/** Seconds to wait for a server's first answer before calling the hub unreachable. */
-const CONNECT_TIMEOUT_MS = 30_000;
-
-/** fetch with a deadline for the response headers only: a stalled connection fails, a long download does not. */
-function fetchWithConnectTimeout(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${String(input)} within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
-  return fetch(input, { ...init, signal: controller.signal }).finally(() => clearTimeout(timer));
-}
-
-/** transformers.js' progress_callback, throttled and reduced to what the host shows. */
-export function progressCallback(onProgress: ((p: DownloadProgress) => void) | undefined): ((data: unknown) => void) | undefined {
-  if (!onProgress) return undefined;
-  const last = new Map<string, number>();
-  return (data: unknown) => {
-    const d = data as { status?: string; file?: string; loaded?: number; total?: number };
-    if (d.status !== 'progress' || typeof d.file !== 'string' || typeof d.loaded !== 'number') return;
-    const now = Date.now();
-    const done = typeof d.total === 'number' && d.total > 0 && d.loaded >= d.total;
-    if (!done && now - (last.get(d.file) ?? 0) < 100) return;
-    last.set(d.file, now);
-    onProgress({ file: d.file, loaded: d.loaded, total: typeof d.total === 'number' ? d.total : 0 });
-  };
-}
-
-/** Memory to load an ONNX file of `fileBytes`: the file, its re-encoded copy after surgery, and the session's weights. */
-export function loadEstimate(fileBytes: number): number {
-  return fileBytes * 3;
-}
-
-/** Throws over-budget before a load that would not fit, with the estimate, instead of running out of memory. */
-export function checkLoadFits(id: string, fileBytes: number, limit = totalmem() * 0.8): void {
-  const need = loadEstimate(fileBytes);
-  if (need > limit) {
-    const gb = (b: number) => `${(b / 2 ** 30).toFixed(1)} GB`;
-    throw new EngineError('over-budget', `${id} is too big to load here: its ONNX file is ${gb(fileBytes)} and loading needs about ${gb(need)}, ` +
-      `more than the ${gb(limit)} available. Use the q8 dtype or a smaller model.`);
-  }
-}
-
 type Config = Record<string, unknown>;
-
-/** For a local folder, names the JSON file that does not parse (transformers.js' own message does not say which). */
-function checkLocalJson(id: string): void {
-  if (!isAbsolute(id) || !existsSync(id)) return;
-  for (const name of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
-    const file = join(id, name);
-    if (!existsSync(file)) continue;
-    try {
-      JSON.parse(readFileSync(file, 'utf8'));
-    } catch (error) {
-      throw new EngineError('bad-model', `${name} in ${id} is not valid JSON (${(error as Error).message}). Re-download or re-export the model.`);
-    }
-  }
-}
-
-/** Applies the hub settings to transformers.js' global env (one model at a time lives in a worker). */
-export function configureHub(opts: Pick<LoadOptions, 'allowRemote' | 'remoteHost' | 'cacheDir'>): void {
-  env.logLevel = LogLevel.ERROR;
-  ort.env.logLevel = 'error';
-  env.allowRemoteModels = opts.allowRemote ?? true;
-  env.allowLocalModels = true;
-  if (opts.remoteHost) env.remoteHost = opts.remoteHost.endsWith('/') ? opts.remoteHost : `${opts.remoteHost}/`;
-  if (opts.cacheDir) env.cacheDir = opts.cacheDir;
-  (env as unknown as { fetch: typeof fetch }).fetch = fetchWithConnectTimeout as typeof fetch;
-}
-
-/** Translates transformers.js' load errors into messages that say what to do. */
-export function explainLoadError(model: string, error: unknown): EngineError {
-  if (error instanceof EngineError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  const detail = `${message} ${cause?.code ?? ''} ${cause?.message ?? ''}`;
-  if (isAbsolute(model) && existsSync(model) && /not found|Could not locate|local_files_only/i.test(message)) {
-    const missing = /"([^"]+)"/.exec(message)?.[1]?.split(/[\\/]/).pop() ?? 'a file it needs';
-    return new EngineError('bad-model', `The model folder ${model} has no ${missing}: a folder needs config.json, tokenizer.json and onnx/model*.onnx.`);
-  }
-  if (/local_files_only|allowRemoteModels=false/.test(message)) {
-    return new EngineError('model-not-found', `Model "${model}" is not in the cache and downloads are off (attentionLens.allowRemoteModels). Allow downloads, or use a local folder.`);
-  }
-  if (/terminated|ECONNRESET|UND_ERR_SOCKET|other side closed/i.test(detail)) {
-    return new EngineError('offline', `The download of "${model}" was interrupted (${cause?.code ?? message}); nothing partial was kept. Retry.`);
-  }
-  if (/fetch failed|ENOTFOUND|ECONNREFUSED|EAI_AGAIN|ETIMEDOUT|no answer from|network/i.test(detail)) {
-    return new EngineError('offline', `Could not download "${model}": the Hugging Face hub (or the configured host) cannot be reached (${cause?.code ?? message}).`);
-  }
-  if (/not found|404|Could not locate|ENOENT/i.test(message)) {
-    return new EngineError('model-not-found', `Model "${model}" was not found: ${message}`);
-  }
-  if (/Unexpected token|not valid JSON|in JSON at position|Expected .* JSON/i.test(message)) {
-    return new EngineError('bad-model', `${model}: a JSON file of the model is not valid JSON (${message}).`);
-  }
-  return new EngineError('bad-model', `${model}: ${message}`);
-}
 
 function numberField(config: Config, ...keys: string[]): number | undefined {
   for (const k of keys) if (typeof config[k] === 'number') return config[k] as number;
@@ -241,7 +145,6 @@ function int64(values: number[], dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
 }
 
-/** Builds the feeds a graph asks for: ids, mask, type ids, positions, an empty past, no cache branch. */
 /** Inputs for one unbatched pass: ids, a mask, zero type ids, positions, an empty past and the no-cache branch. */
 export function feedsFor(session: ort.InferenceSession, ids: number[], mask?: number[]): Record<string, ort.Tensor> {
   const n = ids.length;

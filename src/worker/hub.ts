@@ -1,0 +1,109 @@
+// Everything between transformers.js and the network or the disk: hub settings, a connect timeout, download
+// progress, the memory estimate before a load, and load errors turned into messages that say what to do.
+import { existsSync, readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { LogLevel, env } from '@huggingface/transformers';
+import type { DownloadProgress } from '../protocol/messages';
+import { EngineError } from '../protocol/rpc';
+
+/** Where models come from and go to. */
+export interface HubOptions {
+  allowRemote?: boolean;
+  remoteHost?: string;
+  cacheDir?: string;
+}
+
+/** Seconds to wait for a server's first answer before calling the hub unreachable. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
+/** fetch with a deadline for the response headers only: a stalled connection fails, a long download does not. */
+function fetchWithConnectTimeout(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${String(input)} within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+  return fetch(input, { ...init, signal: controller.signal }).finally(() => clearTimeout(timer));
+}
+
+/** transformers.js' progress_callback, throttled and reduced to what the host shows. */
+export function progressCallback(onProgress: ((p: DownloadProgress) => void) | undefined): ((data: unknown) => void) | undefined {
+  if (!onProgress) return undefined;
+  const last = new Map<string, number>();
+  return (data: unknown) => {
+    const d = data as { status?: string; file?: string; loaded?: number; total?: number };
+    if (d.status !== 'progress' || typeof d.file !== 'string' || typeof d.loaded !== 'number') return;
+    const now = Date.now();
+    const done = typeof d.total === 'number' && d.total > 0 && d.loaded >= d.total;
+    if (!done && now - (last.get(d.file) ?? 0) < 100) return;
+    last.set(d.file, now);
+    onProgress({ file: d.file, loaded: d.loaded, total: typeof d.total === 'number' ? d.total : 0 });
+  };
+}
+
+/** Memory to load an ONNX file of `fileBytes`: the file, its re-encoded copy after surgery, and the session's weights. */
+export function loadEstimate(fileBytes: number): number {
+  return fileBytes * 3;
+}
+
+/** Throws over-budget before a load that would not fit, with the estimate, instead of running out of memory. */
+export function checkLoadFits(id: string, fileBytes: number, limit = totalmem() * 0.8): void {
+  const need = loadEstimate(fileBytes);
+  if (need > limit) {
+    const gb = (b: number) => `${(b / 2 ** 30).toFixed(1)} GB`;
+    throw new EngineError('over-budget', `${id} is too big to load here: its ONNX file is ${gb(fileBytes)} and loading needs about ${gb(need)}, ` +
+      `more than the ${gb(limit)} available. Use the q8 dtype or a smaller model.`);
+  }
+}
+
+/** For a local folder, names the JSON file that does not parse (transformers.js' own message does not say which). */
+export function checkLocalJson(id: string): void {
+  if (!isAbsolute(id) || !existsSync(id)) return;
+  for (const name of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+    const file = join(id, name);
+    if (!existsSync(file)) continue;
+    try {
+      JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new EngineError('bad-model', `${name} in ${id} is not valid JSON (${(error as Error).message}). Re-download or re-export the model.`);
+    }
+  }
+}
+
+/** Applies the hub settings to transformers.js' global env (one model at a time lives in a worker). */
+export function configureHub(opts: HubOptions): void {
+  env.logLevel = LogLevel.ERROR;
+  ort.env.logLevel = 'error';
+  env.allowRemoteModels = opts.allowRemote ?? true;
+  env.allowLocalModels = true;
+  if (opts.remoteHost) env.remoteHost = opts.remoteHost.endsWith('/') ? opts.remoteHost : `${opts.remoteHost}/`;
+  if (opts.cacheDir) env.cacheDir = opts.cacheDir;
+  (env as unknown as { fetch: typeof fetch }).fetch = fetchWithConnectTimeout as typeof fetch;
+}
+
+/** Translates transformers.js' load errors into messages that say what to do. */
+export function explainLoadError(model: string, error: unknown): EngineError {
+  if (error instanceof EngineError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+  const detail = `${message} ${cause?.code ?? ''} ${cause?.message ?? ''}`;
+  if (isAbsolute(model) && existsSync(model) && /not found|Could not locate|local_files_only/i.test(message)) {
+    const missing = /"([^"]+)"/.exec(message)?.[1]?.split(/[\\/]/).pop() ?? 'a file it needs';
+    return new EngineError('bad-model', `The model folder ${model} has no ${missing}: a folder needs config.json, tokenizer.json and onnx/model*.onnx.`);
+  }
+  if (/local_files_only|allowRemoteModels=false/.test(message)) {
+    return new EngineError('model-not-found', `Model "${model}" is not in the cache and downloads are off (attentionLens.allowRemoteModels). Allow downloads, or use a local folder.`);
+  }
+  if (/terminated|ECONNRESET|UND_ERR_SOCKET|other side closed/i.test(detail)) {
+    return new EngineError('offline', `The download of "${model}" was interrupted (${cause?.code ?? message}); nothing partial was kept. Retry.`);
+  }
+  if (/fetch failed|ENOTFOUND|ECONNREFUSED|EAI_AGAIN|ETIMEDOUT|no answer from|network/i.test(detail)) {
+    return new EngineError('offline', `Could not download "${model}": the Hugging Face hub (or the configured host) cannot be reached (${cause?.code ?? message}).`);
+  }
+  if (/not found|404|Could not locate|ENOENT/i.test(message)) {
+    return new EngineError('model-not-found', `Model "${model}" was not found: ${message}`);
+  }
+  if (/Unexpected token|not valid JSON|in JSON at position|Expected .* JSON/i.test(message)) {
+    return new EngineError('bad-model', `${model}: a JSON file of the model is not valid JSON (${message}).`);
+  }
+  return new EngineError('bad-model', `${model}: ${message}`);
+}
