@@ -312,6 +312,11 @@ function requestSlice(): void {
 function onSlice(requestId: number, slice: SliceReply): void {
   // A fast user may have asked again: only the answer to the newest wish is drawn.
   if (!slices.settle(requestId) || slice.analysisId !== state.summary?.analysisId) return;
+  drawSlice(slice);
+}
+
+function drawSlice(slice: SliceReply): void {
+  if (!state.summary) return;
   raw = new Float32Array(slice.buffer);
   canvas.setAttribute('aria-label', `attention heatmap, ${viewName()}, ${slice.n} by ${slice.n}`);
   setStatus(state.summary.truncated ? truncationNote(state.summary) : '');
@@ -336,7 +341,7 @@ function truncationNote(s: AnalysisSummary): string {
   return `The text is longer than the ${s.n} tokens analysed at once: showing ${part} of ${s.totalChars.toLocaleString()} characters.`;
 }
 
-function showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: string | undefined): void {
+function showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: string | undefined, first?: { slice: SliceReply; thumbnails?: ThumbnailsReply }): void {
   const sameModel = state.summary?.model.id === s.model.id;
   state.summary = s;
   state.sourceLabel = sourceLabel;
@@ -358,8 +363,11 @@ function showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: strin
   search.setTokens(s.tokens, state.locked);
   renderHeadLegend();
   renderShading();
-  requestSlice();
-  vscode.postMessage({ type: 'requestThumbnails', analysisId: s.analysisId, size: Math.min(THUMB, s.n) });
+  // The host sends the first paint's data along when it guessed the view right; otherwise ask.
+  if (first && first.slice.analysisId === s.analysisId && first.slice.layer === state.layer && first.slice.head === currentSelector()) drawSlice(first.slice);
+  else requestSlice();
+  if (first?.thumbnails?.analysisId === s.analysisId) onThumbnails(first.thumbnails);
+  else vscode.postMessage({ type: 'requestThumbnails', analysisId: s.analysisId, size: Math.min(THUMB, s.n) });
 }
 
 tokensView.addEventListener('mouseleave', () => setFocus(null));
@@ -406,7 +414,7 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       title.textContent = `Attention — ${m.title}`;
       break;
     case 'analysis':
-      showAnalysis(m.summary, m.sourceLabel, m.sourceText);
+      showAnalysis(m.summary, m.sourceLabel, m.sourceText, m.first);
       break;
     case 'slice':
       onSlice(m.requestId, m.slice);

@@ -1,6 +1,6 @@
 // The webview panel: one per window, reused by every Show Attention run, restored after a reload.
 import * as vscode from 'vscode';
-import type { AnalysisSummary, ToWebview } from '../protocol/messages';
+import type { AnalysisReply, AnalysisSummary, HeadSelector, ToWebview } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { EditorHeat, type AnalysisSource } from './editor-heat';
 import { exportJson, exportPng, type JsonScope } from './export-view';
@@ -18,6 +18,8 @@ export class AttentionPanel implements vscode.Disposable {
   private queued: ToWebview[] = [];
   private summary: AnalysisSummary | undefined;
   private sourceLabel = '';
+  /** The view the webview last asked for, so the next analysis can bring that slice along. */
+  private lastView: { model: string; layer: number; head: HeadSelector } | undefined;
   /** Where exports go without asking (tests set it); undefined: the save dialog. */
   exportTarget: { uri: vscode.Uri; scope: JsonScope } | undefined;
   private readonly disposables: vscode.Disposable[] = [];
@@ -68,13 +70,24 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   /** Shows a finished analysis; the previous one's data is released in the worker. */
-  showAnalysis(summary: AnalysisSummary, title: string, sourceLabel: string, sourceText?: string, source?: AnalysisSource): void {
+  /**
+   * What the panel will show first for an analysis by `model` (the webview keeps layer and head for the same
+   * model). Only the slice comes along: the thumbnails (hundreds of KB) would delay the first paint, so the
+   * webview asks for them after it.
+   */
+  firstViewFor(model: string): { layer: number; head: HeadSelector } {
+    const v = this.lastView?.model === model ? this.lastView : undefined;
+    return { layer: v?.layer ?? 0, head: v?.head ?? 0 };
+  }
+
+  showAnalysis(reply: AnalysisReply, title: string, sourceLabel: string, sourceText?: string, source?: AnalysisSource): void {
+    const { first, ...summary } = reply;
     const previous = this.summary;
     this.summary = summary;
     if (previous && previous.analysisId !== summary.analysisId) void this.client.call('release', { analysisId: previous.analysisId }).catch(() => undefined);
     this.panel.title = `Attention: ${title}`;
     this.sourceLabel = sourceLabel;
-    this.post({ type: 'analysis', summary, sourceLabel, sourceText });
+    this.post({ type: 'analysis', summary, sourceLabel, sourceText, first });
     this.heat.attach(source, summary);
   }
 
@@ -133,6 +146,7 @@ export class AttentionPanel implements vscode.Disposable {
     }
     try {
       if (m.type === 'requestSlice') {
+        if (this.summary) this.lastView = { model: this.summary.model.id, layer: m.layer, head: m.head };
         const slice = await this.client.call('slice', { analysisId: m.analysisId, layer: m.layer, head: m.head });
         this.post({ type: 'slice', requestId: m.requestId, slice });
       } else if (m.type === 'requestRows') {

@@ -119,8 +119,8 @@ export class ShowAttention {
         const started = Date.now();
         const download = new DownloadReporter(progress, this.log);
         try {
-          const summary = await Promise.race([
-            this.client.call('analyze', { ...engineOptions(settings), text, around, maxTokens: settings.maxTokens, maxAttentionBytes: settings.memoryBudgetBytes }, (p) => download.report(p)),
+          const reply = await Promise.race([
+            this.client.call('analyze', { ...engineOptions(settings), text, around, maxTokens: settings.maxTokens, maxAttentionBytes: settings.memoryBudgetBytes, firstView: panel.firstViewFor(settings.model) }, (p) => download.report(p)),
             new Promise<never>((_, reject) => token.onCancellationRequested(() => {
               // A download in flight is stopped for real: the worker goes (a new one starts on the next request)
               // and its partial files are removed. A forward pass is just left to finish unseen.
@@ -129,7 +129,8 @@ export class ShowAttention {
             })),
           ]);
           if (myRun !== this.run || !AttentionPanel.active) return undefined;
-          AttentionPanel.active.showAnalysis(summary, title, sourceLabel, text, { uri: doc.uri, version: startVersion, baseOffset: doc.offsetAt(range.start) });
+          AttentionPanel.active.showAnalysis(reply, title, sourceLabel, text, { uri: doc.uri, version: startVersion, baseOffset: doc.offsetAt(range.start) });
+          const { first: _first, ...summary } = reply;
           this.log.appendLine(`[analyze] ${summary.model.id} ${summary.model.dtype}: N=${summary.n}, load ${summary.timings.loadMs.toFixed(0)} ms, tokenize ${summary.timings.tokenizeMs.toFixed(0)} ms, forward ${summary.timings.forwardMs.toFixed(0)} ms, total ${Date.now() - started} ms`);
           if (summary.truncated) {
             const part = summary.analysedFrom > 0 ? 'the part around the cursor' : 'its first part';

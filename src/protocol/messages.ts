@@ -73,6 +73,13 @@ export interface AnalyzeParams {
   allowRemote?: boolean;
   /** Bytes of memory a model may need to load (default: 80% of this machine's memory); tests lower it. */
   modelMemoryLimit?: number;
+  /** Also cut this slice (and the thumbnails, when a size is given), so the panel's first paint needs no further round trip. */
+  firstView?: { layer: number; head: HeadSelector; thumbnailSize?: number };
+}
+
+/** An analysis with, when asked for, the data of its first paint. */
+export interface AnalysisReply extends AnalysisSummary {
+  first?: { slice: SliceReply; thumbnails?: ThumbnailsReply };
 }
 
 /** One N×N matrix, row-major, as an ArrayBuffer of float32 trimmed to exactly the slice. */
@@ -108,7 +115,7 @@ export interface RowsReply {
 
 /** The engine's methods, as the worker serves them. */
 export interface EngineApi {
-  analyze(params: AnalyzeParams): AnalysisSummary;
+  analyze(params: AnalyzeParams): AnalysisReply;
   slice(params: { analysisId: number; layer: number; head: HeadSelector }): SliceReply;
   thumbnails(params: { analysisId: number; size: number }): ThumbnailsReply;
   rows(params: { analysisId: number; layer: number; index: number; direction: Direction }): RowsReply;
@@ -164,7 +171,7 @@ export type ReplyMessage =
 /** Messages the host sends to the webview. */
 export type ToWebview =
   | { type: 'loading'; text: string; title: string }
-  | { type: 'analysis'; summary: AnalysisSummary; sourceLabel: string; sourceText?: string }
+  | { type: 'analysis'; summary: AnalysisSummary; sourceLabel: string; sourceText?: string; first?: { slice: SliceReply; thumbnails?: ThumbnailsReply } }
   | { type: 'slice'; requestId: number; slice: SliceReply }
   | { type: 'rows'; requestId: number; rows: RowsReply }
   | { type: 'thumbnails'; thumbnails: ThumbnailsReply }

@@ -105,11 +105,15 @@ export async function serve<Api>(
   }
 }
 
-/** Top-level `buffer` fields of a result are transferred, not copied. */
+/** `buffer` fields of a result (at the top level or one object down) are transferred, not copied. */
 function collectBuffers(result: unknown): ArrayBuffer[] {
-  if (result && typeof result === 'object' && 'buffer' in result) {
-    const b = (result as { buffer: unknown }).buffer;
-    if (b instanceof ArrayBuffer) return [b];
-  }
-  return [];
+  const out: ArrayBuffer[] = [];
+  const visit = (v: unknown, depth: number) => {
+    if (!v || typeof v !== 'object') return;
+    if (v instanceof ArrayBuffer) { out.push(v); return; }
+    if (depth > 2) return;
+    for (const x of Object.values(v)) if (x instanceof ArrayBuffer || (x && typeof x === 'object' && !Array.isArray(x))) visit(x, depth + 1);
+  };
+  visit(result, 0);
+  return out;
 }

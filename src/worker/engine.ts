@@ -1,7 +1,7 @@
 // The attention engine: one loaded model, the stored analyses, and the methods the host calls.
 // Pure logic over LoadedModel; the worker entry only wires it to a message port, so tests call it directly.
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import type { AnalysisSummary, AnalyzeParams, Direction, DownloadProgress, Dtype, EngineApi, HeadScore, HeadSelector, RankBy, RowsReply, SliceReply, ThumbnailsReply } from '../protocol/messages';
+import type { AnalysisReply, AnalysisSummary, AnalyzeParams, Direction, DownloadProgress, Dtype, EngineApi, HeadScore, HeadSelector, RankBy, RowsReply, SliceReply, ThumbnailsReply } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { AttentionStore, ownBuffer } from './attention-store';
 import { configureHub } from './hub';
@@ -47,7 +47,7 @@ export class Engine implements Methods {
     }
   }
 
-  async analyze(params: AnalyzeParams, onProgress?: (p: DownloadProgress) => void): Promise<AnalysisSummary> {
+  async analyze(params: AnalyzeParams, onProgress?: (p: DownloadProgress) => void): Promise<AnalysisReply> {
     if (typeof params.text !== 'string' || params.text.trim().length === 0) {
       throw new EngineError('bad-input', 'There is no text to analyse: select some text (not only whitespace).');
     }
@@ -101,7 +101,7 @@ export class Engine implements Methods {
     for (const id of this.analyses.keys()) if (this.analyses.size > KEEP_ANALYSES) this.analyses.delete(id);
     const analysedChars = tokens.reduce((m, t) => (t.end !== null && t.end > m ? t.end : m), 0);
     const analysedFrom = tokens.reduce((m, t) => (t.start !== null && t.start < m ? t.start : m), params.text.length);
-    return {
+    const summary: AnalysisSummary = {
       analysisId,
       model: model.info,
       tokens,
@@ -112,6 +112,15 @@ export class Engine implements Methods {
       totalChars: params.text.length,
       timings: { loadMs: model === before ? 0 : model.loadMs, tokenizeMs, forwardMs },
     };
+    const fv = params.firstView;
+    if (!fv) return summary;
+    // The first paint's data travels with the analysis: one round trip instead of three.
+    try {
+      const slice = await this.slice({ analysisId, layer: fv.layer, head: fv.head });
+      return { ...summary, first: fv.thumbnailSize ? { slice, thumbnails: await this.thumbnails({ analysisId, size: fv.thumbnailSize }) } : { slice } };
+    } catch {
+      return summary;
+    }
   }
 
   async slice(params: { analysisId: number; layer: number; head: HeadSelector }): Promise<SliceReply> {

@@ -137,6 +137,18 @@ describe('engine: errors and limits', function () {
     }
   });
 
+  it('brings the first view (a slice and the thumbnails) along with the analysis when asked', async () => {
+    const s = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false, firstView: { layer: 1, head: 'mean', thumbnailSize: 24 } });
+    assert.ok(s.first);
+    const direct = await engine.slice({ analysisId: s.analysisId, layer: 1, head: 'mean' });
+    assert.deepEqual(new Float32Array(s.first.slice.buffer), new Float32Array(direct.buffer));
+    assert.deepEqual([s.first.thumbnails?.size, s.first.thumbnails?.heads], [16, [2, 4]]);
+    const sliceOnly = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false, firstView: { layer: 0, head: 0 } });
+    assert.ok(sliceOnly.first?.slice && !sliceOnly.first.thumbnails);
+    const bad = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false, firstView: { layer: 9, head: 0, thumbnailSize: 24 } });
+    assert.equal(bad.first, undefined, 'a view the model does not have: no first view, still an analysis');
+  });
+
   it('honours maxTokens', async () => {
     const s = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, maxTokens: 6, allowRemote: false });
     assert.equal(s.n, 6);

@@ -14,6 +14,8 @@ export interface PanelFixture {
   synthetic?: { n: number; layers: number; heads: number; causal: boolean; seed: number };
   /** State VS Code would restore (a reload). */
   state?: unknown;
+  /** Send layer 0 head 0 and the thumbnails with the analysis, as the host does when it guesses the view. */
+  pushFirst?: boolean;
 }
 
 /** What the fake host records, read by tests through `window.__fake`. */
@@ -70,7 +72,15 @@ function answer(m: FromWebview): void {
   switch (m.type) {
     case 'ready':
       // After a reload the real host re-runs the saved text; either way the analysis follows 'ready'.
-      deliver({ type: 'analysis', summary, sourceLabel: fixture.sourceLabel ?? 'fixture', sourceText: fixture.sourceText });
+      if (fixture.pushFirst) {
+        const slice = ownBuffer(store.slice(0, 0));
+        const t = store.thumbnails(24);
+        const thumbs = ownBuffer(t.data);
+        const first = { slice: { analysisId: summary.analysisId, layer: 0, head: 0, n: store.n, buffer: slice }, thumbnails: { analysisId: summary.analysisId, size: t.size, heads: store.heads, buffer: thumbs } };
+        deliver({ type: 'analysis', summary, sourceLabel: fixture.sourceLabel ?? 'fixture', sourceText: fixture.sourceText, first }, slice);
+      } else {
+        deliver({ type: 'analysis', summary, sourceLabel: fixture.sourceLabel ?? 'fixture', sourceText: fixture.sourceText });
+      }
       break;
     case 'requestSlice': {
       const buffer = ownBuffer(store.slice(m.layer, m.head));

@@ -92,6 +92,16 @@ describe('webview panel in headless Chromium', function () {
     assert.deepEqual(problems, []);
   });
 
+  it('paints from the data sent with the analysis, without asking again', async () => {
+    const { page } = await open({ ...bert, pushFirst: true });
+    const sent = await page.evaluate(() => window.__fake.sent.map((m) => m.type));
+    assert.deepEqual(sent.filter((t) => t === 'requestSlice' || t === 'requestThumbnails'), []);
+    const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
+    await page.locator(`.token[data-index="${it}"]`).hover();
+    const want = row(bert, 0, 0, it);
+    for (const c of await chips(page)) assert.ok(Math.abs(c.weight - want[c.index]) < 1e-6);
+  });
+
   it('column direction shades by the attention each token receives from the focus', async () => {
     const { page } = await open(bert);
     await choose(page, 'direction', 'column');
