@@ -48,7 +48,8 @@ export class AttentionPanel implements vscode.Disposable {
   /** Shows the panel (creating it beside the editor if needed). */
   static show(extensionUri: vscode.Uri, client: EngineClient): AttentionPanel {
     if (AttentionPanel.current) {
-      AttentionPanel.current.panel.reveal(undefined, true);
+      // Revealing a panel already in view still relayouts the workbench: skip it.
+      if (!AttentionPanel.current.panel.visible) AttentionPanel.current.panel.reveal(undefined, true);
       return AttentionPanel.current;
     }
     const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Attention Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(extensionUri));
@@ -65,8 +66,13 @@ export class AttentionPanel implements vscode.Disposable {
 
   /** Shows that a run is in progress. */
   showLoading(title: string, text: string): void {
-    this.panel.title = `Attention: ${title}`;
+    this.setTitle(title);
     this.post({ type: 'loading', title, text });
+  }
+
+  private setTitle(title: string): void {
+    const next = `Attention: ${title}`;
+    if (this.panel.title !== next) this.panel.title = next;
   }
 
   /** Shows a finished analysis; the previous one's data is released in the worker. */
@@ -85,7 +91,7 @@ export class AttentionPanel implements vscode.Disposable {
     const previous = this.summary;
     this.summary = summary;
     if (previous && previous.analysisId !== summary.analysisId) void this.client.call('release', { analysisId: previous.analysisId }).catch(() => undefined);
-    this.panel.title = `Attention: ${title}`;
+    this.setTitle(title);
     this.sourceLabel = sourceLabel;
     this.post({ type: 'analysis', summary, sourceLabel, sourceText, first });
     this.heat.attach(source, summary);

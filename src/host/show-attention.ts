@@ -19,8 +19,16 @@ export function titleOf(text: string, maxChars = 32): string {
 class DownloadReporter {
   private lastEvent = 0;
   private readonly done = new Set<string>();
+  private progress: vscode.Progress<{ message?: string }> | undefined;
+  private message: string | undefined;
 
-  constructor(private readonly progress: vscode.Progress<{ message?: string }>, private readonly log: vscode.OutputChannel) {}
+  constructor(private readonly log: vscode.OutputChannel) {}
+
+  /** The notification appeared: show the latest message there from now on. */
+  attach(progress: vscode.Progress<{ message?: string }>, initial: string): void {
+    this.progress = progress;
+    progress.report({ message: this.message ?? initial });
+  }
 
   /** True while a download reported progress in the last few seconds. */
   get active(): boolean {
@@ -30,7 +38,8 @@ class DownloadReporter {
   report(p: DownloadProgress): void {
     this.lastEvent = Date.now();
     const pct = p.total > 0 ? ` (${Math.floor((p.loaded / p.total) * 100)}%)` : '';
-    this.progress.report({ message: `downloading ${p.file}: ${bytes(p.loaded)}${p.total > 0 ? ` of ${bytes(p.total)}` : ''}${pct}` });
+    this.message = `downloading ${p.file}: ${bytes(p.loaded)}${p.total > 0 ? ` of ${bytes(p.total)}` : ''}${pct}`;
+    this.progress?.report({ message: this.message });
     if (p.total > 0 && p.loaded >= p.total && !this.done.has(p.file)) {
       this.done.add(p.file);
       this.lastEvent = 0;
@@ -54,6 +63,9 @@ export async function removePartialDownloads(cacheDir: string | undefined): Prom
   await walk(cacheDir);
   return removed;
 }
+
+/** How long a run may take before its cancellable progress notification appears. */
+const NOTIFY_AFTER_MS = 500;
 
 /** Runs Show Attention; at most one run is live: a new run makes the previous one's result stale. */
 export class ShowAttention {
@@ -112,52 +124,58 @@ export class ShowAttention {
     const panel = AttentionPanel.show(this.extensionUri, this.client);
     panel.showLoading(title, `Analysing ${text.length.toLocaleString()} characters with ${settings.model} (${settings.dtype})…`);
     const sourceLabel = `${vscode.workspace.asRelativePath(editor.document.uri)}:${range.start.line + 1}`;
-    return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'Attention Lens', cancellable: true },
-      async (progress, token) => {
-        progress.report({ message: `running ${settings.model}…` });
-        const started = Date.now();
-        const download = new DownloadReporter(progress, this.log);
-        try {
-          const reply = await Promise.race([
-            this.client.call('analyze', { ...engineOptions(settings), text, around, maxTokens: settings.maxTokens, maxAttentionBytes: settings.memoryBudgetBytes, firstView: panel.firstViewFor(settings.model) }, (p) => download.report(p)),
-            new Promise<never>((_, reject) => token.onCancellationRequested(() => {
-              // A download in flight is stopped for real: the worker goes (a new one starts on the next request)
-              // and its partial files are removed. A forward pass is just left to finish unseen.
-              if (download.active) void this.client.restart('download cancelled').then(() => removePartialDownloads(settings.cacheDir));
-              reject(new EngineError('cancelled', 'cancelled'));
-            })),
-          ]);
-          if (myRun !== this.run || !AttentionPanel.active) return undefined;
-          AttentionPanel.active.showAnalysis(reply, title, sourceLabel, text, { uri: doc.uri, version: startVersion, baseOffset: doc.offsetAt(range.start) });
-          const { first: _first, ...summary } = reply;
-          this.log.appendLine(`[analyze] ${summary.model.id} ${summary.model.dtype}: N=${summary.n}, load ${summary.timings.loadMs.toFixed(0)} ms, tokenize ${summary.timings.tokenizeMs.toFixed(0)} ms, forward ${summary.timings.forwardMs.toFixed(0)} ms, total ${Date.now() - started} ms`);
-          if (summary.truncated) {
-            const part = summary.analysedFrom > 0 ? 'the part around the cursor' : 'its first part';
-            const other = summary.analysedFrom > 0 ? 'Show the Start' : 'Show Around the Cursor';
-            void vscode.window.showInformationMessage(`Attention Lens: the text is longer than the ${summary.n} tokens ${summary.model.id} reads at once; showing ${part} (characters ${(summary.analysedFrom + 1).toLocaleString()}–${summary.analysedChars.toLocaleString()} of ${summary.totalChars.toLocaleString()}).`, other)
-              .then((choice) => { if (choice) void this.execute({ ...options, aroundCursor: summary.analysedFrom === 0 }); });
-          }
-          return summary;
-        } catch (error) {
-          if (myRun !== this.run) return undefined;
-          const e = error instanceof EngineError ? error : new EngineError('internal', String((error as Error)?.message ?? error));
-          this.log.appendLine(`[error] ${e.code}: ${e.message}`);
-          if (e.code === 'cancelled') {
-            AttentionPanel.active?.showError('Cancelled.');
-            return undefined;
-          }
-          if (e.details) this.log.appendLine(`[details] ${e.details}`);
-          AttentionPanel.active?.showError(e.message);
-          const actions = e.code === 'offline' || e.code === 'model-not-found' ? ['Retry', 'Use a Local Folder…', 'Show Log'] : ['Show Log'];
-          void vscode.window.showErrorMessage(`Attention Lens: ${e.message}`, ...actions).then(async (choice) => {
-            if (choice === 'Show Log') this.log.show();
-            if (choice === 'Retry') void this.execute(options);
-            if (choice === 'Use a Local Folder…' && await vscode.commands.executeCommand('attentionLens.selectModel', 'folder')) void this.execute(options);
-          });
-          return undefined;
-        }
-      },
-    );
+    const started = Date.now();
+    const download = new DownloadReporter(this.log);
+    let cancel: (e: EngineError) => void = () => undefined;
+    const cancelled = new Promise<never>((_, reject) => { cancel = reject; });
+    cancelled.catch(() => undefined);
+    const call = this.client.call('analyze', { ...engineOptions(settings), text, around, maxTokens: settings.maxTokens, maxAttentionBytes: settings.memoryBudgetBytes, firstView: panel.firstViewFor(settings.model) }, (p) => download.report(p));
+    // A warm run paints in well under a second: the cancellable notification (whose animation competes with the
+    // model for the CPU) appears only for slower runs — model loads, downloads, long texts.
+    let settled = false;
+    const notice = setTimeout(() => {
+      if (settled) return;
+      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Attention Lens', cancellable: true }, (progress, token) => {
+        download.attach(progress, `running ${settings.model}…`);
+        token.onCancellationRequested(() => {
+          // A download in flight is stopped for real: the worker goes (a new one starts on the next request)
+          // and its partial files are removed. A forward pass is just left to finish unseen.
+          if (download.active) void this.client.restart('download cancelled').then(() => removePartialDownloads(settings.cacheDir));
+          cancel(new EngineError('cancelled', 'cancelled'));
+        });
+        return Promise.race([call, cancelled]).catch(() => undefined);
+      });
+    }, NOTIFY_AFTER_MS);
+    try {
+      const reply = await Promise.race([call, cancelled]).finally(() => { settled = true; clearTimeout(notice); });
+      if (myRun !== this.run || !AttentionPanel.active) return undefined;
+      AttentionPanel.active.showAnalysis(reply, title, sourceLabel, text, { uri: doc.uri, version: startVersion, baseOffset: doc.offsetAt(range.start) });
+      const { first: _first, ...summary } = reply;
+      this.log.appendLine(`[analyze] ${summary.model.id} ${summary.model.dtype}: N=${summary.n}, load ${summary.timings.loadMs.toFixed(0)} ms, tokenize ${summary.timings.tokenizeMs.toFixed(0)} ms, forward ${summary.timings.forwardMs.toFixed(0)} ms, total ${Date.now() - started} ms`);
+      if (summary.truncated) {
+        const part = summary.analysedFrom > 0 ? 'the part around the cursor' : 'its first part';
+        const other = summary.analysedFrom > 0 ? 'Show the Start' : 'Show Around the Cursor';
+        void vscode.window.showInformationMessage(`Attention Lens: the text is longer than the ${summary.n} tokens ${summary.model.id} reads at once; showing ${part} (characters ${(summary.analysedFrom + 1).toLocaleString()}–${summary.analysedChars.toLocaleString()} of ${summary.totalChars.toLocaleString()}).`, other)
+          .then((choice) => { if (choice) void this.execute({ ...options, aroundCursor: summary.analysedFrom === 0 }); });
+      }
+      return summary;
+    } catch (error) {
+      if (myRun !== this.run) return undefined;
+      const e = error instanceof EngineError ? error : new EngineError('internal', String((error as Error)?.message ?? error));
+      this.log.appendLine(`[error] ${e.code}: ${e.message}`);
+      if (e.code === 'cancelled') {
+        AttentionPanel.active?.showError('Cancelled.');
+        return undefined;
+      }
+      if (e.details) this.log.appendLine(`[details] ${e.details}`);
+      AttentionPanel.active?.showError(e.message);
+      const actions = e.code === 'offline' || e.code === 'model-not-found' ? ['Retry', 'Use a Local Folder…', 'Show Log'] : ['Show Log'];
+      void vscode.window.showErrorMessage(`Attention Lens: ${e.message}`, ...actions).then(async (choice) => {
+        if (choice === 'Show Log') this.log.show();
+        if (choice === 'Retry') void this.execute(options);
+        if (choice === 'Use a Local Folder…' && await vscode.commands.executeCommand('attentionLens.selectModel', 'folder')) void this.execute(options);
+      });
+      return undefined;
+    }
   }
 }
