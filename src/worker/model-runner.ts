@@ -113,7 +113,7 @@ async function createSession(id: string, dtype: Dtype, config: Config, memoryLim
     const bytes = typeof pathOrBytes === 'string' ? await readFile(pathOrBytes) : pathOrBytes as Uint8Array;
     checkLoadFits(id, bytes.length, memoryLimit);
     const surgery = exposeAttention(bytes, id);
-    const session = await original(surgery.bytes, options ?? {});
+    const session = await original(surgery.bytes, quietThreads(options));
     captured = { session, surgery };
     return session;
   };
@@ -128,11 +128,21 @@ async function createSession(id: string, dtype: Dtype, config: Config, memoryLim
     const file = localOnnxFile(id, dtype);
     if (!file) throw explainLoadError(id, error);
     const surgery = exposeAttention(await readFile(file), id);
-    const session = await original(surgery.bytes, {});
+    const session = await original(surgery.bytes, quietThreads(undefined));
     return { session, surgery, owner: undefined };
   } finally {
     (ort.InferenceSession as unknown as { create: unknown }).create = original;
   }
+}
+
+/**
+ * Session options with onnxruntime's intra-op threads told not to spin while idle. Spinning makes a pass ~5%
+ * faster on an idle machine but burns ~20% more CPU, which inside VS Code is taken from the workbench and the
+ * extension host on the same cores (measured with npm run bench:e2e).
+ */
+function quietThreads(options: unknown): Record<string, unknown> {
+  const o = (options && typeof options === 'object' ? options : {}) as { extra?: { session?: Record<string, unknown> } };
+  return { ...o, extra: { ...o.extra, session: { ...o.extra?.session, intra_op: { allow_spinning: '0' } } } };
 }
 
 function localOnnxFile(id: string, dtype: Dtype): string | undefined {
