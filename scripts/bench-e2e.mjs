@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startVSCode } from './harness/vscode.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const WARM_RUNS = 7;
+const WARM_RUNS = 15;
 const folder = mkdtempSync(join(tmpdir(), 'al-e2e-'));
 const words = ['the', 'animal', 'crossed', 'street', 'because', 'it', 'was', 'tired'];
 writeFileSync(join(folder, 'text.txt'), Array.from({ length: 126 }, (_, i) => words[i % words.length]).join(' '));
