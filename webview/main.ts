@@ -141,9 +141,10 @@ function renderTokens(): void {
 function reprocess(): void {
   const s = state.summary;
   if (!s || !raw) return;
-  visible = renormalise(raw, s.n, hiddenMask(s));
+  const hidden = hiddenMask(s);
+  visible = renormalise(raw, s.n, hidden);
   shown = keepTopMass(visible, s.n, s.n, state.keep);
-  heatmap.set(shown, s.n, s.model.kind === 'causal', hiddenMask(s), s.tokens.map((t) => displayText(t.text).slice(0, 14)));
+  heatmap.set(shown, s.n, s.model.kind === 'causal', hidden, s.tokens.map((t) => displayText(t.text).slice(0, 14)));
   renderShading();
 }
 

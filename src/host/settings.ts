@@ -22,6 +22,11 @@ export function setDefaultCacheDir(dir: string): void {
   defaultCacheDir = dir;
 }
 
+/** What every analysis carries: the engine options, the token limit and the memory budget. */
+export function analyzeOptions(s: LensSettings) {
+  return { ...engineOptions(s), maxTokens: s.maxTokens, maxAttentionBytes: s.memoryBudgetBytes };
+}
+
 /** The part of the settings every engine call carries. */
 export function engineOptions(s: LensSettings): { model: string; dtype: Dtype; allowRemote: boolean; cacheDir?: string } {
   return { model: s.model, dtype: s.dtype, allowRemote: s.allowRemote, ...(s.cacheDir ? { cacheDir: s.cacheDir } : {}) };

@@ -7,7 +7,7 @@ import { bytes } from './cost';
 import { EngineError } from '../protocol/rpc';
 import { AttentionPanel } from './attention-panel';
 import type { EngineClient } from './engine-client';
-import { engineOptions, readSettings } from './settings';
+import { analyzeOptions, readSettings } from './settings';
 
 /** The first words of a text, for the panel title. */
 export function titleOf(text: string, maxChars = 32): string {
@@ -86,7 +86,7 @@ export class ShowAttention {
     const myRun = ++this.run;
     panel.showLoading(titleOf(text), `Restoring: analysing ${text.length.toLocaleString()} characters with ${settings.model}…`);
     try {
-      const summary = await this.client.call('analyze', { ...engineOptions(settings), text, maxTokens: settings.maxTokens, maxAttentionBytes: settings.memoryBudgetBytes });
+      const summary = await this.client.call('analyze', { ...analyzeOptions(settings), text });
       if (myRun === this.run && AttentionPanel.active === panel) panel.showAnalysis(summary, titleOf(text), sourceLabel, text);
     } catch (error) {
       if (myRun !== this.run) return;
@@ -129,7 +129,7 @@ export class ShowAttention {
     let cancel: (e: EngineError) => void = () => undefined;
     const cancelled = new Promise<never>((_, reject) => { cancel = reject; });
     cancelled.catch(() => undefined);
-    const call = this.client.call('analyze', { ...engineOptions(settings), text, around, maxTokens: settings.maxTokens, maxAttentionBytes: settings.memoryBudgetBytes, firstView: panel.firstViewFor(settings.model) }, (p) => download.report(p));
+    const call = this.client.call('analyze', { ...analyzeOptions(settings), text, around, firstView: panel.firstViewFor(settings.model) }, (p) => download.report(p));
     // A warm run paints in well under a second: the cancellable notification (whose animation competes with the
     // model for the CPU) appears only for slower runs — model loads, downloads, long texts.
     let settled = false;

@@ -114,12 +114,13 @@ export class AttentionStatusBar implements vscode.Disposable {
     }
     const doc = editor.document;
     const selection = editor.selection.isEmpty ? undefined : editor.selection;
-    const text = selection ? doc.getText(selection) : doc.getText();
     const scope = selection ? 'selection' : 'document';
     const key = `${settings.model}|${doc.uri.toString()}|${doc.version}|${selection ? `${doc.offsetAt(selection.start)}-${doc.offsetAt(selection.end)}` : 'all'}`;
     const gen = ++this.generation;
     const cached = this.cache.get(key);
     if (cached !== undefined) { this.render(cached, false, scope, undefined, doc.version); return; }
+    // Only a miss copies the text (a cursor move in a 1 MiB document must not).
+    const text = selection ? doc.getText(selection) : doc.getText();
     if (text.length > ESTIMATE_ABOVE_CHARS) this.render(Math.ceil(text.length / 4), true, scope, undefined, doc.version);
     try {
       const counted = await this.client.call('countTokens', { ...engineOptions(settings), text });

@@ -13,8 +13,7 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
       if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.requestId, Number.MAX_SAFE_INTEGER)) return undefined;
       if (!isInt(msg.layer, summary.model.layers)) return undefined;
       const head = msg.head;
-      const okHead = head === 'mean' || head === 'max' || head === 'rollout' || isInt(head, summary.model.heads[msg.layer as number]);
-      return okHead ? { type: 'requestSlice', requestId: msg.requestId as number, analysisId: summary.analysisId, layer: msg.layer as number, head: head as HeadSelector } : undefined;
+      return validHead(head, msg.layer as number, summary) ? { type: 'requestSlice', requestId: msg.requestId as number, analysisId: summary.analysisId, layer: msg.layer as number, head: head as HeadSelector } : undefined;
     }
     case 'requestThumbnails':
       return summary && msg.analysisId === summary.analysisId && isInt(msg.size, 257) ? { type: 'requestThumbnails', analysisId: summary.analysisId, size: msg.size as number } : undefined;
@@ -29,8 +28,7 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
     case 'exportJson': {
       if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.layer, summary.model.layers)) return undefined;
       const head = msg.head;
-      const okHead = head === 'mean' || head === 'max' || head === 'rollout' || isInt(head, summary.model.heads[msg.layer as number]);
-      return okHead ? { type: 'exportJson', analysisId: summary.analysisId, layer: msg.layer as number, head: head as HeadSelector } : undefined;
+      return validHead(head, msg.layer as number, summary) ? { type: 'exportJson', analysisId: summary.analysisId, layer: msg.layer as number, head: head as HeadSelector } : undefined;
     }
     case 'rankHeads': {
       if (!summary || msg.analysisId !== summary.analysisId || !msg.by || typeof msg.by !== 'object') return undefined;
@@ -48,4 +46,9 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
     default:
       return undefined;
   }
+}
+
+/** A head index of `layer`, an aggregate, or the rollout. */
+function validHead(head: unknown, layer: number, summary: AnalysisSummary): head is HeadSelector {
+  return head === 'mean' || head === 'max' || head === 'rollout' || (Number.isInteger(head) && (head as number) >= 0 && (head as number) < summary.model.heads[layer]);
 }

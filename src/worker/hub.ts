@@ -55,7 +55,7 @@ export function checkLoadFits(id: string, fileBytes: number, limit = totalmem() 
   }
 }
 
-/** For a local folder, names the JSON file that does not parse (transformers.js' own message does not say which). */
+/** For a local folder, throws naming the JSON file that does not parse (transformers.js' own message does not say which). */
 export function checkLocalJson(id: string): void {
   if (!isAbsolute(id) || !existsSync(id)) return;
   for (const name of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {

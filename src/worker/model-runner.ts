@@ -30,12 +30,13 @@ function numberField(config: Config, ...keys: string[]): number | undefined {
 
 /** Config and tokenizer of a model, without its ONNX graph (enough to count tokens). */
 export async function loadTextSide(id: string, onProgress?: (p: DownloadProgress) => void): Promise<{ config: Config; tokenizer: PreTrainedTokenizer }> {
-  checkLocalJson(id);
   const progress_callback = progressCallback(onProgress);
   try {
     const config = (await AutoConfig.from_pretrained(id, { progress_callback } as never)) as unknown as Config;
     return { config, tokenizer: await AutoTokenizer.from_pretrained(id, { progress_callback } as never) };
   } catch (error) {
+    // Only on failure: re-read a local folder's JSON files to name the broken one (transformers.js does not).
+    checkLocalJson(id);
     throw explainLoadError(id, error);
   }
 }
