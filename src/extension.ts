@@ -10,20 +10,34 @@ import { registerWalkthrough } from './host/walkthrough';
 
 let client: EngineClient | undefined;
 
+/** A count that takes longer than this (loading the tokenizer included) is stopped and the counter restarted. */
+const COUNT_TIMEOUT_MS = 30_000;
+
 /** Starts nothing heavy: the worker starts on first use. */
 export function activate(context: vscode.ExtensionContext) {
   const log = vscode.window.createOutputChannel('Attention Lens');
   setDefaultCacheDir(vscode.Uri.joinPath(context.globalStorageUri, 'models').fsPath);
-  client = new EngineClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, (message) => {
-    log.appendLine(`[worker] stopped: ${message}; it restarts on the next request`);
-    void vscode.window.showWarningMessage('Attention Lens: the attention engine stopped unexpectedly and will restart on the next request.');
+  const workerPath = vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath;
+  client = new EngineClient(workerPath, {
+    onCrash: (message) => {
+      log.appendLine(`[engine] stopped: ${message}; it restarts on the next request`);
+      void vscode.window.showWarningMessage('Attention Lens: the attention engine stopped unexpectedly and will restart on the next request.');
+    },
+    onStderr: (line) => log.appendLine(`[engine] ${line}`),
+  });
+  // Counting has an engine process of its own (a tokenizer, no model): an analysis never waits behind a count, and
+  // a tokenizer that hangs (a backtracking pre-tokenizer regex) is killed on a short timeout without touching it.
+  const counter = new EngineClient(workerPath, {
+    timeouts: { countTokens: COUNT_TIMEOUT_MS },
+    onStderr: (line) => log.appendLine(`[counter] ${line}`),
   });
   const show = new ShowAttention(context.extensionUri, client, log);
   const engine = client;
-  const statusBar = new AttentionStatusBar(client);
+  const statusBar = new AttentionStatusBar(counter);
   context.subscriptions.push(
     log,
     { dispose: () => void engine.dispose() },
+    { dispose: () => void counter.dispose() },
     vscode.commands.registerCommand('attentionLens.showAttention', () => show.execute()),
     vscode.commands.registerCommand(STATUS_BAR_COMMAND, () => statusBar.click(show)),
     vscode.commands.registerCommand('attentionLens.selectModel', (preset?: unknown) => selectModel(preset)),
@@ -39,6 +53,7 @@ export function activate(context: vscode.ExtensionContext) {
   // A small API for tests and other extensions.
   return {
     client,
+    counter,
     statusBarText: () => statusBar.text,
     statusBarState: () => statusBar.state,
     // For tests: drive the panel as its webview would, and read what it did.

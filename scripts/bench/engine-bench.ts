@@ -90,17 +90,28 @@ async function endToEnd(plainMs: number) {
     });
     return { ms, summary };
   };
-  const client = new EngineClient(worker, () => undefined);
+  // The engine in a child process (what the extension uses) against the same engine in a worker thread: both warm,
+  // 15 alternating runs each, so machine noise falls on both alike.
+  const client = new EngineClient(worker, { mode: 'process' });
+  const thread = new EngineClient(worker, { mode: 'thread' });
   const cold = await firstPaint(client);
+  await firstPaint(thread);
   const warm: number[] = [];
-  for (let r = 0; r < 7; r++) warm.push((await firstPaint(client)).ms);
+  const warmThread: number[] = [];
+  for (let r = 0; r < 15; r++) {
+    warm.push((await firstPaint(client)).ms);
+    warmThread.push((await firstPaint(thread)).ms);
+  }
   await client.dispose();
+  await thread.dispose();
   const n = cold.summary.n;
   const t = cold.summary.timings;
   return {
     n,
     warmMs: stats(warm).median,
     warm: stats(warm),
+    warmThread: stats(warmThread),
+    processOverThread: +(stats(warm).median / stats(warmThread).median).toFixed(3),
     plainForwardMs: plainMs,
     coldMs: +cold.ms.toFixed(1),
     coldBreakdown: { loadMs: +t.loadMs.toFixed(1), tokenizeMs: +t.tokenizeMs.toFixed(1), forwardMs: +t.forwardMs.toFixed(1), restMs: +(cold.ms - t.loadMs - t.tokenizeMs - t.forwardMs).toFixed(1) },

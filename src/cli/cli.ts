@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AnalysisSummary, Dtype } from '../protocol/messages';
-import { matrixRows, modelJson, round } from '../protocol/attention-json';
+import { once } from 'node:events';
+import { attentionJsonChunks } from '../protocol/attention-json';
 import { EngineError } from '../protocol/rpc';
 import { Engine } from '../worker/engine';
 
@@ -73,21 +74,11 @@ async function main(argv: string[]): Promise<void> {
     if (rankPair && rankPair.some((i) => i >= summary.n)) fail(`--rank-heads token indices must be below ${summary.n} (the number of tokens).`);
     const ranking = rankPair ? (await engine.rankHeads({ analysisId: summary.analysisId, by: { kind: 'pair', query: rankPair[0], key: rankPair[1] } })).heads : undefined;
     if (values.json) {
-      const out: Record<string, unknown> = { model: modelJson(summary.model), tokens: summary.tokens };
-      if (ranking) out.heads = ranking.map((h) => ({ layer: h.layer, head: h.head, weight: round(h.weight) }));
-      if (values.all) {
-        const all: number[][][][] = [];
-        for (let l = 0; l < summary.model.layers; l++) {
-          const heads: number[][][] = [];
-          for (let h = 0; h < summary.model.heads[l]; h++) heads.push(matrixRows((await engine.slice({ analysisId: summary.analysisId, layer: l, head: h })).buffer, summary.n));
-          all.push(heads);
-        }
-        out.attentions = all;
-      } else {
-        const s = await engine.slice({ analysisId: summary.analysisId, layer, head: selector });
-        out.attention = values.rollout ? { layer, rollout: true, matrix: matrixRows(s.buffer, s.n) } : { layer, head, matrix: matrixRows(s.buffer, s.n) };
+      const req = { scope: values.all ? 'all' as const : 'view' as const, layer, head: selector, source: values.file ?? '--text', ranking };
+      for await (const chunk of attentionJsonChunks(summary, req, async (l, h) => (await engine.slice({ analysisId: summary.analysisId, layer: l, head: h })).buffer)) {
+        if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
       }
-      process.stdout.write(`${JSON.stringify(out)}\n`);
+      process.stdout.write('\n');
     } else if (ranking) {
       const name = (i: number) => JSON.stringify(summary.tokens[i].text);
       const lines = [`heads ranked by attention from ${name(rankPair![0])} (token ${rankPair![0]}) to ${name(rankPair![1])} (token ${rankPair![1]}):`];

@@ -1,81 +1,156 @@
-// The host's handle on the engine worker: started on first use, restarted after a crash, terminated on dispose.
-// Free of 'vscode' so tests can drive a real worker thread from plain Node.
-import { Worker } from 'node:worker_threads';
-import type { DownloadProgress, EngineApi, ReplyMessage } from '../protocol/messages';
+// The host's handle on the engine: started on first use, killed and restarted after a crash, a timeout or a
+// cancelled load, watched for runaway memory, and stopped on dispose. Free of 'vscode' so tests drive it from Node.
+import { totalmem } from 'node:os';
+import type { DownloadProgress, EngineApi } from '../protocol/messages';
 import { EngineError, RpcClient } from '../protocol/rpc';
+import { type EngineMode, type EngineTransport, engineModeFromEnv, startEngine } from './engine-transport';
 
-/** Per-method timeouts: loads can download hundreds of MB, slices are quick. */
+/**
+ * Per-method timeouts. Calls that can download restart their clock on every progress event, so a long download
+ * is fine and a hang (a tokenizer regex that backtracks for minutes) is not. A timeout kills the engine.
+ */
 const TIMEOUTS: Partial<Record<keyof EngineApi, number>> = {
-  analyze: 30 * 60_000,
-  countTokens: 10 * 60_000,
+  analyze: 10 * 60_000,
+  countTokens: 60_000,
   slice: 60_000,
   thumbnails: 60_000,
   rows: 30_000,
   rankHeads: 30_000,
+  exportJson: 10 * 60_000,
   release: 10_000,
 };
 
+/** How often the engine's memory is checked while a call runs. */
+const MEMORY_CHECK_MS = 250;
+
 type Params<K extends keyof EngineApi> = Parameters<EngineApi[K]>[0];
 
-/** A lazily started engine worker with typed calls. */
+/** Options of an engine client; every field has a default. */
+export interface EngineClientOptions {
+  /** Hears about an engine that died on its own (it restarts on the next call). */
+  onCrash?: (message: string) => void;
+  /** Where the engine runs (default: a child process, or `ATTENTION_LENS_ENGINE`). */
+  mode?: EngineMode;
+  /** Overrides of the per-method timeouts, in ms (tests shorten them). */
+  timeouts?: Partial<Record<keyof EngineApi, number>>;
+  /** Resident memory at which the engine is stopped, in bytes (default 80% of this machine's memory). */
+  memoryLimitBytes?: number;
+  /** Hears the engine's stderr lines (native messages). */
+  onStderr?: (line: string) => void;
+}
+
+/** A lazily started engine with typed calls. */
 export class EngineClient {
-  private worker: Worker | undefined;
+  private transport: EngineTransport | undefined;
   private rpc: RpcClient<EngineApi> | undefined;
   private disposed = false;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+  /** The model key of the last successful analysis in the running engine: its model is loaded. */
+  private warmKey: string | undefined;
 
-  /** `onCrash` hears about a worker that died (it restarts on the next call). */
-  constructor(private readonly workerPath: string, private readonly onCrash: (message: string) => void = () => undefined) {}
+  constructor(private readonly entry: string, private readonly options: EngineClientOptions = {}) {}
 
-  /** Calls an engine method in the worker; `onProgress` hears model downloads. */
+  /** Where the engine runs. */
+  get mode(): EngineMode {
+    return this.options.mode ?? engineModeFromEnv();
+  }
+
+  /** Calls an engine method; `onProgress` hears model downloads. */
   call<K extends keyof EngineApi>(method: K, params: Params<K>, onProgress?: (p: DownloadProgress) => void): Promise<ReturnType<EngineApi[K]>> {
     if (this.disposed) return Promise.reject(new EngineError('cancelled', 'the engine was shut down'));
-    return this.start().call(method, params as never, TIMEOUTS[method] ?? 60_000, onProgress) as Promise<ReturnType<EngineApi[K]>>;
+    const rpc = this.start();
+    const timeout = this.options.timeouts?.[method] ?? TIMEOUTS[method] ?? 60_000;
+    const key = method === 'analyze' ? modelKey(params as Params<'analyze'>) : undefined;
+    this.busy(true);
+    const p = rpc.call(method, params as never, timeout, onProgress) as Promise<ReturnType<EngineApi[K]>>;
+    p.then(
+      () => { if (key !== undefined && this.rpc === rpc) this.warmKey = key; },
+      (error: EngineError) => {
+        // A call that timed out left the engine in an unknown state (a hang, a runaway loop): start afresh.
+        if (error.code === 'timeout' && this.rpc === rpc) void this.restart(`${String(method)} timed out`, 'timeout');
+      },
+    ).finally(() => { if (this.rpc === rpc && rpc.inFlight === 0) this.busy(false); });
+    return p;
   }
 
-  /** True while a worker thread exists. */
+  /** True while an engine exists. */
   get running(): boolean {
-    return this.worker !== undefined;
+    return this.transport !== undefined;
   }
 
-  /** Kills the worker (pending calls fail with `cancelled`); the next call starts a fresh one. */
-  async restart(reason = 'restarted'): Promise<void> {
-    const w = this.worker;
-    this.detach(new EngineError('cancelled', reason));
-    if (w) await w.terminate();
+  /** The engine's process id (process mode), for the temporary files it writes. */
+  get pid(): number | undefined {
+    return this.transport?.pid;
   }
 
-  /** Terminates the worker for good. */
+  /** True when an analysis with these settings would find its model already loaded. */
+  isWarm(params: Params<'analyze'>): boolean {
+    return this.transport !== undefined && this.warmKey === modelKey(params);
+  }
+
+  /** Kills the engine (pending calls fail with `code`); the next call starts a fresh one. */
+  async restart(reason = 'restarted', code: 'cancelled' | 'timeout' | 'over-budget' = 'cancelled'): Promise<void> {
+    const t = this.transport;
+    if (!t) return;
+    // Detach first, so the exit that follows is not reported as a crash.
+    this.detach(new EngineError(code, code === 'cancelled' ? reason : `${reason}; the attention engine was restarted`));
+    t.kill();
+  }
+
+  /** Stops the engine for good. */
   async dispose(): Promise<void> {
     this.disposed = true;
     await this.restart('the engine was shut down');
   }
 
   private start(): RpcClient<EngineApi> {
-    if (this.worker && this.rpc) return this.rpc;
-    const worker = new Worker(this.workerPath);
-    const rpc = new RpcClient<EngineApi>((m) => worker.postMessage(m));
-    worker.on('message', (reply: ReplyMessage) => rpc.receive(reply));
-    worker.on('error', (error) => {
-      if (this.worker !== worker) return;
-      this.detach(new EngineError('worker-died', `the attention engine crashed: ${error.message}`));
-      this.onCrash(error.message);
+    if (this.transport && this.rpc) return this.rpc;
+    const rpc = new RpcClient<EngineApi>((m) => transport.post(m));
+    const transport: EngineTransport = startEngine(this.entry, this.mode, {
+      onMessage: (reply) => rpc.receive(reply),
+      onExit: (reason) => {
+        if (this.transport !== transport) return;
+        this.detach(new EngineError('worker-died', `the attention engine stopped (${reason}); it restarts on the next request`));
+        this.options.onCrash?.(reason);
+      },
+      onStderr: this.options.onStderr,
     });
-    worker.on('exit', (code) => {
-      if (this.worker !== worker) return;
-      this.detach(new EngineError('worker-died', `the attention engine stopped (exit code ${code})`));
-      this.onCrash(`exit code ${code}`);
-    });
-    // The worker must not keep the extension host (or a test run) alive on its own.
-    worker.unref();
-    this.worker = worker;
+    this.transport = transport;
     this.rpc = rpc;
+    this.warmKey = undefined;
     return rpc;
+  }
+
+  private busy(on: boolean): void {
+    this.transport?.setBusy(on);
+    if (on && !this.watchdog) {
+      const limit = this.options.memoryLimitBytes ?? totalmem() * 0.8;
+      this.watchdog = setInterval(() => {
+        const rss = this.transport?.rssBytes();
+        if (rss !== undefined && rss > limit) {
+          const gb = (b: number) => `${(b / 2 ** 30).toFixed(1)} GB`;
+          void this.restart(`the attention engine used ${gb(rss)} of memory, over the ${gb(limit)} limit, and was stopped (model or text too big for this machine)`, 'over-budget');
+        }
+      }, MEMORY_CHECK_MS);
+      this.watchdog.unref();
+    }
+    if (!on && this.watchdog) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
+    }
   }
 
   private detach(error: EngineError): void {
     const rpc = this.rpc;
-    this.worker = undefined;
+    this.transport = undefined;
     this.rpc = undefined;
+    this.warmKey = undefined;
+    this.busy(false);
     rpc?.failAll(error);
   }
+}
+
+/** What identifies a loaded model in the engine (the same fields the engine keys its model on). */
+function modelKey(p: Params<'analyze'>): string {
+  return JSON.stringify([p.model, p.dtype, p.remoteHost ?? '', p.cacheDir ?? '', p.allowRemote ?? true]);
 }

@@ -1,7 +1,7 @@
 // Export from the panel: the current view as PNG, and the data as JSON (the current slice or every layer × head),
 // through VS Code's save dialog, with the size shown before anything is written.
 import * as vscode from 'vscode';
-import { estimateJsonBytes, matrixRows, modelJson } from '../protocol/attention-json';
+import { attentionJsonChunks, estimateJsonBytes } from '../protocol/attention-json';
 import type { AnalysisSummary, HeadSelector } from '../protocol/messages';
 import { bytes } from './cost';
 import type { EngineClient } from './engine-client';
@@ -29,24 +29,6 @@ export async function exportPng(dataUrl: string, suggested: string, target?: vsc
 /** What the JSON holds: the view on screen, or every layer × head. */
 export type JsonScope = 'view' | 'all';
 
-/** Builds the JSON document (same shape as the CLI's) by fetching the slices from the worker. */
-export async function attentionJson(client: EngineClient, s: AnalysisSummary, scope: JsonScope, layer: number, head: HeadSelector, source: string): Promise<string> {
-  const out: Record<string, unknown> = { model: { ...modelJson(s.model), dtype: s.model.dtype }, source, tokens: s.tokens, n: s.n };
-  if (scope === 'all') {
-    const all: number[][][][] = [];
-    for (let l = 0; l < s.model.layers; l++) {
-      const heads: number[][][] = [];
-      for (let h = 0; h < s.model.heads[l]; h++) heads.push(matrixRows((await client.call('slice', { analysisId: s.analysisId, layer: l, head: h })).buffer, s.n));
-      all.push(heads);
-    }
-    out.attentions = all;
-  } else {
-    const slice = await client.call('slice', { analysisId: s.analysisId, layer, head });
-    out.attention = { layer, head, matrix: matrixRows(slice.buffer, s.n) };
-  }
-  return JSON.stringify(out);
-}
-
 /** Asks which JSON (showing each size), where to save it (or uses `target`), and writes it. */
 export async function exportJson(client: EngineClient, s: AnalysisSummary, layer: number, head: HeadSelector, source: string, choice?: { scope: JsonScope; target: vscode.Uri }): Promise<vscode.Uri | undefined> {
   const total = s.model.heads.reduce((a, b) => a + b, 0);
@@ -62,7 +44,17 @@ export async function exportJson(client: EngineClient, s: AnalysisSummary, layer
   if (!scope) return undefined;
   const uri = choice?.target ?? await vscode.window.showSaveDialog({ defaultUri: defaultUri('attention.json'), filters: { JSON: ['json'] }, saveLabel: 'Export JSON' });
   if (!uri) return undefined;
-  const text = await attentionJson(client, s, scope, layer, head, source);
+  const req = { scope, layer, head, source };
+  if (uri.scheme === 'file') {
+    // The engine writes the file itself, one matrix at a time: every layer × head of a big model is gigabytes of
+    // JSON that must never become one string on the extension host.
+    await client.call('exportJson', { analysisId: s.analysisId, path: uri.fsPath, ...req });
+    return uri;
+  }
+  // A virtual file system (remote, untitled schemes): only the current view, small enough to build here.
+  if (scope === 'all') throw new Error('every layer × head can be exported only to a file on this machine.');
+  let text = '';
+  for await (const chunk of attentionJsonChunks(s, req, async (l, h) => (await client.call('slice', { analysisId: s.analysisId, layer: l, head: h })).buffer)) text += chunk;
   await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));
   return uri;
 }

@@ -1,12 +1,11 @@
 // The Show Attention command: selection (or current line) -> engine in the worker -> panel.
 import * as vscode from 'vscode';
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AnalysisSummary, DownloadProgress } from '../protocol/messages';
 import { bytes } from './cost';
 import { EngineError } from '../protocol/rpc';
 import { AttentionPanel } from './attention-panel';
 import type { EngineClient } from './engine-client';
+import { removePartialDownloads } from './partial-downloads';
 import { analyzeOptions, readSettings } from './settings';
 
 /** The first words of a text, for the panel title. */
@@ -17,8 +16,9 @@ export function titleOf(text: string, maxChars = 32): string {
 
 /** Shows model download progress (bytes and percent) in the run's notification and logs finished files. */
 class DownloadReporter {
-  private lastEvent = 0;
   private readonly done = new Set<string>();
+  /** Every file the engine reported progress for (its leftovers are removed on cancel). */
+  readonly files = new Set<string>();
   private progress: vscode.Progress<{ message?: string }> | undefined;
   private message: string | undefined;
 
@@ -30,38 +30,17 @@ class DownloadReporter {
     progress.report({ message: this.message ?? initial });
   }
 
-  /** True while a download reported progress in the last few seconds. */
-  get active(): boolean {
-    return Date.now() - this.lastEvent < 5_000;
-  }
-
   report(p: DownloadProgress): void {
-    this.lastEvent = Date.now();
+    this.files.add(p.file);
     const pct = p.total > 0 ? ` (${Math.floor((p.loaded / p.total) * 100)}%)` : '';
     this.message = `downloading ${p.file}: ${bytes(p.loaded)}${p.total > 0 ? ` of ${bytes(p.total)}` : ''}${pct}`;
     this.progress?.report({ message: this.message });
+    // transformers.js may report a file's 100% twice: log it once.
     if (p.total > 0 && p.loaded >= p.total && !this.done.has(p.file)) {
       this.done.add(p.file);
-      this.lastEvent = 0;
       this.log.appendLine(`[download] ${p.file}: ${bytes(p.total)}`);
     }
   }
-}
-
-/** Deletes the temporary files of downloads that were cut off (transformers.js renames a file only when complete). */
-export async function removePartialDownloads(cacheDir: string | undefined): Promise<number> {
-  if (!cacheDir) return 0;
-  let removed = 0;
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (/\.tmp\.\d+\.[a-z0-9]+$/.test(e.name)) { await rm(p, { force: true }); removed++; }
-    }
-  };
-  await walk(cacheDir);
-  return removed;
 }
 
 /** How long a run may take before its cancellable progress notification appears. */
@@ -129,7 +108,13 @@ export class ShowAttention {
     let cancel: (e: EngineError) => void = () => undefined;
     const cancelled = new Promise<never>((_, reject) => { cancel = reject; });
     cancelled.catch(() => undefined);
-    const call = this.client.call('analyze', { ...analyzeOptions(settings), text, around, firstView: panel.firstViewFor(settings.model) }, (p) => download.report(p));
+    const params = { ...analyzeOptions(settings), text, around, firstView: panel.firstViewFor(settings.model) };
+    // Cancelling while the model loads (download, graph surgery, session creation) stops the engine process, which
+    // is safe, and restarts it on the next request; a forward pass on a loaded model is left to finish unseen so
+    // the model stays loaded.
+    const warm = this.client.isWarm(params);
+    const call = this.client.call('analyze', params, (p) => download.report(p));
+    const enginePid = this.client.pid;
     // A warm run paints in well under a second: the cancellable notification (whose animation competes with the
     // model for the CPU) appears only for slower runs — model loads, downloads, long texts.
     let settled = false;
@@ -138,9 +123,11 @@ export class ShowAttention {
       void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Attention Lens', cancellable: true }, (progress, token) => {
         download.attach(progress, `running ${settings.model}…`);
         token.onCancellationRequested(() => {
-          // A download in flight is stopped for real: the worker goes (a new one starts on the next request)
-          // and its partial files are removed. A forward pass is just left to finish unseen.
-          if (download.active) void this.client.restart('download cancelled').then(() => removePartialDownloads(settings.cacheDir));
+          if (!warm) {
+            void this.client.restart('cancelled')
+              .then(() => removePartialDownloads(settings.cacheDir, settings.model, download.files, enginePid))
+              .then((removed) => { if (removed.length) this.log.appendLine(`[download] cancelled; removed ${removed.length} partial file(s)`); });
+          }
           cancel(new EngineError('cancelled', 'cancelled'));
         });
         return Promise.race([call, cancelled]).catch(() => undefined);

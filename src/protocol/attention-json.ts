@@ -1,5 +1,6 @@
-// The JSON shape of exported attention, shared by the CLI and the panel's export so both write the same thing.
-import type { AnalysisSummary, ModelInfo } from './messages';
+// The JSON shape of exported attention: one builder, used by the CLI and by the panel's Export JSON (which the engine
+// writes straight to the file, one matrix at a time, so a big export never becomes one string anywhere).
+import type { AnalysisSummary, HeadScore, HeadSelector, ModelInfo } from './messages';
 
 /** Rounds to float32's meaningful digits so the JSON stays readable. */
 export function round(v: number): number {
@@ -14,7 +15,41 @@ export function matrixRows(buffer: ArrayBuffer, n: number): number[][] {
 
 /** The model part of the JSON. */
 export function modelJson(m: ModelInfo) {
-  return { id: m.id, kind: m.kind, layers: m.layers, heads: m.heads, maxPositions: m.maxPositions };
+  return { id: m.id, kind: m.kind, layers: m.layers, heads: m.heads, maxPositions: m.maxPositions, dtype: m.dtype };
+}
+
+/** What an attention JSON holds: one view (a head, mean/max of heads, or rollout), or every layer × head. */
+export interface AttentionJsonRequest {
+  scope: 'view' | 'all';
+  layer: number;
+  head: HeadSelector;
+  /** Where the text came from (a file and line, or "--text"). */
+  source: string;
+  /** Heads ranked by the CLI's --rank-heads, written as "heads". */
+  ranking?: HeadScore[];
+}
+
+/**
+ * The JSON document as a sequence of chunks, fetching one matrix at a time:
+ * `{"model":{…,"dtype"},"source","n","tokens":[…],["heads":[…],]"attention":{"layer","head"|"rollout":true,"matrix"}}`,
+ * or `"attentions"` indexed [layer][head][query][key] for every layer × head.
+ */
+export async function* attentionJsonChunks(s: AnalysisSummary, req: AttentionJsonRequest, slice: (layer: number, head: HeadSelector) => Promise<ArrayBuffer>): AsyncGenerator<string> {
+  const head: Record<string, unknown> = { model: modelJson(s.model), source: req.source, n: s.n, tokens: s.tokens };
+  if (req.ranking) head.heads = req.ranking.map((h) => ({ layer: h.layer, head: h.head, weight: round(h.weight) }));
+  yield JSON.stringify(head).slice(0, -1);
+  if (req.scope === 'all') {
+    yield ',"attentions":[';
+    for (let l = 0; l < s.model.layers; l++) {
+      yield l === 0 ? '[' : ',[';
+      for (let h = 0; h < s.model.heads[l]; h++) yield (h === 0 ? '' : ',') + JSON.stringify(matrixRows(await slice(l, h), s.n));
+      yield ']';
+    }
+    yield ']}';
+    return;
+  }
+  const which = req.head === 'rollout' ? { layer: req.layer, rollout: true } : { layer: req.layer, head: req.head };
+  yield `,"attention":${JSON.stringify({ ...which, matrix: matrixRows(await slice(req.layer, req.head), s.n) })}}`;
 }
 
 /** Approximate size of the JSON for `matrices` N×N matrices (≈ 11 characters per number), for "size before writing". */

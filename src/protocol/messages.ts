@@ -122,6 +122,8 @@ export interface EngineApi {
   countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string; remoteHost?: string }): { count: number; maxPositions: number; layers: number; heads: number[]; hiddenSize: number };
   release(params: { analysisId: number }): { released: boolean };
   rankHeads(params: { analysisId: number; by: RankBy }): { heads: HeadScore[] };
+  /** Writes the analysis as attention JSON (the CLI's shape) to a file the user chose, streaming one matrix at a time. */
+  exportJson(params: { analysisId: number; path: string; scope: 'view' | 'all'; layer: number; head: HeadSelector; source: string }): { bytes: number };
 }
 
 /** Error codes every side can branch on. */

@@ -29,6 +29,8 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: EngineError): void;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Restarts the timeout: a call that reports progress is alive. */
+  rearm(): void;
   onEvent?: (event: DownloadProgress) => void;
 }
 
@@ -39,14 +41,26 @@ export class RpcClient<Api> {
 
   constructor(private readonly post: (message: RequestMessage<Api>) => void) {}
 
-  /** Calls a method; rejects with an EngineError on error reply, timeout or dispose. `onEvent` hears progress. */
+  /**
+   * Calls a method; rejects with an EngineError on error reply, timeout or dispose. `onEvent` hears progress.
+   * The timeout counts from the call or from its latest event, so a long download with progress does not time out.
+   */
   call<K extends keyof Api>(method: K, params: Params<Api, K>, timeoutMs = 0, onEvent?: (event: DownloadProgress) => void): Promise<Result<Api, K>> {
     const id = this.nextId++;
     return new Promise<Result<Api, K>>((resolve, reject) => {
-      const timer = timeoutMs > 0
-        ? setTimeout(() => this.settle(id, new EngineError('timeout', `${String(method)} did not answer within ${timeoutMs} ms`)), timeoutMs)
-        : undefined;
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, onEvent });
+      const expire = () => this.settle(id, new EngineError('timeout', `${String(method)} did not answer within ${timeoutMs} ms`));
+      const entry: Pending = {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer: timeoutMs > 0 ? setTimeout(expire, timeoutMs) : undefined,
+        rearm: () => {
+          if (!entry.timer) return;
+          clearTimeout(entry.timer);
+          entry.timer = setTimeout(expire, timeoutMs);
+        },
+        onEvent,
+      };
+      this.pending.set(id, entry);
       try {
         this.post({ kind: 'request', id, method, params } as RequestMessage<Api>);
       } catch (error) {
@@ -57,7 +71,12 @@ export class RpcClient<Api> {
 
   /** Feeds a reply from the other side. */
   receive(reply: ReplyMessage): void {
-    if (reply.kind === 'event') { this.pending.get(reply.id)?.onEvent?.(reply.event); return; }
+    if (reply.kind === 'event') {
+      const p = this.pending.get(reply.id);
+      p?.rearm();
+      p?.onEvent?.(reply.event);
+      return;
+    }
     if (reply.ok) this.settle(reply.id, undefined, reply.result);
     else this.settle(reply.id, new EngineError(reply.error.code, reply.error.message, reply.error.details));
   }

@@ -4,6 +4,9 @@ import type { Direction, HeadScore, HeadSelector, RankBy } from '../protocol/mes
 import { EngineError } from '../protocol/rpc';
 import { Rollout, rankHeads } from './head-analysis';
 
+/** Largest number of float32 cells in one thumbnails reply (2,048 heads at 24×24). */
+export const MAX_THUMBNAIL_CELLS = 2048 * 24 * 24;
+
 /** The attention maps of one analysis: per layer, heads × N × N float32, row-major. */
 export class AttentionStore {
   private rollout: Rollout | undefined;
@@ -67,10 +70,14 @@ export class AttentionStore {
     return out;
   }
 
-  /** Every layer × head, block-averaged to size×size (size ≤ N), concatenated layer-major. */
+  /**
+   * Every layer × head, block-averaged to size×size (size ≤ N), concatenated layer-major. The side shrinks for
+   * models with very many heads, so the grid never exceeds MAX_THUMBNAIL_CELLS numbers (~4.7 MB).
+   */
   thumbnails(size: number): { size: number; data: Float32Array } {
-    const s = Math.max(1, Math.min(Math.floor(size), this.n));
     const total = this.heads.reduce((a, b) => a + b, 0);
+    const fit = Math.floor(Math.sqrt(MAX_THUMBNAIL_CELLS / Math.max(1, total)));
+    const s = Math.max(1, Math.min(Math.floor(size), this.n, fit));
     const out = new Float32Array(total * s * s);
     const n = this.n;
     const n2 = n * n;

@@ -2,11 +2,14 @@
 // Pure logic over LoadedModel; the worker entry only wires it to a message port, so tests call it directly.
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import type { AnalysisReply, AnalysisSummary, AnalyzeParams, Direction, DownloadProgress, Dtype, EngineApi, HeadScore, HeadSelector, RankBy, RowsReply, SliceReply, ThumbnailsReply } from '../protocol/messages';
+import { attentionJsonChunks } from '../protocol/attention-json';
 import { EngineError } from '../protocol/rpc';
 import { AttentionStore, ownBuffer } from './attention-store';
 import { configureHub } from './hub';
 import { LoadedModel, loadTextSide } from './model-runner';
 import { TokenCounter } from './token-counter';
+import { writeChunks } from './write-chunks';
+import { isAbsolute } from 'node:path';
 import { alignmentRules, describeTokens, encode } from './tokenize';
 
 /** How many analyses stay in memory; older ones are released. */
@@ -22,6 +25,8 @@ export class Engine implements Methods {
   private modelKey = '';
   private loading: Promise<LoadedModel> | undefined;
   private readonly analyses = new Map<number, AttentionStore>();
+  /** What each held analysis showed (tokens, model), for exports. */
+  private readonly summaries = new Map<number, AnalysisSummary>();
   private nextAnalysis = 1;
   private readonly tokenizers = new Map<string, Promise<{ tokenizer: PreTrainedTokenizer; config: Record<string, unknown>; counter: TokenCounter }>>();
 
@@ -33,6 +38,7 @@ export class Engine implements Methods {
     const old = this.model;
     this.model = undefined;
     this.analyses.clear();
+    this.summaries.clear();
     if (old) await old.dispose();
     this.modelKey = key;
     this.loading = LoadedModel.load({ ...params, onProgress });
@@ -98,7 +104,7 @@ export class Engine implements Methods {
     const store = new AttentionStore(n, layers, model.info.heads);
     const analysisId = this.nextAnalysis++;
     this.analyses.set(analysisId, store);
-    for (const id of this.analyses.keys()) if (this.analyses.size > KEEP_ANALYSES) this.analyses.delete(id);
+    for (const id of this.analyses.keys()) if (this.analyses.size > KEEP_ANALYSES) this.forget(id);
     const analysedChars = tokens.reduce((m, t) => (t.end !== null && t.end > m ? t.end : m), 0);
     const analysedFrom = tokens.reduce((m, t) => (t.start !== null && t.start < m ? t.start : m), params.text.length);
     const summary: AnalysisSummary = {
@@ -112,6 +118,7 @@ export class Engine implements Methods {
       totalChars: params.text.length,
       timings: { loadMs: model === before ? 0 : model.loadMs, tokenizeMs, forwardMs },
     };
+    this.summaries.set(analysisId, summary);
     const fv = params.firstView;
     if (!fv) return summary;
     // The first paint's data travels with the analysis: one round trip instead of three.
@@ -162,12 +169,28 @@ export class Engine implements Methods {
   }
 
   async release(params: { analysisId: number }): Promise<{ released: boolean }> {
-    return { released: this.analyses.delete(params.analysisId) };
+    return { released: this.forget(params.analysisId) };
+  }
+
+  async exportJson(params: { analysisId: number; path: string; scope: 'view' | 'all'; layer: number; head: HeadSelector; source: string }): Promise<{ bytes: number }> {
+    const summary = this.summaries.get(params.analysisId);
+    this.store(params.analysisId);
+    if (!summary) throw new EngineError('unknown-analysis', `analysis ${params.analysisId} is no longer held (run Show Attention again).`);
+    if (typeof params.path !== 'string' || !isAbsolute(params.path)) throw new EngineError('bad-input', 'the export needs an absolute file path.');
+    const chunks = attentionJsonChunks(summary, { scope: params.scope === 'all' ? 'all' : 'view', layer: params.layer, head: params.head, source: String(params.source ?? '') },
+      async (layer, head) => (await this.slice({ analysisId: params.analysisId, layer, head })).buffer);
+    return { bytes: await writeChunks(params.path, chunks) };
+  }
+
+  private forget(analysisId: number): boolean {
+    this.summaries.delete(analysisId);
+    return this.analyses.delete(analysisId);
   }
 
   /** Frees everything (worker shutdown). */
   async dispose(): Promise<void> {
     this.analyses.clear();
+    this.summaries.clear();
     const m = this.model;
     this.model = undefined;
     if (m) await m.dispose();

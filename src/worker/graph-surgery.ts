@@ -15,6 +15,9 @@ const BEFORE_SOFTMAX = new Set(['Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'Re
 /** Ops that may sit between the Softmax and probs·V. */
 const AFTER_SOFTMAX = new Set(['Cast', 'Dropout', 'Identity', 'DynamicQuantizeLinear', 'QuantizeLinear', 'DequantizeLinear', 'Reshape']);
 
+/** Most attention layers a graph may expose (real models have at most a few hundred). */
+export const MAX_ATTENTION_LAYERS = 1000;
+
 /** What surgery found and did. */
 export interface SurgeryResult {
   bytes: Uint8Array;
@@ -63,6 +66,10 @@ export function exposeAttention(bytes: Uint8Array, modelName: string): SurgeryRe
       `${modelName} has no attention Softmax to tap (found ${softmaxCount} Softmax node(s), none between Q·Kᵀ and the product with V; ` +
       `ops: ${summariseOps(ops)}). Use an eager export whose attention is MatMul → Softmax → MatMul.`,
       graphDetails(graph, ops));
+  }
+  if (found.length > MAX_ATTENTION_LAYERS) {
+    throw new EngineError('bad-model', `${modelName} has ${found.length} attention Softmax nodes, more than the ${MAX_ATTENTION_LAYERS} layers a real model has; ` +
+      'it is not analysed (exposing them all would exhaust memory).', graphDetails(graph, ops));
   }
   const existing = new Set((graph.output ?? []).map((o) => o.name));
   for (const name of found) {

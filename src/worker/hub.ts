@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { LogLevel, env } from '@huggingface/transformers';
 import type { DownloadProgress } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
+import { checkModelFolder, jsonErrorWithoutContent } from './model-files';
 
 /** Where models come from and go to. */
 export interface HubOptions {
@@ -58,13 +59,15 @@ export function checkLoadFits(id: string, fileBytes: number, limit = totalmem() 
 /** For a local folder, throws naming the JSON file that does not parse (transformers.js' own message does not say which). */
 export function checkLocalJson(id: string): void {
   if (!isAbsolute(id) || !existsSync(id)) return;
+  // Only files that passed checkModelFolder (regular, inside the folder, size-capped) are re-read here.
+  checkModelFolder(id);
   for (const name of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
     const file = join(id, name);
     if (!existsSync(file)) continue;
     try {
       JSON.parse(readFileSync(file, 'utf8'));
     } catch (error) {
-      throw new EngineError('bad-model', `${name} in ${id} is not valid JSON (${(error as Error).message}). Re-download or re-export the model.`);
+      throw new EngineError('bad-model', `${name} in ${id} is ${jsonErrorWithoutContent(error)}. Re-download or re-export the model.`);
     }
   }
 }
@@ -103,7 +106,18 @@ export function explainLoadError(model: string, error: unknown): EngineError {
     return new EngineError('model-not-found', `Model "${model}" was not found: ${message}`);
   }
   if (/Unexpected token|not valid JSON|in JSON at position|Expected .* JSON/i.test(message)) {
-    return new EngineError('bad-model', `${model}: a JSON file of the model is not valid JSON (${message}).`);
+    return new EngineError('bad-model', `${model}: a JSON file of the model is ${jsonErrorWithoutContent(error)}.`);
+  }
+  if (/EISDIR/.test(detail)) return new EngineError('bad-model', `${model}: a file the model needs is a folder (${fileNameIn(message)}).`);
+  if (/external data|onnx_data/i.test(message)) {
+    return new EngineError('bad-model', `${model}: the model's external weight file (${fileNameIn(message)}) is missing or unreadable. ` +
+      'Its config.json says the weights are in a separate .onnx_data file; download or copy that file next to the .onnx file.');
   }
   return new EngineError('bad-model', `${model}: ${message}`);
+}
+
+/** The last path-like word of an error message, without its folders (error messages must not leak paths' contents). */
+function fileNameIn(message: string): string {
+  const m = /([\w.-]+\.(?:onnx_data(?:_\d+)?|onnx|json))/.exec(message);
+  return m ? m[1] : 'a model file';
 }

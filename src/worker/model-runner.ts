@@ -1,14 +1,15 @@
 // Loads a model through transformers.js (config, tokenizer, dtype file choice, hub download and cache) and
 // swaps in an onnxruntime session whose graph exposes the attention Softmax outputs.
 import { readFile } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AutoConfig, AutoModel, AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { DownloadProgress, Dtype, ModelInfo, ModelKind } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { exposeAttention, type SurgeryResult } from './graph-surgery';
 import { checkLoadFits, checkLocalJson, configureHub, explainLoadError, progressCallback, type HubOptions } from './hub';
+import { checkConfigNumbers, checkExternalDataFiles, checkModelFolder } from './model-files';
 import { encode } from './tokenize';
 
 /** Where and how to find a model. */
@@ -31,10 +32,13 @@ function numberField(config: Config, ...keys: string[]): number | undefined {
 /** Config and tokenizer of a model, without its ONNX graph (enough to count tokens). */
 export async function loadTextSide(id: string, onProgress?: (p: DownloadProgress) => void): Promise<{ config: Config; tokenizer: PreTrainedTokenizer }> {
   const progress_callback = progressCallback(onProgress);
+  checkModelFolder(id);
   try {
     const config = (await AutoConfig.from_pretrained(id, { progress_callback } as never)) as unknown as Config;
+    checkConfigNumbers(id, config);
     return { config, tokenizer: await AutoTokenizer.from_pretrained(id, { progress_callback } as never) };
   } catch (error) {
+    if (error instanceof EngineError) throw error;
     // Only on failure: re-read a local folder's JSON files to name the broken one (transformers.js does not).
     checkLocalJson(id);
     throw explainLoadError(id, error);
@@ -60,10 +64,12 @@ export class LoadedModel {
     const started = performance.now();
     const id = opts.model;
     if (isAbsolute(id) && !existsSync(id)) throw new EngineError('model-not-found', `The model folder ${id} does not exist.`);
+    checkModelFolder(id);
     configureHub(opts);
     const local = localOnnxFile(id, opts.dtype);
     if (local) checkLoadFits(id, statSync(local).size, opts.modelMemoryLimit);
     const { config, tokenizer } = await loadTextSide(id, opts.onProgress);
+    checkExternalDataFiles(id, opts.dtype, config);
     const { session, surgery, owner } = await createSession(id, opts.dtype, config, opts.modelMemoryLimit, progressCallback(opts.onProgress));
     const partial = { id, dtype: opts.dtype, config, tokenizer, session, surgery };
     const probe = await probeShape(partial);
@@ -110,11 +116,12 @@ async function createSession(id: string, dtype: Dtype, config: Config, memoryLim
   const original = ort.InferenceSession.create.bind(ort.InferenceSession) as (...a: unknown[]) => Promise<ort.InferenceSession>;
   let captured: { session: ort.InferenceSession; surgery: SurgeryResult } | undefined;
   const intercept = async (pathOrBytes: unknown, options: unknown) => {
-    if (typeof pathOrBytes === 'string') checkLoadFits(id, statSync(pathOrBytes).size, memoryLimit);
+    const folder = typeof pathOrBytes === 'string' ? dirname(pathOrBytes) : undefined;
+    if (typeof pathOrBytes === 'string') checkLoadFits(id, statSync(pathOrBytes).size + externalDataBytes(pathOrBytes), memoryLimit);
     const bytes = typeof pathOrBytes === 'string' ? await readFile(pathOrBytes) : pathOrBytes as Uint8Array;
     checkLoadFits(id, bytes.length, memoryLimit);
     const surgery = exposeAttention(bytes, id);
-    const session = await original(surgery.bytes, quietThreads(options));
+    const session = await createFromBytes(original, id, surgery.bytes, options, folder);
     captured = { session, surgery };
     return session;
   };
@@ -129,11 +136,45 @@ async function createSession(id: string, dtype: Dtype, config: Config, memoryLim
     const file = localOnnxFile(id, dtype);
     if (!file) throw explainLoadError(id, error);
     const surgery = exposeAttention(await readFile(file), id);
-    const session = await original(surgery.bytes, quietThreads(undefined));
+    const session = await createFromBytes(original, id, surgery.bytes, undefined, dirname(file));
     return { session, surgery, owner: undefined };
   } finally {
     (ort.InferenceSession as unknown as { create: unknown }).create = original;
   }
+}
+
+/**
+ * Creates the session from the rewritten bytes. External weight files (`model.onnx_data`) are resolved against
+ * the folder the .onnx file came from — never the process's working directory, where onnxruntime would look for a
+ * session created from bytes (a graph's `location: secret/x.bin` must not read a file next to the host).
+ */
+async function createFromBytes(create: (...a: unknown[]) => Promise<ort.InferenceSession>, id: string, bytes: Uint8Array, options: unknown, folder: string | undefined) {
+  const o = quietThreads(options) as { extra?: { session?: Record<string, unknown> } };
+  if (folder) o.extra = { ...o.extra, session: { ...o.extra?.session, model_external_initializers_file_folder_path: folder } };
+  try {
+    return await create(bytes, o);
+  } catch (error) {
+    throw explainSessionError(id, error);
+  }
+}
+
+/** onnxruntime's session errors as typed messages (the raw ones name C++ internals). */
+function explainSessionError(id: string, error: unknown): EngineError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/external data|escapes|ExternalData|onnx_data/i.test(message)) {
+    return new EngineError('bad-model', `${id}: the graph's external weights could not be read: they must be files inside the model's onnx/ folder ` +
+      `(e.g. model.onnx_data next to model.onnx). ${/escapes/i.test(message) ? 'A weight file points outside that folder.' : 'A weight file is missing or too short.'}`);
+  }
+  return new EngineError('bad-model', `${id}: onnxruntime could not create a session for the graph (${message.split('\n')[0].slice(0, 300)}).`);
+}
+
+/** Sizes of the `<model>.onnx_data*` files next to an .onnx file (they load into memory too). */
+function externalDataBytes(onnxPath: string): number {
+  const dir = dirname(onnxPath);
+  const base = onnxPath.slice(dir.length + 1);
+  let total = 0;
+  for (const name of readdirSync(dir)) if (name.startsWith(`${base}_data`)) total += statSync(join(dir, name)).size;
+  return total;
 }
 
 /**
@@ -180,13 +221,26 @@ export function feedsFor(session: ort.InferenceSession, ids: number[], mask?: nu
 }
 
 async function runAttention(session: ort.InferenceSession, outputs: string[], ids: number[], mask?: number[]): Promise<Float32Array[]> {
-  const result = await session.run(feedsFor(session, ids, mask), outputs);
+  let result: ort.InferenceSession.OnnxValueMapType;
+  try {
+    result = await session.run(feedsFor(session, ids, mask), outputs);
+  } catch (error) {
+    if (error instanceof EngineError) throw error;
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 300);
+    const hint = /Gather|indices|out of bounds|out of range/i.test(message)
+      ? ' A token id is outside the model\'s embedding table: the tokenizer and the ONNX graph do not belong together.'
+      : '';
+    throw new EngineError('bad-model', `the model failed while running (${message}).${hint}`);
+  }
   return outputs.map((name) => {
     const tensor = result[name];
     if (!tensor || tensor.type !== 'float32') throw new EngineError('bad-model', `attention output ${name} is missing or not float32.`);
     return tensor.data as Float32Array;
   });
 }
+
+/** Most heads per layer a model may have (real models have at most a few hundred). */
+const MAX_HEADS_PER_LAYER = 1024;
 
 /** Runs three tokens to learn heads per layer and whether the model is causal (upper triangle all zero). */
 async function probeShape(m: { id: string; tokenizer: PreTrainedTokenizer; session: ort.InferenceSession; surgery: SurgeryResult }): Promise<{ kind: ModelKind; heads: number[] }> {
@@ -197,6 +251,7 @@ async function probeShape(m: { id: string; tokenizer: PreTrainedTokenizer; sessi
   const heads = layers.map((data) => {
     const h = data.length / (n * n);
     if (!Number.isInteger(h) || h < 1) throw new EngineError('no-attention-softmax', `${m.id}: a Softmax output that looked like attention is not N×N (size ${data.length} for N=${n}).`);
+    if (h > MAX_HEADS_PER_LAYER) throw new EngineError('bad-model', `${m.id}: a layer has ${h} attention heads, more than the ${MAX_HEADS_PER_LAYER} a real model has.`);
     return h;
   });
   let causal = true;

@@ -47,8 +47,10 @@ describe('command line', function () {
     const r = cli('analyze', '--model', join(FIXTURES, 'gpt2-tiny'), '--text', SENTENCE, '--json', '--layer', '1', '--head', '3', '--offline');
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(out), ['model', 'tokens', 'attention']);
-    assert.deepEqual(out.model, { id: join(FIXTURES, 'gpt2-tiny'), kind: 'causal', layers: 2, heads: [2, 4], maxPositions: 128 });
+    assert.deepEqual(Object.keys(out), ['model', 'source', 'n', 'tokens', 'attention']);
+    assert.deepEqual(out.model, { id: join(FIXTURES, 'gpt2-tiny'), kind: 'causal', layers: 2, heads: [2, 4], maxPositions: 128, dtype: 'fp32' });
+    assert.equal(out.source, '--text');
+    assert.equal(out.n, out.tokens.length);
     assert.deepEqual(Object.keys(out.tokens[0]), ['text', 'id', 'start', 'end', 'special']);
     assert.equal(out.tokens[0].id, 464, 'GPT-2 id of "The"');
     assert.equal(out.attention.layer, 1);
