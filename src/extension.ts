@@ -5,7 +5,7 @@ import { EngineClient } from './host/engine-client';
 import { selectModel } from './host/model-picker';
 import { setDefaultCacheDir } from './host/settings';
 import { ShowAttention } from './host/show-attention';
-import { AttentionStatusBar, STATUS_BAR_COMMAND } from './host/status-bar';
+import { AttentionStatusBar, COUNT_EXACTLY_COMMAND, STATUS_BAR_COMMAND } from './host/status-bar';
 import { registerWalkthrough } from './host/walkthrough';
 
 let client: EngineClient | undefined;
@@ -40,6 +40,7 @@ export function activate(context: vscode.ExtensionContext) {
     { dispose: () => void counter.dispose() },
     vscode.commands.registerCommand('attentionLens.showAttention', () => show.execute()),
     vscode.commands.registerCommand(STATUS_BAR_COMMAND, () => statusBar.click(show)),
+    vscode.commands.registerCommand(COUNT_EXACTLY_COMMAND, () => statusBar.countExactly()),
     vscode.commands.registerCommand('attentionLens.selectModel', (preset?: unknown) => selectModel(preset)),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
@@ -56,6 +57,7 @@ export function activate(context: vscode.ExtensionContext) {
     counter,
     statusBarText: () => statusBar.text,
     statusBarState: () => statusBar.state,
+    statusBarTooltip: () => statusBar.tooltip,
     // For tests: drive the panel as its webview would, and read what it did.
     panel: {
       receive: (message: unknown) => AttentionPanel.active?.receive(message),

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { bytes } from './cost';
 import { CURATED, cachedModels } from './model-catalog';
-import { readSettings } from './settings';
+import { readSettings, workspaceModelOverride } from './settings';
 
 type Item = vscode.QuickPickItem & { model?: string; action?: 'folder' | 'id' };
 
@@ -29,14 +29,27 @@ export async function selectModel(preset?: unknown): Promise<string | undefined>
       { label: '$(folder-opened) Use a local folder…', detail: 'config.json, tokenizer.json and onnx/model*.onnx exported without fused attention', action: 'folder' },
       { label: '$(edit) Enter a model id…', detail: 'any hub model in the transformers.js layout (an onnx/ folder)', action: 'id' },
     ];
-    const picked = await vscode.window.showQuickPick(items, { title: `Attention Lens: model (now ${settings.model})`, matchOnDescription: true });
+    const override = workspaceModelOverride();
+    const now = override ? `now ${settings.model}, set by this workspace` : `now ${settings.model}`;
+    const picked = await vscode.window.showQuickPick(items, { title: `Attention Lens: model (${now})`, matchOnDescription: true });
     if (!picked) return undefined;
     if (picked.action === 'folder') choice = await pickFolder();
     else if (picked.action === 'id') choice = (await vscode.window.showInputBox({ title: 'Hugging Face model id', placeHolder: 'Xenova/bert-base-uncased', validateInput: (v) => (/^[\w.-]+\/[\w.-]+$/.test(v.trim()) ? undefined : 'owner/name') }))?.trim();
     else choice = picked.model;
   }
   if (!choice) return undefined;
-  await vscode.workspace.getConfiguration('attentionLens').update('model', choice, vscode.ConfigurationTarget.Global);
+  // A workspace value would silently win over the user setting: say so, and offer to set it where it counts.
+  const override = workspaceModelOverride();
+  let target = vscode.ConfigurationTarget.Global;
+  if (override) {
+    const answer = await vscode.window.showWarningMessage(
+      `Attention Lens: this workspace sets attentionLens.model to "${override.workspace}", which overrides your user setting. Use "${choice}" for this workspace instead?`,
+      'Set for This Workspace', 'Set User Setting Only',
+    );
+    if (!answer) return undefined;
+    if (answer === 'Set for This Workspace') target = vscode.ConfigurationTarget.Workspace;
+  }
+  await vscode.workspace.getConfiguration('attentionLens').update('model', choice, target);
   return choice;
 }
 

@@ -48,3 +48,13 @@ export function readSettings(): LensSettings {
     memoryBudgetBytes: Math.max(1, c.get<number>('memoryBudgetMB', 1024)) * 2 ** 20,
   };
 }
+
+/** When the workspace's `attentionLens.model` overrides the user's own choice: both values, else undefined. */
+export function workspaceModelOverride(): { workspace: string; user: string | undefined } | undefined {
+  const i = vscode.workspace.getConfiguration('attentionLens').inspect<string>('model');
+  const workspace = i?.workspaceFolderValue ?? i?.workspaceValue;
+  if (workspace === undefined || workspace === i?.globalValue) return undefined;
+  // In an untrusted workspace VS Code ignores the value (restrictedConfigurations): it overrides nothing.
+  if (!vscode.workspace.isTrusted) return undefined;
+  return { workspace, user: i?.globalValue };
+}

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { LADDER, attentionCost, bytes, compact, statusText } from './cost';
 import type { EngineClient } from './engine-client';
-import { engineOptions, readSettings } from './settings';
+import { engineOptions, readSettings, workspaceModelOverride } from './settings';
 import type { ShowAttention } from './show-attention';
 
 /** The command the item runs on click. */
@@ -24,6 +24,14 @@ const DEBOUNCE_BIG_MS = 250;
 const BIG_CHARS = 200_000;
 /** Above this many characters the item first shows an estimate (chars/4) before the exact count arrives. */
 const ESTIMATE_ABOVE_CHARS = 20_000;
+/**
+ * Above this many characters only the estimate is shown and an exact count runs on request (the tooltip's link):
+ * counting 12 MB took 3.5 s per edit and 10 MB of one emoji line 24 s and 2.8 GB.
+ */
+export const EXACT_COUNT_MAX_CHARS = 2_000_000;
+
+/** The command behind the tooltip's "count exactly" link. */
+export const COUNT_EXACTLY_COMMAND = 'attentionLens.countExactly';
 
 /** A disposable status-bar item that shows the attention cost of the active editor's text. */
 export class AttentionStatusBar implements vscode.Disposable {
@@ -37,6 +45,8 @@ export class AttentionStatusBar implements vscode.Disposable {
   private current: StatusBarState = { text: undefined, n: undefined, exact: false, scope: undefined, version: undefined };
   /** The model the cached counts and shape belong to; a different one means its tokenizer is loading. */
   private countedModel: string | undefined;
+  /** The document version the user asked to count exactly although it is over EXACT_COUNT_MAX_CHARS. */
+  private exactRequested: string | undefined;
 
   constructor(private readonly client: EngineClient) {
     this.item.name = 'Attention Lens: attention cost';
@@ -47,6 +57,11 @@ export class AttentionStatusBar implements vscode.Disposable {
       vscode.window.onDidChangeTextEditorSelection((e) => this.schedule(this.debounceFor(e.textEditor.document))),
       vscode.workspace.onDidChangeTextDocument((e) => { if (e.document === vscode.window.activeTextEditor?.document) this.schedule(this.debounceFor(e.document)); }),
       vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('attentionLens')) { this.cache.clear(); this.schedule(0); } }),
+      // An untitled document's URI (Untitled-1) and version are reused by the next new document: forget closed ones.
+      vscode.workspace.onDidCloseTextDocument((doc) => {
+        const uri = doc.uri.toString();
+        for (const key of [...this.cache.keys()]) if (key.split('|')[1] === uri) this.cache.delete(key);
+      }),
     );
     this.schedule(0);
   }
@@ -54,6 +69,12 @@ export class AttentionStatusBar implements vscode.Disposable {
   /** The item's current text (undefined while hidden). */
   get text(): string | undefined {
     return this.visible ? this.item.text : undefined;
+  }
+
+  /** The tooltip's text (markdown source), for tests. */
+  get tooltip(): string {
+    const t = this.item.tooltip;
+    return typeof t === 'string' ? t : t?.value ?? '';
   }
 
   /** The figure on display and what it belongs to. */
@@ -89,6 +110,14 @@ export class AttentionStatusBar implements vscode.Disposable {
     return show.execute({ scope: 'document', aroundCursor: choice === 'Around the Cursor' });
   }
 
+  /** Counts the current document (or selection) exactly once, even above EXACT_COUNT_MAX_CHARS. */
+  countExactly(): void {
+    const doc = vscode.window.activeTextEditor?.document;
+    if (!doc) return;
+    this.exactRequested = `${doc.uri.toString()}|${doc.version}`;
+    this.schedule(0);
+  }
+
   private visible = false;
 
   private debounceFor(doc: vscode.TextDocument): number {
@@ -121,6 +150,10 @@ export class AttentionStatusBar implements vscode.Disposable {
     if (cached !== undefined) { this.render(cached, false, scope, undefined, doc.version); return; }
     // Only a miss copies the text (a cursor move in a 1 MiB document must not).
     const text = selection ? doc.getText(selection) : doc.getText();
+    if (text.length > EXACT_COUNT_MAX_CHARS && this.exactRequested !== `${doc.uri.toString()}|${doc.version}`) {
+      this.render(Math.ceil(text.length / 4), true, scope, undefined, doc.version, true);
+      return;
+    }
     if (text.length > ESTIMATE_ABOVE_CHARS) this.render(Math.ceil(text.length / 4), true, scope, undefined, doc.version);
     try {
       const counted = await this.client.call('countTokens', { ...engineOptions(settings), text });
@@ -137,18 +170,26 @@ export class AttentionStatusBar implements vscode.Disposable {
     }
   }
 
-  private render(n: number, estimate: boolean, scope: 'selection' | 'document', shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined, version: number): void {
+  private render(n: number, estimate: boolean, scope: 'selection' | 'document', shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined, version: number, onRequest = false): void {
     if (shape) this.shape = shape;
     this.current = { text: undefined, n, exact: !estimate, scope, version };
     this.item.text = `$(symbol-numeric) ${statusText(n, estimate)}`;
     const s = this.shape;
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**Attention cost of this ${scope}**${estimate ? ' (estimate, counting…)' : ''}\n\n`);
+    md.isTrusted = { enabledCommands: [COUNT_EXACTLY_COMMAND] };
+    md.appendMarkdown(`**Attention cost of this ${scope}**${estimate ? (onRequest ? ' (estimate)' : ' (estimate, counting…)') : ''}\n\n`);
+    if (onRequest) {
+      md.appendMarkdown(`This ${scope} is over ${EXACT_COUNT_MAX_CHARS.toLocaleString()} characters, so tokens are estimated (characters ÷ 4) instead of counted after every edit. [Count exactly](command:${COUNT_EXACTLY_COMMAND})\n\n`);
+    }
+    const override = workspaceModelOverride();
+    if (override) md.appendMarkdown(`Model **${override.workspace}** is set by this workspace and overrides your own choice${override.user ? ` (${override.user})` : ''}.\n\n`);
     md.appendMarkdown(`- N = **${n.toLocaleString()}** tokens\n- N² = **${(n * n).toLocaleString()}** attention scores per head per layer\n`);
     if (s && s.heads.length > 0) {
       const c = attentionCost(n, s);
       md.appendMarkdown(`- × ${s.heads.reduce((a, b) => a + b, 0)} heads over ${s.heads.length} layers = **${compact(c.perForwardPass)}** scores per forward pass\n`);
-      md.appendMarkdown(`- ≈ ${compact(c.flops)} FLOPs for Q·Kᵀ and attention·V (2·N²·d each per layer, d = ${s.hiddenSize})\n`);
+      md.appendMarkdown(s.hiddenSize > 0
+        ? `- ≈ ${compact(c.flops)} FLOPs for Q·Kᵀ and attention·V (2·N²·d each per layer, d = ${s.hiddenSize})\n`
+        : '- FLOPs unknown: the model\'s config.json does not give its hidden size d\n');
       md.appendMarkdown(`- ${bytes(c.mapBytes)} to hold every attention map (L·H·N²·4 bytes)\n`);
       md.appendMarkdown(`- context length ${s.maxPositions.toLocaleString()}: ${c.fits ? 'fits' : `does not fit — ${c.windows} windows`}\n\n`);
     }

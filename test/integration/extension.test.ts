@@ -177,7 +177,9 @@ describe('Attention Lens in the real extension host', () => {
     api.panel.exportTo(viewUri, 'view');
     await api.panel.receive({ type: 'exportJson', analysisId: summary.analysisId, layer: 1, head: 'rollout' });
     const view = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(viewUri)).toString('utf8'));
-    assert.deepEqual([view.attention.layer, view.attention.head, view.attention.matrix.length], [1, 'rollout', summary.n]);
+    // The CLI's shape (one builder for both): rollout is {"layer","rollout":true,"matrix"}; both carry dtype, source and n.
+    assert.deepEqual([view.attention.layer, view.attention.rollout, view.attention.head, view.attention.matrix.length], [1, true, undefined, summary.n]);
+    assert.deepEqual([typeof view.model.dtype, typeof view.source, view.n], ['string', 'string', summary.n]);
     const pngUri = vscode.Uri.joinPath(dir, `al-export-${Date.now()}.png`);
     api.panel.exportTo(pngUri, 'view');
     const tiny = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
@@ -208,6 +210,62 @@ describe('Attention Lens in the real extension host', () => {
     const cost = await vscode.commands.executeCommand<string>('attentionLens.walkthrough.explainCost');
     assert.match(cost, /N² = [\d,]+ scores per head per layer.*16\.4 billion/);
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  it('a document over 2,000,000 characters gets the ≈ estimate only, an exact count on request; analyses never wait behind a count', async () => {
+    type Api = {
+      statusBarState(): { text?: string; n?: number; exact: boolean; version?: number };
+      statusBarTooltip(): string;
+      counter: { call(m: string, p: unknown): Promise<{ count: number }> };
+      panel: { lastPosted(): unknown };
+    };
+    const api = vscode.extensions.getExtension<Api>(EXTENSION_ID)!.exports;
+    const content = 'the animal was tired\n'.repeat(100_000);
+    const doc = await vscode.workspace.openTextDocument({ content, language: 'plaintext' });
+    await vscode.window.showTextDocument(doc);
+    const wait = async (pred: () => boolean, what: string) => {
+      for (let i = 0; i < 300 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(pred(), `${what}: ${JSON.stringify(api.statusBarState())}; active editor has ${vscode.window.activeTextEditor?.document.getText().length} characters`);
+    };
+    await wait(() => api.statusBarState().n === Math.ceil(content.length / 4) && api.statusBarState().version === doc.version, 'estimate shown');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(api.statusBarState().exact, false, 'no exact count without a request');
+    assert.match(api.statusBarState().text ?? '', /≈/);
+    assert.match(api.statusBarTooltip(), /Count exactly\]\(command:attentionLens\.countExactly\)/);
+    await vscode.commands.executeCommand('attentionLens.countExactly');
+    await wait(() => api.statusBarState().exact, 'exact count after the request');
+    assert.equal(api.statusBarState().n, 100_000 * 4 + 2, '[CLS] + 4 words a line + [SEP]');
+    // The counter is its own process: a long count does not delay an analysis.
+    const settings = vscode.workspace.getConfiguration('attentionLens');
+    const busy = api.counter.call('countTokens', { model: settings.get('model'), dtype: 'fp32', text: 'words without a newline '.repeat(400_000), allowRemote: false });
+    let countDone = 0;
+    void busy.then(() => { countDone = Date.now(); });
+    await openSentence(2);
+    const summary = await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
+    const analysed = Date.now();
+    assert.ok(summary && summary.tokens.some((t) => t.text === 'pizza'), JSON.stringify(api.panel.lastPosted()).slice(0, 300));
+    await busy;
+    assert.ok(countDone >= analysed, 'the analysis finished while the count was still running');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('a workspace value of attentionLens.model that overrides the user setting is named in the status-bar tooltip', async () => {
+    const api = vscode.extensions.getExtension<{ statusBarTooltip(): string; statusBarState(): { exact: boolean } }>(EXTENSION_ID)!.exports;
+    const config = vscode.workspace.getConfiguration('attentionLens');
+    const user = config.inspect<string>('model')!.globalValue!;
+    const doc = await vscode.workspace.openTextDocument({ content: 'The animal', language: 'plaintext' });
+    await vscode.window.showTextDocument(doc);
+    const other = user.replace(/bert-tiny$/, 'gpt2-tiny');
+    try {
+      await config.update('model', other, vscode.ConfigurationTarget.Workspace);
+      for (let i = 0; i < 300 && !api.statusBarTooltip().includes('set by this workspace'); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(api.statusBarTooltip(), /Model \*\*.*gpt2-tiny\*\* is set by this workspace and overrides your own choice \(.*bert-tiny\)/);
+    } finally {
+      await config.update('model', undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+    for (let i = 0; i < 100 && api.statusBarTooltip().includes('set by this workspace'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.doesNotMatch(api.statusBarTooltip(), /set by this workspace/);
   });
 
   it('Select Model stores the choice and the status bar recounts with the new tokenizer', async () => {
