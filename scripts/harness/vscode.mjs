@@ -53,7 +53,7 @@ async function waitForHttp(url, timeoutMs, proc) {
 }
 
 /** Starts code-server alone on a free port; returns { port, home, logs, log, close, workbenchUrl(...) }. `installVsix` installs a packaged extension first. */
-export async function startCodeServer({ settings = {}, onLog, port: wantedPort, installVsix } = {}) {
+export async function startCodeServer({ settings = {}, onLog, port: wantedPort, installVsix, trust = true } = {}) {
   assertHarnessInstalled();
   const port = wantedPort ?? await freePort();
   // Short paths: code-server puts unix sockets under these dirs (limit ~100 chars).
@@ -73,7 +73,8 @@ export async function startCodeServer({ settings = {}, onLog, port: wantedPort, 
   }
   const server = spawn(node24, [entry, '--config', join(home, 'config.yaml'), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
     '--user-data-dir', dirs.user, '--extensions-dir', dirs.ext, '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--disable-getting-started-override', '--vscode-option', 'enable-smoke-test-driver'], {
+    // trust: false keeps VS Code's workspace trust on (the untrusted-workspace suite opens its folder in Restricted Mode).
+    ...(trust ? ['--disable-workspace-trust'] : []), '--disable-getting-started-override', '--vscode-option', 'enable-smoke-test-driver'], {
     detached: true,
     env: { ...process.env, TMPDIR: dirs.tmp, XDG_CONFIG_HOME: join(dirs.xdg, 'c'), XDG_DATA_HOME: join(dirs.xdg, 'd'), XDG_CACHE_HOME: join(dirs.xdg, 'k'), HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -105,8 +106,8 @@ export async function startCodeServer({ settings = {}, onLog, port: wantedPort, 
  * Starts code-server and Chromium with the extension in development mode.
  * Returns { page, port, logs, exited, close }. `extensionTestsPath` runs a mocha suite inside the extension host.
  */
-export async function startVSCode({ extensionDevelopmentPath, extensionTestsPath, installVsix, folder, settings = {}, viewport = { width: 1400, height: 900 }, onLog }) {
-  const server = await startCodeServer({ settings, onLog, installVsix });
+export async function startVSCode({ extensionDevelopmentPath, extensionTestsPath, installVsix, folder, settings = {}, viewport = { width: 1400, height: 900 }, onLog, trust = true }) {
+  const server = await startCodeServer({ settings, onLog, installVsix, trust });
   const { log, logs } = server;
   let context;
   const close = async () => {
