@@ -1,11 +1,16 @@
 // The model view: every layer × head as a small heatmap computed downsampled in the worker; click to select.
-import type { ThumbnailsReply } from '../src/protocol/messages';
+import { MAX_GRID_HEADS, type ThumbnailsReply } from '../src/protocol/messages';
 import { VIRIDIS_LUT } from './color-scale';
 import { el } from './dom';
 import { maxOf } from './row-math';
 
 /** Renders the grid into `host`; `onSelect` gets the clicked layer and head. */
 export function renderThumbnailGrid(host: HTMLElement, t: ThumbnailsReply, onSelect: (layer: number, head: number) => void): void {
+  if (t.size === 0) {
+    const total = t.heads.reduce((a, b) => a + b, 0);
+    host.replaceChildren(el('h2', {}, 'All layers × heads'), el('p', { class: 'note' }, `This model has ${total.toLocaleString()} heads; the grid shows at most ${MAX_GRID_HEADS.toLocaleString()}. Choose a layer and head above.`));
+    return;
+  }
   const data = new Float32Array(t.buffer);
   const table = el('div', { class: 'gridtable', role: 'grid', 'aria-label': 'layers by heads' });
   const s2 = t.size * t.size;

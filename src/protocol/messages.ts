@@ -91,7 +91,10 @@ export interface SliceReply {
   buffer: ArrayBuffer;
 }
 
-/** Downsampled previews of every layer × head: `size`×`size` float32 each, concatenated layer-major. */
+/** Most heads (layers × heads per layer) the thumbnail grid shows; bigger models get no grid (98,304 took 44 s and 3.7 GB). */
+export const MAX_GRID_HEADS = 2048;
+
+/** Downsampled previews of every layer × head: `size`×`size` float32 each, concatenated layer-major; size 0 (no data) over MAX_GRID_HEADS. */
 export interface ThumbnailsReply {
   analysisId: number;
   size: number;

@@ -1,6 +1,6 @@
 // Keeps one analysis's attention maps in the worker and cuts what the host asks for: one head, an
 // aggregate over heads, or downsampled thumbnails. Every reply is a fresh ArrayBuffer of exactly its slice.
-import type { Direction, HeadScore, HeadSelector, RankBy } from '../protocol/messages';
+import { type Direction, type HeadScore, type HeadSelector, MAX_GRID_HEADS, type RankBy } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { Rollout, rankHeads } from './head-analysis';
 
@@ -76,6 +76,7 @@ export class AttentionStore {
    */
   thumbnails(size: number): { size: number; data: Float32Array } {
     const total = this.heads.reduce((a, b) => a + b, 0);
+    if (total > MAX_GRID_HEADS) return { size: 0, data: new Float32Array(0) };
     const fit = Math.floor(Math.sqrt(MAX_THUMBNAIL_CELLS / Math.max(1, total)));
     const s = Math.max(1, Math.min(Math.floor(size), this.n, fit));
     const out = new Float32Array(total * s * s);

@@ -70,6 +70,18 @@ describe('attention store', () => {
     assert.ok(Math.abs(t.data[4 + 3] - expect(1, 1, 1)) < 1e-6);
   });
 
+  it('caps the thumbnail grid: its side shrinks for many heads, and over 2,048 heads there is no grid', () => {
+    const n = 40;
+    const layersOf = (heads: number[]) => heads.map((h) => new Float32Array(h * n * n).fill(1 / n));
+    const many = new AttentionStore(n, layersOf([1024, 1024]), [1024, 1024]);
+    const t = many.thumbnails(32);
+    assert.equal(t.size, 24, 'side shrunk from 32 to fit 2,048 heads');
+    assert.equal(t.data.length, 2048 * 24 * 24);
+    assert.ok(Math.abs(t.data[5] - 1 / n) < 1e-6);
+    const tooMany = new AttentionStore(2, [new Float32Array(2049 * 4)], [2049]);
+    assert.deepEqual(tooMany.thumbnails(24), { size: 0, data: new Float32Array(0) });
+  });
+
   it('validates indices', () => {
     assert.throws(() => store.slice(1, 0), /out of range/);
     assert.throws(() => store.slice(0, 2), /out of range/);
