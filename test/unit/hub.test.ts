@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { DownloadProgress } from '../../src/protocol/messages';
 import { EngineClient } from '../../src/host/engine-client';
+import { removePartialDownloads } from '../../src/host/partial-downloads';
 import { Engine } from '../../src/worker/engine';
 import { FIXTURES, SENTENCE } from './fixtures';
 
@@ -86,12 +87,21 @@ describe('models from a hub (local server, hub URL layout)', function () {
   it('a download cancelled midway leaves no file a later run would trust, and downloads cleanly again', async () => {
     const client = new EngineClient(join(__dirname, '..', '..', 'dist', 'worker.js'));
     let cancelled = false;
+    const reported = new Set<string>();
     const run = client.call('analyze', params('slow/bert-tiny'), (e) => {
+      reported.add(e.file);
       if (!cancelled && e.file === 'onnx/model.onnx' && e.loaded > 0 && e.loaded < e.total) { cancelled = true; void client.restart('download cancelled'); }
     });
+    const pid = client.pid;
     await assert.rejects(run, (e: { code: string }) => e.code === 'cancelled');
     assert.ok(cancelled);
     assert.ok(!files(cacheDir).some((f) => f.endsWith(join('onnx', 'model.onnx'))), `no complete-looking model file: ${files(cacheDir).join(', ')}`);
+    // The killed process left its temporary file; the host removes exactly that one.
+    await new Promise((r) => setTimeout(r, 100));
+    const partial = files(cacheDir).filter((f) => f.includes(`.tmp.${pid}.`));
+    assert.equal(partial.length, 1, files(cacheDir).join(', '));
+    assert.deepEqual((await removePartialDownloads(cacheDir, 'slow/bert-tiny', reported, pid)).map((p) => p.slice(cacheDir.length + 1)), partial);
+    assert.ok(!files(cacheDir).some((f) => f.includes('.tmp.')));
     h.setMode('ok');
     const s = await client.call('analyze', params('slow/bert-tiny'));
     assert.equal(s.n, 16);
