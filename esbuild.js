@@ -12,14 +12,54 @@ const alias = { sharp: './src/worker/sharp-stub.cjs' };
 
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'info' };
 const builds = [
-  { ...common, entryPoints: { extension: 'src/extension.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist', external: nodeExternals },
-  { ...common, entryPoints: { worker: 'src/worker/worker-main.ts', cli: 'src/cli/cli.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist', external: nodeExternals, alias },
-  { ...common, entryPoints: { webview: 'webview/main.ts' }, platform: 'browser', format: 'iife', target: 'es2022', outdir: 'dist' },
+  {
+    ...common,
+    entryPoints: { extension: 'src/extension.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outdir: 'dist',
+    external: nodeExternals,
+  },
+  {
+    ...common,
+    entryPoints: { worker: 'src/worker/worker-main.ts', cli: 'src/cli/cli.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outdir: 'dist',
+    external: nodeExternals,
+    alias,
+  },
+  {
+    ...common,
+    entryPoints: { webview: 'webview/main.ts' },
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    outdir: 'dist',
+  },
 ];
 // Integration suites run inside the extension host, so they are bundled like the extension.
 if (!production) {
-  builds.push({ ...common, entryPoints: { index: 'test/integration/index.ts', 'extension.test': 'test/integration/extension.test.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist-test/integration', external: ['vscode', 'mocha'] });
-  builds.push({ ...common, entryPoints: { 'statusbar-bench': 'test/bench/statusbar-bench.ts' }, platform: 'node', format: 'cjs', target: 'node20', outdir: 'dist-test/bench', external: ['vscode'] });
+  builds.push({
+    ...common,
+    entryPoints: { index: 'test/integration/index.ts', 'extension.test': 'test/integration/extension.test.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outdir: 'dist-test/integration',
+    external: ['vscode', 'mocha'],
+  });
+  builds.push({
+    ...common,
+    entryPoints: { 'statusbar-bench': 'test/bench/statusbar-bench.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outdir: 'dist-test/bench',
+    external: ['vscode'],
+  });
 }
 
 (async () => {

@@ -19,7 +19,11 @@ writeFileSync(join(folder, 'text.txt'), Array.from({ length: 126 }, (_, i) => wo
 const vscode = await startVSCode({
   extensionDevelopmentPath: root,
   folder,
-  settings: { 'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'bert-base-shaped'), 'attentionLens.dtype': 'q8', 'attentionLens.allowRemoteModels': false },
+  settings: {
+    'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'bert-base-shaped'),
+    'attentionLens.dtype': 'q8',
+    'attentionLens.allowRemoteModels': false,
+  },
 });
 const { page } = vscode;
 try {
@@ -34,19 +38,29 @@ try {
   /** The panel's inner frame (the one with #app), once it exists. */
   const panelFrame = async () => {
     for (let i = 0; i < 600; i++) {
-      for (const f of page.frames()) if (await f.evaluate(() => !!document.getElementById('app')).catch(() => false)) return f;
+      for (const f of page.frames())
+        if (await f.evaluate(() => !!document.getElementById('app')).catch(() => false)) return f;
       await page.waitForTimeout(50);
     }
     throw new Error('the panel did not open');
   };
   let frame;
   /** Marks, in the panel's clock, when "loading" arrives and when a new analysis is painted. */
-  const hook = () => frame.evaluate(() => {
-    if (window.__marks) return;
-    window.__marks = {};
-    window.addEventListener('message', (e) => { if (e.data?.type === 'loading') window.__marks.loading = performance.now(); }, true);
-    new MutationObserver(() => { window.__marks.painted = performance.now(); }).observe(document.body, { attributes: true, attributeFilter: ['data-painted'] });
-  });
+  const hook = () =>
+    frame.evaluate(() => {
+      if (window.__marks) return;
+      window.__marks = {};
+      window.addEventListener(
+        'message',
+        (e) => {
+          if (e.data?.type === 'loading') window.__marks.loading = performance.now();
+        },
+        true,
+      );
+      new MutationObserver(() => {
+        window.__marks.painted = performance.now();
+      }).observe(document.body, { attributes: true, attributeFilter: ['data-painted'] });
+    });
   const fromCommand = [];
   const run = async () => {
     const before = frame ? await frame.evaluate(() => document.body.dataset.painted ?? '') : '';
@@ -57,7 +71,11 @@ try {
     const t0 = Date.now();
     await page.keyboard.press('Enter');
     frame ??= await panelFrame();
-    await frame.waitForFunction((prev) => (document.body.dataset.painted ?? '') !== '' && document.body.dataset.painted !== prev, before, { polling: 5, timeout: 120_000 });
+    await frame.waitForFunction(
+      (prev) => (document.body.dataset.painted ?? '') !== '' && document.body.dataset.painted !== prev,
+      before,
+      { polling: 5, timeout: 120_000 },
+    );
     const ms = Date.now() - t0;
     const marks = await frame.evaluate(() => window.__marks);
     if (marks?.loading && marks.painted > marks.loading) fromCommand.push(marks.painted - marks.loading);
@@ -72,11 +90,18 @@ try {
   for (let i = 0; i < WARM_RUNS; i++) warm.push(await run());
   const s = [...warm].sort((a, b) => a - b);
   const c = [...fromCommand].sort((a, b) => a - b);
-  const stat = (a) => ({ median: +a[Math.floor(a.length / 2)].toFixed(1), min: +a[0].toFixed(1), max: +a.at(-1).toFixed(1), runs: a.length });
+  const stat = (a) => ({
+    median: +a[Math.floor(a.length / 2)].toFixed(1),
+    min: +a[0].toFixed(1),
+    max: +a.at(-1).toFixed(1),
+    runs: a.length,
+  });
   const result = { n: 128, coldMs, warmFromEnterMs: stat(s), warmFromCommandMs: stat(c) };
   mkdirSync(join(root, 'bench'), { recursive: true });
   writeFileSync(join(root, 'bench', 'e2e.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`Show Attention → first heatmap in the real VS Code, N ≈ 128, q8: cold ${coldMs} ms; warm median ${result.warmFromEnterMs.median} ms from the Enter key, ${result.warmFromCommandMs.median} ms from the command's start`);
+  console.log(
+    `Show Attention → first heatmap in the real VS Code, N ≈ 128, q8: cold ${coldMs} ms; warm median ${result.warmFromEnterMs.median} ms from the Enter key, ${result.warmFromCommandMs.median} ms from the command's start`,
+  );
 } finally {
   await vscode.close();
 }

@@ -9,7 +9,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const run = (args, capture = false) => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit' });
+const run = (args, capture = false) =>
+  execFileSync(process.execPath, args, {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit',
+  });
 
 run(['scripts/build-fixtures.mjs', '--bench']);
 console.log('engine benchmarks (about a minute)…');
@@ -26,44 +31,101 @@ const e2e = JSON.parse(readFileSync(join(root, 'bench', 'e2e.json'), 'utf8'));
 const e = engine.endToEnd;
 const warmMs = e2e.warmFromCommandMs.median;
 const results = {
-  overhead: Object.fromEntries(Object.entries(engine.overhead).map(([d, o]) => [d, { n32: o.n32, n128: o.n128, n512: o.n512 }])),
+  overhead: Object.fromEntries(
+    Object.entries(engine.overhead).map(([d, o]) => [d, { n32: o.n32, n128: o.n128, n512: o.n512 }]),
+  ),
   endToEnd: {
-    warmRatio: +(warmMs / e.plainForwardMs).toFixed(3), warmMs, coldMs: e2e.coldMs, n: e.n, plainForwardMs: e.plainForwardMs,
-    warmFromEnterMs: e2e.warmFromEnterMs.median, workerMs: e.warmMs, workerRatio: +(e.warmMs / e.plainForwardMs).toFixed(3),
-    coldWorkerMs: +e.coldMs.toFixed(1), coldBreakdown: e.coldBreakdown,
+    warmRatio: +(warmMs / e.plainForwardMs).toFixed(3),
+    warmMs,
+    coldMs: e2e.coldMs,
+    n: e.n,
+    plainForwardMs: e.plainForwardMs,
+    warmFromEnterMs: e2e.warmFromEnterMs.median,
+    workerMs: e.warmMs,
+    workerRatio: +(e.warmMs / e.plainForwardMs).toFixed(3),
+    coldWorkerMs: +e.coldMs.toFixed(1),
+    coldBreakdown: e.coldBreakdown,
     // The engine in a child process ÷ in a worker thread, warm analyze + slice + thumbnails, 15 alternating runs.
-    processOverThread: e.processOverThread, workerThreadMs: e.warmThread.median,
+    processOverThread: e.processOverThread,
+    workerThreadMs: e.warmThread.median,
   },
   webview: { n128: pick(webview.n128), n512: pick(webview.n512) },
-  statusbar: { doc1MiB: { settleMs: statusbar.doc1MiB.settleMs, maxLagMs: statusbar.doc1MiB.maxLagMs }, doc10KB: { settleMs: statusbar.doc10KB.settleMs, maxLagMs: statusbar.doc10KB.maxLagMs } },
+  statusbar: {
+    doc1MiB: { settleMs: statusbar.doc1MiB.settleMs, maxLagMs: statusbar.doc1MiB.maxLagMs },
+    doc10KB: { settleMs: statusbar.doc10KB.settleMs, maxLagMs: statusbar.doc10KB.maxLagMs },
+  },
   memory: engine.memory,
-  session: { plainMs: engine.session.fp32.plainMs, exposedMs: engine.session.fp32.exposedMs, q8: { plainMs: engine.session.q8.plainMs, exposedMs: engine.session.q8.exposedMs } },
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGb: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform}-${process.arch}` },
-  details: { overheadMs: Object.fromEntries(Object.entries(engine.overhead).map(([d, o]) => [d, { n32: o.n32Ms, n128: o.n128Ms, n512: o.n512Ms }])), endToEndWarm: e.warm, session: engine.session },
+  session: {
+    plainMs: engine.session.fp32.plainMs,
+    exposedMs: engine.session.fp32.exposedMs,
+    q8: { plainMs: engine.session.q8.plainMs, exposedMs: engine.session.q8.exposedMs },
+  },
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGb: +(totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  },
+  details: {
+    overheadMs: Object.fromEntries(
+      Object.entries(engine.overhead).map(([d, o]) => [d, { n32: o.n32Ms, n128: o.n128Ms, n512: o.n512Ms }]),
+    ),
+    endToEndWarm: e.warm,
+    session: engine.session,
+  },
 };
-function pick(w) { return { drawMs: w.drawMs, hoverMs: w.hoverMs, firstPaintBytes: w.firstPaintBytes }; }
+function pick(w) {
+  return { drawMs: w.drawMs, hoverMs: w.hoverMs, firstPaintBytes: w.firstPaintBytes };
+}
 mkdirSync(join(root, 'bench'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 const ok = (v, goal) => (v <= goal ? 'meets' : 'MISSES');
 const o = results.overhead;
-console.log(`\nAttention Lens benchmarks — ${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node}`);
+console.log(
+  `\nAttention Lens benchmarks — ${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node}`,
+);
 console.log('| measure | figure | goal |\n|---|---|---|');
 for (const d of ['fp32', 'q8']) {
-  console.log(`| extraction overhead ${d}, N = 32 / 128 / 512 | ${o[d].n32} / ${o[d].n128} / ${o[d].n512} | ≤ 1.05 at 128 (${ok(o[d].n128, 1.05)}), ≤ 1.15 at 512 (${ok(o[d].n512, 1.15)}) |`);
+  console.log(
+    `| extraction overhead ${d}, N = 32 / 128 / 512 | ${o[d].n32} / ${o[d].n128} / ${o[d].n512} | ≤ 1.05 at 128 (${ok(o[d].n128, 1.05)}), ≤ 1.15 at 512 (${ok(o[d].n512, 1.15)}) |`,
+  );
 }
-console.log(`| Show Attention → first heatmap in VS Code, warm, N = ${e.n} (q8), from the command's start | ${warmMs} ms = ${results.endToEnd.warmRatio} × plain forward (${e.plainForwardMs} ms) | ≤ 1.5 (${ok(results.endToEnd.warmRatio, 1.5)}) |`);
-console.log(`| … from the Enter key (VS Code's command palette included) | ${results.endToEnd.warmFromEnterMs} ms | — |`);
-console.log(`| … the worker's part (analyze + slice + thumbnails through the thread) | ${e.warmMs} ms = ${results.endToEnd.workerRatio} × plain forward | — |`);
-console.log(`| … the engine in a child process ÷ in a worker thread (warm, 15 alternating runs each) | ${e.warmMs} / ${e.warmThread.median} ms = ${e.processOverThread} | ≤ 1.10 (${ok(e.processOverThread, 1.1)}) |`);
-console.log(`| … cold, from the Enter key (model load included) | ${results.endToEnd.coldMs} ms; worker alone ${results.endToEnd.coldWorkerMs} ms: load ${e.coldBreakdown.loadMs}, tokenize ${e.coldBreakdown.tokenizeMs}, forward ${e.coldBreakdown.forwardMs}, worker start + rest ${e.coldBreakdown.restMs} | — |`);
+console.log(
+  `| Show Attention → first heatmap in VS Code, warm, N = ${e.n} (q8), from the command's start | ${warmMs} ms = ${results.endToEnd.warmRatio} × plain forward (${e.plainForwardMs} ms) | ≤ 1.5 (${ok(results.endToEnd.warmRatio, 1.5)}) |`,
+);
+console.log(
+  `| … from the Enter key (VS Code's command palette included) | ${results.endToEnd.warmFromEnterMs} ms | — |`,
+);
+console.log(
+  `| … the worker's part (analyze + slice + thumbnails through the thread) | ${e.warmMs} ms = ${results.endToEnd.workerRatio} × plain forward | — |`,
+);
+console.log(
+  `| … the engine in a child process ÷ in a worker thread (warm, 15 alternating runs each) | ${e.warmMs} / ${e.warmThread.median} ms = ${e.processOverThread} | ≤ 1.10 (${ok(e.processOverThread, 1.1)}) |`,
+);
+console.log(
+  `| … cold, from the Enter key (model load included) | ${results.endToEnd.coldMs} ms; worker alone ${results.endToEnd.coldWorkerMs} ms: load ${e.coldBreakdown.loadMs}, tokenize ${e.coldBreakdown.tokenizeMs}, forward ${e.coldBreakdown.forwardMs}, worker start + rest ${e.coldBreakdown.restMs} | — |`,
+);
 for (const n of ['n128', 'n512']) {
   const w = results.webview[n];
-  console.log(`| panel N = ${n.slice(1)}: draw / hover p95 | ${w.drawMs.p95} / ${w.hoverMs.p95} ms (medians ${w.drawMs.median} / ${w.hoverMs.median}) | ${n === 'n512' ? `≤ 16 (${ok(w.drawMs.p95, 16)}) / ≤ 4 (${ok(w.hoverMs.p95, 4)})` : '—'} |`);
+  console.log(
+    `| panel N = ${n.slice(1)}: draw / hover p95 | ${w.drawMs.p95} / ${w.hoverMs.p95} ms (medians ${w.drawMs.median} / ${w.hoverMs.median}) | ${n === 'n512' ? `≤ 16 (${ok(w.drawMs.p95, 16)}) / ≤ 4 (${ok(w.hoverMs.p95, 4)})` : '—'} |`,
+  );
 }
-console.log(`| status bar, 1 MiB: settle / max lag | ${results.statusbar.doc1MiB.settleMs} / ${results.statusbar.doc1MiB.maxLagMs} ms | ≤ 1500 (${ok(results.statusbar.doc1MiB.settleMs, 1500)}) / ≤ 50 (${ok(results.statusbar.doc1MiB.maxLagMs, 50)}) |`);
-console.log(`| status bar, 10 KB: settle | ${results.statusbar.doc10KB.settleMs} ms | ≤ 150 (${ok(results.statusbar.doc10KB.settleMs, 150)}) |`);
-console.log(`| worker memory, N = 512 fp32: peak / after close | ${results.memory.peakRssMb} / ${results.memory.afterCloseRssMb} MB (maps ${results.memory.attentionMb} MB) | — |`);
-console.log(`| session creation fp32: plain / with surgery | ${results.session.plainMs} / ${results.session.exposedMs} ms | — |`);
-console.log(`| session creation q8: plain / with surgery | ${results.session.q8.plainMs} / ${results.session.q8.exposedMs} ms | — |`);
+console.log(
+  `| status bar, 1 MiB: settle / max lag | ${results.statusbar.doc1MiB.settleMs} / ${results.statusbar.doc1MiB.maxLagMs} ms | ≤ 1500 (${ok(results.statusbar.doc1MiB.settleMs, 1500)}) / ≤ 50 (${ok(results.statusbar.doc1MiB.maxLagMs, 50)}) |`,
+);
+console.log(
+  `| status bar, 10 KB: settle | ${results.statusbar.doc10KB.settleMs} ms | ≤ 150 (${ok(results.statusbar.doc10KB.settleMs, 150)}) |`,
+);
+console.log(
+  `| worker memory, N = 512 fp32: peak / after close | ${results.memory.peakRssMb} / ${results.memory.afterCloseRssMb} MB (maps ${results.memory.attentionMb} MB) | — |`,
+);
+console.log(
+  `| session creation fp32: plain / with surgery | ${results.session.plainMs} / ${results.session.exposedMs} ms | — |`,
+);
+console.log(
+  `| session creation q8: plain / with surgery | ${results.session.q8.plainMs} / ${results.session.q8.exposedMs} ms | — |`,
+);
 console.log('\nwritten: bench/results.json');

@@ -14,37 +14,115 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'test', 'fixtures', 'models');
 const MS_OPSET = { domain: 'com.microsoft', version: 1 };
 
-const tinyLayers = [{ heads: 2, headDim: 16 }, { heads: 4, headDim: 8 }];
-const bertTiny = { kind: 'encoder', hidden: 32, ffn: 64, layers: tinyLayers, maxPositions: 64, vocabSize: 30522, seed: 11 };
-const gptTiny = { kind: 'causal', hidden: 32, ffn: 64, layers: tinyLayers, maxPositions: 128, vocabSize: 50257, seed: 23 };
+const tinyLayers = [
+  { heads: 2, headDim: 16 },
+  { heads: 4, headDim: 8 },
+];
+const bertTiny = {
+  kind: 'encoder',
+  hidden: 32,
+  ffn: 64,
+  layers: tinyLayers,
+  maxPositions: 64,
+  vocabSize: 30522,
+  seed: 11,
+};
+const gptTiny = {
+  kind: 'causal',
+  hidden: 32,
+  ffn: 64,
+  layers: tinyLayers,
+  maxPositions: 128,
+  vocabSize: 50257,
+  seed: 23,
+};
 
 const bertConfig = (spec, modelType = 'bert') => ({
-  model_type: modelType, architectures: ['BertModel'], hidden_size: spec.hidden, intermediate_size: spec.ffn,
-  num_hidden_layers: spec.layers.length, num_attention_heads: spec.layers[0].heads,
-  max_position_embeddings: spec.maxPositions, vocab_size: spec.vocabSize, type_vocab_size: 2, pad_token_id: 0,
+  model_type: modelType,
+  architectures: ['BertModel'],
+  hidden_size: spec.hidden,
+  intermediate_size: spec.ffn,
+  num_hidden_layers: spec.layers.length,
+  num_attention_heads: spec.layers[0].heads,
+  max_position_embeddings: spec.maxPositions,
+  vocab_size: spec.vocabSize,
+  type_vocab_size: 2,
+  pad_token_id: 0,
 });
 const gptConfig = (spec) => ({
-  model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_embd: spec.hidden, n_layer: spec.layers.length,
-  n_head: spec.layers[spec.layers.length - 1].heads, n_positions: spec.maxPositions, n_ctx: spec.maxPositions,
-  vocab_size: spec.vocabSize, bos_token_id: 50256, eos_token_id: 50256,
+  model_type: 'gpt2',
+  architectures: ['GPT2LMHeadModel'],
+  n_embd: spec.hidden,
+  n_layer: spec.layers.length,
+  n_head: spec.layers[spec.layers.length - 1].heads,
+  n_positions: spec.maxPositions,
+  n_ctx: spec.maxPositions,
+  vocab_size: spec.vocabSize,
+  bos_token_id: 50256,
+  eos_token_id: 50256,
 });
 
 /** Every fixture: folder name -> how to make it. */
 const fixtures = {
-  'bert-tiny': { spec: bertTiny, config: bertConfig(bertTiny), tok: bertTokenizer, files: { 'model.onnx': {}, 'model_quantized.onnx': { quantized: true } } },
-  'gpt2-tiny': { spec: gptTiny, config: gptConfig(gptTiny), tok: gpt2Tokenizer, files: { 'model.onnx': { layout: 'plain' } } },
-  'gpt2-tiny-past': { spec: gptTiny, config: gptConfig(gptTiny), tok: gpt2Tokenizer, files: { 'model.onnx': { layout: 'past' } } },
-  'gpt2-tiny-merged': { spec: gptTiny, config: gptConfig(gptTiny), tok: gpt2Tokenizer, files: { 'model.onnx': { layout: 'merged' } } },
-  'unknown-type': { spec: bertTiny, config: bertConfig(bertTiny, 'attention-lens-toy'), tok: bertTokenizer, files: { 'model.onnx': {} } },
-  'fused-attention': { spec: bertTiny, config: bertConfig(bertTiny), tok: bertTokenizer, files: { 'model.onnx': { fused: true } } },
-  'no-softmax': { spec: bertTiny, config: bertConfig(bertTiny), tok: bertTokenizer, files: { 'model.onnx': { noSoftmax: true } } },
+  'bert-tiny': {
+    spec: bertTiny,
+    config: bertConfig(bertTiny),
+    tok: bertTokenizer,
+    files: { 'model.onnx': {}, 'model_quantized.onnx': { quantized: true } },
+  },
+  'gpt2-tiny': {
+    spec: gptTiny,
+    config: gptConfig(gptTiny),
+    tok: gpt2Tokenizer,
+    files: { 'model.onnx': { layout: 'plain' } },
+  },
+  'gpt2-tiny-past': {
+    spec: gptTiny,
+    config: gptConfig(gptTiny),
+    tok: gpt2Tokenizer,
+    files: { 'model.onnx': { layout: 'past' } },
+  },
+  'gpt2-tiny-merged': {
+    spec: gptTiny,
+    config: gptConfig(gptTiny),
+    tok: gpt2Tokenizer,
+    files: { 'model.onnx': { layout: 'merged' } },
+  },
+  'unknown-type': {
+    spec: bertTiny,
+    config: bertConfig(bertTiny, 'attention-lens-toy'),
+    tok: bertTokenizer,
+    files: { 'model.onnx': {} },
+  },
+  'fused-attention': {
+    spec: bertTiny,
+    config: bertConfig(bertTiny),
+    tok: bertTokenizer,
+    files: { 'model.onnx': { fused: true } },
+  },
+  'no-softmax': {
+    spec: bertTiny,
+    config: bertConfig(bertTiny),
+    tok: bertTokenizer,
+    files: { 'model.onnx': { noSoftmax: true } },
+  },
 };
 const bertBase = {
-  kind: 'encoder', hidden: 768, ffn: 3072, layers: Array.from({ length: 12 }, () => ({ heads: 12, headDim: 64 })),
-  maxPositions: 512, vocabSize: 30522, seed: 5,
+  kind: 'encoder',
+  hidden: 768,
+  ffn: 3072,
+  layers: Array.from({ length: 12 }, () => ({ heads: 12, headDim: 64 })),
+  maxPositions: 512,
+  vocabSize: 30522,
+  seed: 5,
 };
 if (process.argv.includes('--bench')) {
-  fixtures['bert-base-shaped'] = { spec: bertBase, config: bertConfig(bertBase), tok: bertTokenizer, files: { 'model.onnx': {}, 'model_quantized.onnx': { quantized: true } } };
+  fixtures['bert-base-shaped'] = {
+    spec: bertBase,
+    config: bertConfig(bertBase),
+    tok: bertTokenizer,
+    files: { 'model.onnx': {}, 'model_quantized.onnx': { quantized: true } },
+  };
 }
 
 const builderHash = createHash('sha256');
@@ -54,7 +132,10 @@ builderHash.update(readFileSync(fileURLToPath(import.meta.url)));
 for (const [name, fx] of Object.entries(fixtures)) {
   const dir = join(out, name);
   const stamp = join(dir, '.stamp');
-  const key = createHash('sha256').update(builderHash.copy().digest('hex')).update(JSON.stringify({ name, ...fx, tok: fx.tok.name })).digest('hex');
+  const key = createHash('sha256')
+    .update(builderHash.copy().digest('hex'))
+    .update(JSON.stringify({ name, ...fx, tok: fx.tok.name }))
+    .digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) continue;
   const started = Date.now();
   rmSync(dir, { recursive: true, force: true });

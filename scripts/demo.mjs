@@ -9,20 +9,33 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.env.PORT ?? 8080);
 let hub = false;
 try {
-  const r = await fetch('https://huggingface.co/api/models/Xenova/bert-base-uncased', { signal: AbortSignal.timeout(4000) });
+  const r = await fetch('https://huggingface.co/api/models/Xenova/bert-base-uncased', {
+    signal: AbortSignal.timeout(4000),
+  });
   hub = r.ok;
-} catch { hub = false; }
-const settings = hub ? {} : {
-  'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'bert-tiny'),
-  'attentionLens.dtype': 'fp32',
-  'attentionLens.allowRemoteModels': false,
-};
+} catch {
+  hub = false;
+}
+const settings = hub
+  ? {}
+  : {
+      'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'bert-tiny'),
+      'attentionLens.dtype': 'fp32',
+      'attentionLens.allowRemoteModels': false,
+    };
 const server = await startCodeServer({ settings, port });
 const url = server.workbenchUrl(join(root, 'test', 'fixtures', 'workspace'), root);
-console.log(`Attention Lens demo (${hub ? 'hub model Xenova/bert-base-uncased' : 'offline: bundled fixture model bert-tiny, random weights'})`);
+console.log(
+  `Attention Lens demo (${hub ? 'hub model Xenova/bert-base-uncased' : 'offline: bundled fixture model bert-tiny, random weights'})`,
+);
 console.log(`Open: ${url}`);
-console.log('Select a sentence in sentences.txt, then run "Attention Lens: Show Attention" (Ctrl+Alt+A). Ctrl+C stops.');
-const stop = () => { server.close(); process.exit(0); };
+console.log(
+  'Select a sentence in sentences.txt, then run "Attention Lens: Show Attention" (Ctrl+Alt+A). Ctrl+C stops.',
+);
+const stop = () => {
+  server.close();
+  process.exit(0);
+};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 setInterval(() => undefined, 1 << 30);

@@ -11,7 +11,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist-package');
 const ortBin = join(root, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const targets = readdirSync(ortBin).flatMap((os) => readdirSync(join(ortBin, os)).map((arch) => ({ os, arch, target: `${os}-${arch}` })))
+const targets = readdirSync(ortBin)
+  .flatMap((os) => readdirSync(join(ortBin, os)).map((arch) => ({ os, arch, target: `${os}-${arch}` })))
   .filter((t) => only.length === 0 || only.includes(t.target));
 
 const node = (args, cwd = root) => execFileSync(process.execPath, args, { cwd, stdio: 'inherit' });
@@ -23,13 +24,18 @@ const sizes = {};
 for (const { os, arch, target } of targets) {
   const stage = join(out, `stage-${target}`);
   mkdirSync(stage, { recursive: true });
-  for (const f of ['README.md', 'LICENSE', 'media', 'bin', 'docs']) if (existsSync(join(root, f))) cpSync(join(root, f), join(stage, f), { recursive: true });
+  for (const f of ['README.md', 'LICENSE', 'media', 'bin', 'docs'])
+    if (existsSync(join(root, f))) cpSync(join(root, f), join(stage, f), { recursive: true });
   mkdirSync(join(stage, 'dist'));
-  for (const f of ['extension.js', 'worker.js', 'cli.js', 'webview.js']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
+  for (const f of ['extension.js', 'worker.js', 'cli.js', 'webview.js'])
+    cpSync(join(root, 'dist', f), join(stage, 'dist', f));
   // Runtime dependencies: the shared tensor package and onnxruntime-node without its installer and other platforms.
   const ortNode = join(stage, 'node_modules', 'onnxruntime-node');
-  cpSync(join(root, 'node_modules', 'onnxruntime-common'), join(stage, 'node_modules', 'onnxruntime-common'), { recursive: true });
-  for (const f of ['README.md', 'dist']) cpSync(join(root, 'node_modules', 'onnxruntime-node', f), join(ortNode, f), { recursive: true });
+  cpSync(join(root, 'node_modules', 'onnxruntime-common'), join(stage, 'node_modules', 'onnxruntime-common'), {
+    recursive: true,
+  });
+  for (const f of ['README.md', 'dist'])
+    cpSync(join(root, 'node_modules', 'onnxruntime-node', f), join(ortNode, f), { recursive: true });
   // Its other dependencies and scripts serve the npm installer (binary downloads), which a .vsix never runs.
   const ortPkg = JSON.parse(readFileSync(join(root, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8'));
   delete ortPkg.scripts;
@@ -37,11 +43,27 @@ for (const { os, arch, target } of targets) {
   writeFileSync(join(ortNode, 'package.json'), JSON.stringify(ortPkg, null, 2));
   cpSync(join(ortBin, os, arch), join(ortNode, 'bin', 'napi-v6', os, arch), { recursive: true });
   const { devDependencies, scripts, ...published } = pkg;
-  published.dependencies = { 'onnxruntime-node': pkg.dependencies['onnxruntime-node'], 'onnxruntime-common': ortPkg.dependencies['onnxruntime-common'] };
+  published.dependencies = {
+    'onnxruntime-node': pkg.dependencies['onnxruntime-node'],
+    'onnxruntime-common': ortPkg.dependencies['onnxruntime-common'],
+  };
   writeFileSync(join(stage, 'package.json'), `${JSON.stringify(published, null, 2)}\n`);
   writeFileSync(join(stage, '.vscodeignore'), '**/*.map\n**/*.d.ts\n');
   const vsix = join(out, `attention-lens-${target}.vsix`);
-  node([join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--out', vsix], stage);
+  node(
+    [
+      join(root, 'node_modules', '@vscode', 'vsce', 'vsce'),
+      'package',
+      '--target',
+      target,
+      '--allow-missing-repository',
+      '--skip-license',
+      '--no-rewrite-relative-links',
+      '--out',
+      vsix,
+    ],
+    stage,
+  );
   sizes[target] = +(statSync(vsix).size / 2 ** 20).toFixed(1);
 }
 writeFileSync(join(out, 'sizes.json'), `${JSON.stringify(sizes, null, 2)}\n`);

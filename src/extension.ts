@@ -21,7 +21,9 @@ export function activate(context: vscode.ExtensionContext) {
   client = new EngineClient(workerPath, {
     onCrash: (message) => {
       log.appendLine(`[engine] stopped: ${message}; it restarts on the next request`);
-      void vscode.window.showWarningMessage('Attention Lens: the attention engine stopped unexpectedly and will restart on the next request.');
+      void vscode.window.showWarningMessage(
+        'Attention Lens: the attention engine stopped unexpectedly and will restart on the next request.',
+      );
     },
     onStderr: (line) => log.appendLine(`[engine] ${line}`),
   });
@@ -63,7 +65,9 @@ export function activate(context: vscode.ExtensionContext) {
       receive: (message: unknown) => AttentionPanel.active?.receive(message),
       heat: () => AttentionPanel.active?.heat.state,
       lastPosted: () => AttentionPanel.active?.lastPosted,
-      exportTo: (uri: vscode.Uri, scope: 'view' | 'all') => { if (AttentionPanel.active) AttentionPanel.active.exportTarget = { uri, scope }; },
+      exportTo: (uri: vscode.Uri, scope: 'view' | 'all') => {
+        if (AttentionPanel.active) AttentionPanel.active.exportTarget = { uri, scope };
+      },
     },
   };
 }

@@ -8,10 +8,17 @@ import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-s
 import type { VscodeCheckbox } from '@vscode-elements/elements/dist/vscode-checkbox/vscode-checkbox.js';
 
 /** One choice of a select: its value and visible text. */
-export interface Choice { value: string; label: string }
+export interface Choice {
+  value: string;
+  label: string;
+}
 
 /** A labelled single select; `onChange` gets the new value. */
-export function makeSelect(id: string, label: string, onChange: (value: string) => void): { wrap: HTMLElement; select: VscodeSingleSelect } {
+export function makeSelect(
+  id: string,
+  label: string,
+  onChange: (value: string) => void,
+): { wrap: HTMLElement; select: VscodeSingleSelect } {
   const wrap = document.createElement('label');
   wrap.className = 'control';
   wrap.htmlFor = id;
@@ -27,13 +34,15 @@ export function makeSelect(id: string, label: string, onChange: (value: string) 
 
 /** Replaces a select's options and selects `value`. */
 export function setChoices(select: VscodeSingleSelect, choices: Choice[], value: string): void {
-  select.replaceChildren(...choices.map((c) => {
-    const o = document.createElement('vscode-option');
-    o.setAttribute('value', c.value);
-    o.textContent = c.label;
-    if (c.value === value) o.setAttribute('selected', '');
-    return o;
-  }));
+  select.replaceChildren(
+    ...choices.map((c) => {
+      const o = document.createElement('vscode-option');
+      o.setAttribute('value', c.value);
+      o.textContent = c.label;
+      if (c.value === value) o.setAttribute('selected', '');
+      return o;
+    }),
+  );
   select.value = value;
 }
 

@@ -6,7 +6,13 @@ import { topIndices } from './row-math';
 const SHOWN = 12;
 
 /** Renders the ranked bars of `dist` (which sums to 1) into `host`; returns the top-3 summary for screen readers. */
-export function renderFocusBars(host: HTMLElement, heading: string, tokens: TokenInfo[], dist: Float32Array, onPeer: (index: number, on: boolean) => void): string {
+export function renderFocusBars(
+  host: HTMLElement,
+  heading: string,
+  tokens: TokenInfo[],
+  dist: Float32Array,
+  onPeer: (index: number, on: boolean) => void,
+): string {
   const top = topIndices(dist, SHOWN);
   let shownMass = 0;
   const list = el('ol', { class: 'barlist' });
@@ -18,13 +24,21 @@ export function renderFocusBars(host: HTMLElement, heading: string, tokens: Toke
     const bar = el('span', { class: 'bar' });
     bar.style.width = `${(w * 100).toFixed(1)}%`;
     track.append(bar);
-    li.append(el('span', { class: 'barname' }, displayText(tokens[j].text)), track, el('span', { class: 'pct' }, `${(w * 100).toFixed(1)}%`));
+    li.append(
+      el('span', { class: 'barname' }, displayText(tokens[j].text)),
+      track,
+      el('span', { class: 'pct' }, `${(w * 100).toFixed(1)}%`),
+    );
     li.addEventListener('mouseenter', () => onPeer(j, true));
     li.addEventListener('mouseleave', () => onPeer(j, false));
     list.append(li);
   }
   const rest = Math.max(0, 1 - shownMass);
-  if (top.length === SHOWN && rest > 0.0005) list.append(el('li', { class: 'rest' }, `all others: ${(rest * 100).toFixed(1)}%`));
+  if (top.length === SHOWN && rest > 0.0005)
+    list.append(el('li', { class: 'rest' }, `all others: ${(rest * 100).toFixed(1)}%`));
   host.replaceChildren(el('h2', {}, heading), list);
-  return top.slice(0, 3).map((j) => `${tokens[j].text} ${(dist[j] * 100).toFixed(0)}%`).join(', ');
+  return top
+    .slice(0, 3)
+    .map((j) => `${tokens[j].text} ${(dist[j] * 100).toFixed(0)}%`)
+    .join(', ');
 }

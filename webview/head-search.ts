@@ -18,11 +18,16 @@ export class HeadSearch {
   private readonly to = makeSelect('search-to', 'to', () => undefined);
   private readonly results = el('div', { class: 'ranking', 'aria-live': 'polite' });
 
-  constructor(private readonly ask: (by: RankBy) => void, private readonly select: (layer: number, head: number) => void) {
+  constructor(
+    private readonly ask: (by: RankBy) => void,
+    private readonly select: (layer: number, head: number) => void,
+  ) {
     const go = document.createElement('vscode-button');
     go.id = 'search-go';
     go.textContent = 'Rank heads';
-    go.addEventListener('click', () => this.ask({ kind: 'pair', query: Number(this.from.select.value), key: Number(this.to.select.value) }));
+    go.addEventListener('click', () =>
+      this.ask({ kind: 'pair', query: Number(this.from.select.value), key: Number(this.to.select.value) }),
+    );
     const presets = el('div', { class: 'presets' }, 'Or heads that attend most to the ');
     PRESETS.forEach((p, i) => {
       const b = document.createElement('vscode-button');
@@ -52,13 +57,18 @@ export class HeadSearch {
 
   /** Shows a ranking reply. */
   show(by: RankBy, heads: HeadScore[], tokens: TokenInfo[]): void {
-    const title = by.kind === 'pair'
-      ? `Heads by attention from "${tokens[by.query]?.text}" to "${tokens[by.key]?.text}"`
-      : `Top ${PRESETS.find((p) => p.by.kind === by.kind)?.name ?? ''}`;
+    const title =
+      by.kind === 'pair'
+        ? `Heads by attention from "${tokens[by.query]?.text}" to "${tokens[by.key]?.text}"`
+        : `Top ${PRESETS.find((p) => p.by.kind === by.kind)?.name ?? ''}`;
     const list = el('ol', { class: 'ranklist' });
     for (const h of heads.slice(0, SHOWN)) {
       const item = el('li');
-      const b = el('button', { class: 'rank', 'data-layer': String(h.layer), 'data-head': String(h.head) }, `layer ${h.layer + 1} · head ${h.head + 1}`);
+      const b = el(
+        'button',
+        { class: 'rank', 'data-layer': String(h.layer), 'data-head': String(h.head) },
+        `layer ${h.layer + 1} · head ${h.head + 1}`,
+      );
       b.addEventListener('click', () => this.select(h.layer, h.head));
       item.append(b, el('span', { class: 'pct' }, `${(h.weight * 100).toFixed(1)}%`));
       list.append(item);

@@ -3,7 +3,10 @@
 import { VIRIDIS_LUT } from './color-scale';
 
 /** A cell of the matrix: query row, key column. */
-export interface Cell { row: number; col: number }
+export interface Cell {
+  row: number;
+  col: number;
+}
 
 const FONT_PX = 10;
 const MAX_MARGIN = 84;
@@ -23,7 +26,10 @@ export class Heatmap {
   /** Theme colours, read once per full draw: reading computed style on every hover would force a style recalc. */
   private focusColour = '#fff';
 
-  constructor(wrap: HTMLElement, private readonly sizePx: () => number) {
+  constructor(
+    wrap: HTMLElement,
+    private readonly sizePx: () => number,
+  ) {
     const stack = document.createElement('div');
     stack.className = 'heatmap-stack';
     this.canvas = document.createElement('canvas');
@@ -77,7 +83,9 @@ export class Heatmap {
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
     ctx.font = `${FONT_PX}px ${getComputedStyle(document.body).fontFamily || 'sans-serif'}`;
-    this.margin = this.labels.length ? Math.min(MAX_MARGIN, Math.ceil(Math.max(...this.labels.map((l) => ctx.measureText(l).width))) + 6) : 0;
+    this.margin = this.labels.length
+      ? Math.min(MAX_MARGIN, Math.ceil(Math.max(...this.labels.map((l) => ctx.measureText(l).width))) + 6)
+      : 0;
     this.plot = Math.max(32, css - this.margin);
     // Geometry in CSS pixels, for tests and tools that read cells off the canvas.
     this.canvas.dataset.margin = String(this.margin);
@@ -104,11 +112,17 @@ export class Heatmap {
         if ((this.causal && j > i) || rowHidden || this.hidden[j]) {
           // Masked or hidden cells are a grey checker, never drawn as zero weights.
           const v = (i + j) % 2 === 0 ? 128 : 96;
-          px[o] = v; px[o + 1] = v; px[o + 2] = v; px[o + 3] = 90;
+          px[o] = v;
+          px[o + 1] = v;
+          px[o + 2] = v;
+          px[o + 3] = 90;
           continue;
         }
         const k = Math.min(255, Math.round(m[i * n + j] * scale)) * 3;
-        px[o] = VIRIDIS_LUT[k]; px[o + 1] = VIRIDIS_LUT[k + 1]; px[o + 2] = VIRIDIS_LUT[k + 2]; px[o + 3] = 255;
+        px[o] = VIRIDIS_LUT[k];
+        px[o + 1] = VIRIDIS_LUT[k + 1];
+        px[o + 2] = VIRIDIS_LUT[k + 2];
+        px[o + 3] = 255;
       }
     }
     const off = new OffscreenCanvas(n, n);
@@ -129,7 +143,8 @@ export class Heatmap {
     ctx.fillStyle = getComputedStyle(document.body).getPropertyValue('--vscode-descriptionForeground').trim() || '#888';
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'right';
-    for (let i = 0; i < this.n; i += step) ctx.fillText(this.labels[i], this.margin - 3, this.margin + (i + 0.5) * cell, this.margin - 4);
+    for (let i = 0; i < this.n; i += step)
+      ctx.fillText(this.labels[i], this.margin - 3, this.margin + (i + 0.5) * cell, this.margin - 4);
     ctx.save();
     ctx.translate(this.margin, this.margin);
     ctx.rotate(-Math.PI / 2);

@@ -12,7 +12,10 @@ export class LatestRequest<P> {
 
   /** Asks for `params`; sent now if nothing is in flight, otherwise replaces the pending wish. */
   request(params: P): void {
-    if (this.inFlight !== undefined) { this.pending = params; return; }
+    if (this.inFlight !== undefined) {
+      this.pending = params;
+      return;
+    }
     this.dispatch(params);
   }
 
@@ -21,7 +24,10 @@ export class LatestRequest<P> {
     if (requestId === this.inFlight) this.inFlight = undefined;
     const next = this.pending;
     this.pending = undefined;
-    if (next !== undefined) { this.dispatch(next); return false; }
+    if (next !== undefined) {
+      this.dispatch(next);
+      return false;
+    }
     return requestId === this.latestId;
   }
 

@@ -1,6 +1,14 @@
 // The Attention Lens panel: token chips, the matrix, focus bars and the layer × head grid, linked by hover.
 // Token text reaches the DOM only through textContent (see dom.ts) or canvas fillText.
-import type { AnalysisSummary, Direction, HeadSelector, RowsReply, SliceReply, ThumbnailsReply, ToWebview } from '../src/protocol/messages';
+import type {
+  AnalysisSummary,
+  Direction,
+  HeadSelector,
+  RowsReply,
+  SliceReply,
+  ThumbnailsReply,
+  ToWebview,
+} from '../src/protocol/messages';
 import { headColour } from './color-scale';
 import { makeCheckbox, makeSelect, setChoices } from './controls';
 import { displayText, el } from './dom';
@@ -36,7 +44,17 @@ export interface ViewState {
 const THUMB = 24;
 const KEEP_CHOICES = [1, 0.95, 0.9, 0.8, 0.5];
 const saved = vscode.getState() as Partial<ViewState> | undefined;
-const state: ViewState = { layer: 0, rollout: false, head: 0, direction: 'row', hideSpecial: false, keep: 1, locked: null, view: 'all', ...saved };
+const state: ViewState = {
+  layer: 0,
+  rollout: false,
+  head: 0,
+  direction: 'row',
+  hideSpecial: false,
+  keep: 1,
+  locked: null,
+  view: 'all',
+  ...saved,
+};
 
 /** The slice as received, with hidden tokens renormalised away, and after the threshold. */
 let raw: Float32Array | undefined;
@@ -54,12 +72,40 @@ const header = el('header');
 const title = el('h1', {}, 'Attention Lens');
 const meta = el('div', { class: 'meta' });
 const controls = el('div', { class: 'controls', role: 'toolbar', 'aria-label': 'View controls' });
-const layerCtl = makeSelect('layer', 'Layer', (v) => { state.rollout = v.startsWith('r'); state.layer = Number(v.replace('r', '')); fillHeads(); changedView(); });
-const headCtl = makeSelect('head', 'Head', (v) => { state.head = v === 'mean' || v === 'max' || v === 'all' ? v : Number(v); changedView(); });
-const dirCtl = makeSelect('direction', 'Show', (v) => { state.direction = v === 'column' ? 'column' : 'row'; headRows = undefined; save(); renderShading(); });
-const keepCtl = makeSelect('threshold', 'Keep', (v) => { state.keep = Number(v); save(); reprocess(); });
-const viewCtl = makeSelect('view', 'View', (v) => { state.view = v === 'tokens' || v === 'matrix' || v === 'grid' ? v : 'all'; applyView(); save(); });
-const hideBox = makeCheckbox('hide-special', 'hide special tokens', (on) => { state.hideSpecial = on; save(); if (state.summary) { renderTokens(); reprocess(); } });
+const layerCtl = makeSelect('layer', 'Layer', (v) => {
+  state.rollout = v.startsWith('r');
+  state.layer = Number(v.replace('r', ''));
+  fillHeads();
+  changedView();
+});
+const headCtl = makeSelect('head', 'Head', (v) => {
+  state.head = v === 'mean' || v === 'max' || v === 'all' ? v : Number(v);
+  changedView();
+});
+const dirCtl = makeSelect('direction', 'Show', (v) => {
+  state.direction = v === 'column' ? 'column' : 'row';
+  headRows = undefined;
+  save();
+  renderShading();
+});
+const keepCtl = makeSelect('threshold', 'Keep', (v) => {
+  state.keep = Number(v);
+  save();
+  reprocess();
+});
+const viewCtl = makeSelect('view', 'View', (v) => {
+  state.view = v === 'tokens' || v === 'matrix' || v === 'grid' ? v : 'all';
+  applyView();
+  save();
+});
+const hideBox = makeCheckbox('hide-special', 'hide special tokens', (on) => {
+  state.hideSpecial = on;
+  save();
+  if (state.summary) {
+    renderTokens();
+    reprocess();
+  }
+});
 const exportPngButton = document.createElement('vscode-button');
 exportPngButton.id = 'export-png';
 exportPngButton.setAttribute('secondary', '');
@@ -70,23 +116,60 @@ exportJsonButton.id = 'export-json';
 exportJsonButton.setAttribute('secondary', '');
 exportJsonButton.textContent = 'Export JSON…';
 exportJsonButton.addEventListener('click', () => {
-  if (state.summary) vscode.postMessage({ type: 'exportJson', analysisId: state.summary.analysisId, layer: state.layer, head: currentSelector() });
+  if (state.summary)
+    vscode.postMessage({
+      type: 'exportJson',
+      analysisId: state.summary.analysisId,
+      layer: state.layer,
+      head: currentSelector(),
+    });
 });
-controls.append(viewCtl.wrap, layerCtl.wrap, headCtl.wrap, dirCtl.wrap, keepCtl.wrap, hideBox, exportPngButton, exportJsonButton);
-setChoices(dirCtl.select, [{ value: 'row', label: 'attention paid (row)' }, { value: 'column', label: 'attention received (column)' }], state.direction);
-setChoices(keepCtl.select, KEEP_CHOICES.map((k) => ({ value: String(k), label: k === 1 ? 'all weights' : `top ${k * 100}% of each row` })), String(state.keep));
+controls.append(
+  viewCtl.wrap,
+  layerCtl.wrap,
+  headCtl.wrap,
+  dirCtl.wrap,
+  keepCtl.wrap,
+  hideBox,
+  exportPngButton,
+  exportJsonButton,
+);
+setChoices(
+  dirCtl.select,
+  [
+    { value: 'row', label: 'attention paid (row)' },
+    { value: 'column', label: 'attention received (column)' },
+  ],
+  state.direction,
+);
+setChoices(
+  keepCtl.select,
+  KEEP_CHOICES.map((k) => ({ value: String(k), label: k === 1 ? 'all weights' : `top ${k * 100}% of each row` })),
+  String(state.keep),
+);
 hideBox.checked = state.hideSpecial;
-setChoices(viewCtl.select, [
-  { value: 'all', label: 'everything' },
-  { value: 'tokens', label: 'tokens + bars' },
-  { value: 'matrix', label: 'matrix + bars' },
-  { value: 'grid', label: 'layers × heads' },
-], state.view);
+setChoices(
+  viewCtl.select,
+  [
+    { value: 'all', label: 'everything' },
+    { value: 'tokens', label: 'tokens + bars' },
+    { value: 'matrix', label: 'matrix + bars' },
+    { value: 'grid', label: 'layers × heads' },
+  ],
+  state.view,
+);
 header.append(title, meta, controls);
 const headLegend = el('div', { class: 'head-legend', 'aria-label': 'Head colours' });
-const tokensView = el('section', { class: 'tokens', 'aria-label': 'Tokens: hover, or focus here and use the arrow keys; Enter or click locks, Esc unlocks', tabindex: '0' });
+const tokensView = el('section', {
+  class: 'tokens',
+  'aria-label': 'Tokens: hover, or focus here and use the arrow keys; Enter or click locks, Esc unlocks',
+  tabindex: '0',
+});
 const main = el('div', { class: 'main' });
-const matrixWrap = el('section', { class: 'matrix', 'aria-label': 'Attention matrix: query tokens down the side, key tokens across' });
+const matrixWrap = el('section', {
+  class: 'matrix',
+  'aria-label': 'Attention matrix: query tokens down the side, key tokens across',
+});
 const tooltip = el('div', { class: 'tooltip', role: 'tooltip' });
 tooltip.hidden = true;
 const legend = el('div', { class: 'legend', 'aria-hidden': 'true' });
@@ -95,19 +178,33 @@ const bars = el('section', { class: 'bars', 'aria-label': 'Focus token attention
 main.append(matrixWrap, bars);
 const grid = el('section', { class: 'grid', 'aria-label': 'Every layer and head' });
 const search = new HeadSearch(
-  (by) => { if (state.summary) vscode.postMessage({ type: 'rankHeads', analysisId: state.summary.analysisId, by }); },
+  (by) => {
+    if (state.summary) vscode.postMessage({ type: 'rankHeads', analysisId: state.summary.analysisId, by });
+  },
   (layer, head) => selectHead(layer, head),
 );
 const live = el('div', { class: 'sr-only', 'aria-live': 'polite' });
 app.append(header, status, headLegend, tokensView, main, grid, search.element, live);
 
-const tokens = new TokenView(tokensView, (i) => setFocus(i), (i) => lock(state.locked === i ? null : i));
+const tokens = new TokenView(
+  tokensView,
+  (i) => setFocus(i),
+  (i) => lock(state.locked === i ? null : i),
+);
 const heatmap = new Heatmap(matrixWrap, () => Math.max(200, Math.min(600, matrixWrap.clientWidth || 420)));
 const canvas = heatmap.canvas;
-const slices = new LatestRequest<{ analysisId: number; layer: number; head: HeadSelector }>((requestId, p) => vscode.postMessage({ type: 'requestSlice', requestId, ...p }));
-const rows = new LatestRequest<{ analysisId: number; layer: number; index: number; direction: Direction }>((requestId, p) => vscode.postMessage({ type: 'requestRows', requestId, ...p }));
+const slices = new LatestRequest<{ analysisId: number; layer: number; head: HeadSelector }>((requestId, p) =>
+  vscode.postMessage({ type: 'requestSlice', requestId, ...p }),
+);
+const rows = new LatestRequest<{ analysisId: number; layer: number; index: number; direction: Direction }>(
+  (requestId, p) => vscode.postMessage({ type: 'requestRows', requestId, ...p }),
+);
 
-legend.append(el('span', {}, 'low'), el('span', { class: 'ramp' }), el('span', {}, 'high (relative to the matrix maximum) · grey checker = masked or hidden'));
+legend.append(
+  el('span', {}, 'low'),
+  el('span', { class: 'ramp' }),
+  el('span', {}, 'high (relative to the matrix maximum) · grey checker = masked or hidden'),
+);
 
 /** Shows the chosen views; hidden ones keep their state, and hover links the visible ones as before. */
 function applyView(): void {
@@ -144,7 +241,13 @@ function reprocess(): void {
   const hidden = hiddenMask(s);
   visible = renormalise(raw, s.n, hidden);
   shown = keepTopMass(visible, s.n, s.n, state.keep);
-  heatmap.set(shown, s.n, s.model.kind === 'causal', hidden, s.tokens.map((t) => displayText(t.text).slice(0, 14)));
+  heatmap.set(
+    shown,
+    s.n,
+    s.model.kind === 'causal',
+    hidden,
+    s.tokens.map((t) => displayText(t.text).slice(0, 14)),
+  );
   renderShading();
 }
 
@@ -153,7 +256,13 @@ function renderShading(): void {
   tokens.mark(focus, peer);
   if (focus === null || !s || !visible || !shown) {
     tokens.clear();
-    bars.replaceChildren(el('p', { class: 'hint' }, 'Hover a token to see where its attention goes. Click to lock, Esc to unlock, arrow keys to move.'));
+    bars.replaceChildren(
+      el(
+        'p',
+        { class: 'hint' },
+        'Hover a token to see where its attention goes. Click to lock, Esc to unlock, arrow keys to move.',
+      ),
+    );
     heatmap.crosshair(undefined);
     live.textContent = '';
     tellEditor(null, undefined);
@@ -167,7 +276,9 @@ function renderShading(): void {
   const top3 = renderFocusBars(bars, heading, s.tokens, dist, (j, on) => chip(j)?.classList.toggle('peer', on));
   tellEditor(focus, dist);
   live.textContent = `${s.tokens[focus].text}: ${top3}`;
-  heatmap.crosshair(state.direction === 'row' ? { row: focus, col: peer ?? focus } : { row: peer ?? focus, col: focus });
+  heatmap.crosshair(
+    state.direction === 'row' ? { row: focus, col: peer ?? focus } : { row: peer ?? focus, col: focus },
+  );
 }
 
 /** One colour per head: each chip carries a stripe per head whose opacity is that head's weight (relative to its max). */
@@ -185,10 +296,17 @@ function shadeAllHeads(s: AnalysisSummary, index: number): void {
 
 /** Lets the host shade the source text in the editor by the focus token's distribution. */
 function tellEditor(index: number | null, dist: Float32Array | undefined): void {
-  const key = index === null ? '' : `${state.summary?.analysisId}:${index}:${viewName()}:${state.direction}:${state.hideSpecial}:${state.keep}`;
+  const key =
+    index === null
+      ? ''
+      : `${state.summary?.analysisId}:${index}:${viewName()}:${state.direction}:${state.hideSpecial}:${state.keep}`;
   if (key === lastHeat) return;
   lastHeat = key;
-  vscode.postMessage(index === null || !dist ? { type: 'focusToken', index: null } : { type: 'focusToken', index, weights: Array.from(dist, (w) => Math.min(1, Math.max(0, w))) });
+  vscode.postMessage(
+    index === null || !dist
+      ? { type: 'focusToken', index: null }
+      : { type: 'focusToken', index, weights: Array.from(dist, (w) => Math.min(1, Math.max(0, w))) },
+  );
 }
 
 /** True when the token view shows one stripe per head. */
@@ -199,7 +317,12 @@ function allHeads(): boolean {
 /** What the matrix shows, in words. */
 function viewName(): string {
   if (state.rollout) return `rollout through layer ${state.layer + 1}`;
-  const who = state.head === 'all' ? 'mean of heads' : typeof state.head === 'number' ? `head ${state.head + 1}` : `${state.head} of heads`;
+  const who =
+    state.head === 'all'
+      ? 'mean of heads'
+      : typeof state.head === 'number'
+        ? `head ${state.head + 1}`
+        : `${state.head} of heads`;
   return `layer ${state.layer + 1}, ${who}`;
 }
 
@@ -225,7 +348,11 @@ function selectHead(layer: number, head: number): void {
 
 function renderHeadLegend(): void {
   const s = state.summary;
-  if (!s || !allHeads()) { headLegend.replaceChildren(); headLegend.hidden = true; return; }
+  if (!s || !allHeads()) {
+    headLegend.replaceChildren();
+    headLegend.hidden = true;
+    return;
+  }
   headLegend.hidden = false;
   const items = Array.from({ length: s.model.heads[state.layer] }, (_, k) => {
     const [r, g, b] = headColour(k);
@@ -256,10 +383,17 @@ function lock(i: number | null): void {
 function fillSelectors(): void {
   const s = state.summary!;
   state.layer = Math.min(state.layer, s.model.layers - 1);
-  setChoices(layerCtl.select, [
-    ...Array.from({ length: s.model.layers }, (_, l) => ({ value: String(l), label: `${l + 1} of ${s.model.layers}` })),
-    ...Array.from({ length: s.model.layers }, (_, l) => ({ value: `r${l}`, label: `rollout through ${l + 1}` })),
-  ], `${state.rollout ? 'r' : ''}${state.layer}`);
+  setChoices(
+    layerCtl.select,
+    [
+      ...Array.from({ length: s.model.layers }, (_, l) => ({
+        value: String(l),
+        label: `${l + 1} of ${s.model.layers}`,
+      })),
+      ...Array.from({ length: s.model.layers }, (_, l) => ({ value: `r${l}`, label: `rollout through ${l + 1}` })),
+    ],
+    `${state.rollout ? 'r' : ''}${state.layer}`,
+  );
   fillHeads();
 }
 
@@ -267,12 +401,16 @@ function fillHeads(): void {
   const s = state.summary!;
   const h = s.model.heads[state.layer];
   if (typeof state.head === 'number' && state.head >= h) state.head = 0;
-  setChoices(headCtl.select, [
-    ...Array.from({ length: h }, (_, k) => ({ value: String(k), label: `head ${k + 1}` })),
-    { value: 'all', label: 'all heads (a colour each)' },
-    { value: 'mean', label: 'mean of heads' },
-    { value: 'max', label: 'max of heads' },
-  ], String(state.head));
+  setChoices(
+    headCtl.select,
+    [
+      ...Array.from({ length: h }, (_, k) => ({ value: String(k), label: `head ${k + 1}` })),
+      { value: 'all', label: 'all heads (a colour each)' },
+      { value: 'mean', label: 'mean of heads' },
+      { value: 'max', label: 'max of heads' },
+    ],
+    String(state.head),
+  );
   // Rollout already averages the heads of every layer.
   headCtl.select.disabled = state.rollout;
 }
@@ -327,7 +465,11 @@ function drawSlice(slice: SliceReply): void {
 
 function onRows(requestId: number, r: RowsReply): void {
   if (!rows.settle(requestId) || r.analysisId !== state.summary?.analysisId) return;
-  headRows = { key: `${r.analysisId}:${r.layer}:${r.index}:${r.direction}`, heads: r.heads, data: new Float32Array(r.buffer) };
+  headRows = {
+    key: `${r.analysisId}:${r.layer}:${r.index}:${r.direction}`,
+    heads: r.heads,
+    data: new Float32Array(r.buffer),
+  };
   renderShading();
 }
 
@@ -338,16 +480,28 @@ function onThumbnails(t: ThumbnailsReply): void {
 }
 
 function truncationNote(s: AnalysisSummary): string {
-  const part = s.analysedFrom > 0 ? `characters ${(s.analysedFrom + 1).toLocaleString()}–${s.analysedChars.toLocaleString()} (around the cursor)` : `the first ${s.analysedChars.toLocaleString()}`;
+  const part =
+    s.analysedFrom > 0
+      ? `characters ${(s.analysedFrom + 1).toLocaleString()}–${s.analysedChars.toLocaleString()} (around the cursor)`
+      : `the first ${s.analysedChars.toLocaleString()}`;
   return `The text is longer than the ${s.n} tokens analysed at once: showing ${part} of ${s.totalChars.toLocaleString()} characters.`;
 }
 
-function showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: string | undefined, first?: { slice: SliceReply; thumbnails?: ThumbnailsReply }): void {
+function showAnalysis(
+  s: AnalysisSummary,
+  sourceLabel: string,
+  sourceText: string | undefined,
+  first?: { slice: SliceReply; thumbnails?: ThumbnailsReply },
+): void {
   const sameModel = state.summary?.model.id === s.model.id;
   state.summary = s;
   state.sourceLabel = sourceLabel;
   state.sourceText = sourceText;
-  if (!sameModel) { state.layer = 0; state.head = 0; state.rollout = false; }
+  if (!sameModel) {
+    state.layer = 0;
+    state.head = 0;
+    state.rollout = false;
+  }
   if (state.locked !== null && state.locked >= s.n) state.locked = null;
   focus = state.locked;
   raw = visible = shown = headRows = undefined;
@@ -365,7 +519,13 @@ function showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: strin
   renderHeadLegend();
   renderShading();
   // The host sends the first paint's data along when it guessed the view right; otherwise ask.
-  if (first && first.slice.analysisId === s.analysisId && first.slice.layer === state.layer && first.slice.head === currentSelector()) drawSlice(first.slice);
+  if (
+    first &&
+    first.slice.analysisId === s.analysisId &&
+    first.slice.layer === state.layer &&
+    first.slice.head === currentSelector()
+  )
+    drawSlice(first.slice);
   else requestSlice();
   if (first?.thumbnails?.analysisId === s.analysisId) onThumbnails(first.thumbnails);
   else vscode.postMessage({ type: 'requestThumbnails', analysisId: s.analysisId, size: Math.min(THUMB, s.n) });
@@ -375,7 +535,10 @@ tokensView.addEventListener('mouseleave', () => setFocus(null));
 canvas.addEventListener('mousemove', (ev) => {
   const cell = heatmap.cellAt(ev);
   const s = state.summary;
-  if (!cell || !s || !shown) { tooltip.hidden = true; return; }
+  if (!cell || !s || !shown) {
+    tooltip.hidden = true;
+    return;
+  }
   const masked = s.model.kind === 'causal' && cell.col > cell.row;
   const w = shown[cell.row * s.n + cell.col];
   tooltip.textContent = `query ${displayText(s.tokens[cell.row].text)} → key ${displayText(s.tokens[cell.col].text)}: ${masked ? 'masked (a future token)' : `${(w * 100).toFixed(2)}%`}`;
@@ -387,13 +550,24 @@ canvas.addEventListener('mousemove', (ev) => {
   if (state.locked === null) focus = state.direction === 'row' ? cell.row : cell.col;
   renderShading();
 });
-canvas.addEventListener('mouseleave', () => { tooltip.hidden = true; peer = null; if (state.locked === null) setFocus(null); else renderShading(); });
+canvas.addEventListener('mouseleave', () => {
+  tooltip.hidden = true;
+  peer = null;
+  if (state.locked === null) setFocus(null);
+  else renderShading();
+});
 document.addEventListener('keydown', (e) => {
   const s = state.summary;
   if (!s) return;
-  if (e.key === 'Escape') { lock(null); return; }
+  if (e.key === 'Escape') {
+    lock(null);
+    return;
+  }
   const inTokens = tokensView.contains(document.activeElement);
-  if (e.key === 'Enter' && inTokens && focus !== null) { lock(focus); return; }
+  if (e.key === 'Enter' && inTokens && focus !== null) {
+    lock(focus);
+    return;
+  }
   if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
     if (!inTokens && document.activeElement !== document.body) return;
     e.preventDefault();
@@ -438,7 +612,10 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       setStatus(m.text);
       break;
     case 'lockToken':
-      if (state.summary && m.index < state.summary.n) { lock(m.index); chip(m.index)?.scrollIntoView({ block: 'nearest' }); }
+      if (state.summary && m.index < state.summary.n) {
+        lock(m.index);
+        chip(m.index)?.scrollIntoView({ block: 'nearest' });
+      }
       break;
     case 'nextHead':
       nextHead();

@@ -55,7 +55,10 @@ export function focusDistribution(m: Float32Array, n: number, index: number, dir
   if (direction === 'row') return m.slice(index * n, (index + 1) * n);
   const out = new Float32Array(n);
   let total = 0;
-  for (let i = 0; i < n; i++) { out[i] = m[i * n + index]; total += out[i]; }
+  for (let i = 0; i < n; i++) {
+    out[i] = m[i * n + index];
+    total += out[i];
+  }
   if (total > 0) for (let i = 0; i < n; i++) out[i] /= total;
   return out;
 }
@@ -67,7 +70,10 @@ export function topIndices(values: ArrayLike<number>, k: number): number[] {
     const v = values[j];
     if (!(v > 0) || (top.length === k && v <= values[top[k - 1]])) continue;
     let at = top.length === k ? k - 1 : top.length;
-    while (at > 0 && values[top[at - 1]] < v) { top[at] = top[at - 1]; at--; }
+    while (at > 0 && values[top[at - 1]] < v) {
+      top[at] = top[at - 1];
+      at--;
+    }
     top[at] = j;
   }
   return top;

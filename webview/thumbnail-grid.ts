@@ -5,10 +5,21 @@ import { el } from './dom';
 import { maxOf } from './row-math';
 
 /** Renders the grid into `host`; `onSelect` gets the clicked layer and head. */
-export function renderThumbnailGrid(host: HTMLElement, t: ThumbnailsReply, onSelect: (layer: number, head: number) => void): void {
+export function renderThumbnailGrid(
+  host: HTMLElement,
+  t: ThumbnailsReply,
+  onSelect: (layer: number, head: number) => void,
+): void {
   if (t.size === 0) {
     const total = t.heads.reduce((a, b) => a + b, 0);
-    host.replaceChildren(el('h2', {}, 'All layers × heads'), el('p', { class: 'note' }, `This model has ${total.toLocaleString()} heads; the grid shows at most ${MAX_GRID_HEADS.toLocaleString()}. Choose a layer and head above.`));
+    host.replaceChildren(
+      el('h2', {}, 'All layers × heads'),
+      el(
+        'p',
+        { class: 'note' },
+        `This model has ${total.toLocaleString()} heads; the grid shows at most ${MAX_GRID_HEADS.toLocaleString()}. Choose a layer and head above.`,
+      ),
+    );
     return;
   }
   const data = new Float32Array(t.buffer);
@@ -19,27 +30,53 @@ export function renderThumbnailGrid(host: HTMLElement, t: ThumbnailsReply, onSel
     const row = el('div', { class: 'gridrow', role: 'row' });
     row.append(el('span', { class: 'gridlabel' }, `L${l + 1}`));
     for (let k = 0; k < h; k++, o++) {
-      const c = el('canvas', { class: 'thumb', width: String(t.size), height: String(t.size), title: `layer ${l + 1}, head ${k + 1}`, tabindex: '-1', role: 'gridcell', 'aria-label': `layer ${l + 1} head ${k + 1}`, 'data-layer': String(l), 'data-head': String(k) });
+      const c = el('canvas', {
+        class: 'thumb',
+        width: String(t.size),
+        height: String(t.size),
+        title: `layer ${l + 1}, head ${k + 1}`,
+        tabindex: '-1',
+        role: 'gridcell',
+        'aria-label': `layer ${l + 1} head ${k + 1}`,
+        'data-layer': String(l),
+        'data-head': String(k),
+      });
       const img = new ImageData(t.size, t.size);
       const block = data.subarray(o * s2, (o + 1) * s2);
       const scale = 255 / Math.max(maxOf(block), 1e-12);
       for (let i = 0; i < s2; i++) {
         const q = Math.min(255, Math.round(block[i] * scale)) * 3;
-        img.data[i * 4] = VIRIDIS_LUT[q]; img.data[i * 4 + 1] = VIRIDIS_LUT[q + 1]; img.data[i * 4 + 2] = VIRIDIS_LUT[q + 2]; img.data[i * 4 + 3] = 255;
+        img.data[i * 4] = VIRIDIS_LUT[q];
+        img.data[i * 4 + 1] = VIRIDIS_LUT[q + 1];
+        img.data[i * 4 + 2] = VIRIDIS_LUT[q + 2];
+        img.data[i * 4 + 3] = 255;
       }
       c.getContext('2d')?.putImageData(img, 0, 0);
       c.addEventListener('click', () => onSelect(l, k));
       c.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); onSelect(l, k); return; }
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          onSelect(l, k);
+          return;
+        }
         // One tab stop for the whole grid; arrows move between thumbnails (rows are layers).
-        const move: Record<string, [number, number]> = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
+        const move: Record<string, [number, number]> = {
+          ArrowLeft: [0, -1],
+          ArrowRight: [0, 1],
+          ArrowUp: [-1, 0],
+          ArrowDown: [1, 0],
+        };
         const d = move[e.key];
         if (!d) return;
         e.preventDefault();
         const nl = Math.max(0, Math.min(t.heads.length - 1, l + d[0]));
         const nk = Math.max(0, Math.min(t.heads[nl] - 1, d[0] ? Math.min(k, t.heads[nl] - 1) : k + d[1]));
         const next = host.querySelector<HTMLElement>(`.thumb[data-layer="${nl}"][data-head="${nk}"]`);
-        if (next) { for (const x of host.querySelectorAll<HTMLElement>('.thumb')) x.tabIndex = -1; next.tabIndex = 0; next.focus(); }
+        if (next) {
+          for (const x of host.querySelectorAll<HTMLElement>('.thumb')) x.tabIndex = -1;
+          next.tabIndex = 0;
+          next.focus();
+        }
       });
       row.append(c);
     }

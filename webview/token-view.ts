@@ -13,14 +13,28 @@ export class TokenView {
   /** How the chips are shaded now: one hue, a stripe per head, or not at all. */
   private shaded: 'one' | 'heads' | false = false;
 
-  constructor(readonly element: HTMLElement, private readonly onHover: (index: number) => void, private readonly onClick: (index: number) => void) {}
+  constructor(
+    readonly element: HTMLElement,
+    private readonly onHover: (index: number) => void,
+    private readonly onClick: (index: number) => void,
+  ) {}
 
   /** Renders a chip per visible token. */
   render(tokens: TokenInfo[], hidden: boolean[]): void {
     const chips: HTMLElement[] = [];
     tokens.forEach((t, i) => {
       if (hidden[i]) return;
-      const c = el('span', { class: `token${t.special ? ' special' : ''}`, 'data-index': String(i), role: 'button', tabindex: '-1', 'aria-label': `token ${i + 1}: ${t.text}` }, displayText(t.text));
+      const c = el(
+        'span',
+        {
+          class: `token${t.special ? ' special' : ''}`,
+          'data-index': String(i),
+          role: 'button',
+          tabindex: '-1',
+          'aria-label': `token ${i + 1}: ${t.text}`,
+        },
+        displayText(t.text),
+      );
       c.addEventListener('mouseenter', () => this.onHover(i));
       c.addEventListener('click', () => this.onClick(i));
       chips.push(c);
@@ -49,8 +63,14 @@ export class TokenView {
     this.marked = [];
     const f = focus === null ? undefined : this.chip(focus);
     const p = peer === null ? undefined : this.chip(peer);
-    if (f) { f.classList.add('focus'); this.marked.push(f); }
-    if (p) { p.classList.add('peer'); this.marked.push(p); }
+    if (f) {
+      f.classList.add('focus');
+      this.marked.push(f);
+    }
+    if (p) {
+      p.classList.add('peer');
+      this.marked.push(p);
+    }
   }
 
   /** Removes all shading. */
@@ -88,7 +108,9 @@ export class TokenView {
       for (let k = 0; k < heads; k++) {
         const [r, g, b] = headColour(k);
         const a = per[k * n + j] / max[k];
-        stops.push(`rgba(${r},${g},${b},${a.toFixed(3)}) ${((k / heads) * 100).toFixed(2)}% ${(((k + 1) / heads) * 100).toFixed(2)}%`);
+        stops.push(
+          `rgba(${r},${g},${b},${a.toFixed(3)}) ${((k / heads) * 100).toFixed(2)}% ${(((k + 1) / heads) * 100).toFixed(2)}%`,
+        );
         weights.push(per[k * n + j].toFixed(6));
       }
       c.dataset.weights = weights.join(',');

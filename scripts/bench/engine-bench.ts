@@ -17,7 +17,12 @@ const SIZES = [32, 128, 512];
 /** Median, min and max of a sample. */
 export function stats(a: number[]) {
   const s = [...a].sort((x, y) => x - y);
-  return { median: +s[Math.floor(s.length / 2)].toFixed(2), min: +s[0].toFixed(2), max: +s.at(-1)!.toFixed(2), runs: s.length };
+  return {
+    median: +s[Math.floor(s.length / 2)].toFixed(2),
+    min: +s[0].toFixed(2),
+    max: +s.at(-1)!.toFixed(2),
+    runs: s.length,
+  };
 }
 
 function ids(n: number): number[] {
@@ -45,13 +50,22 @@ async function overheadAndSessions() {
       await plain?.release();
       await exposed?.release();
       const [pt, p] = await time(() => ort.InferenceSession.create(bytes));
-      const [et, e] = await time(async () => { const s = exposeAttention(bytes, 'bench'); outputs = s.attentionOutputs; return ort.InferenceSession.create(s.bytes); });
+      const [et, e] = await time(async () => {
+        const s = exposeAttention(bytes, 'bench');
+        outputs = s.attentionOutputs;
+        return ort.InferenceSession.create(s.bytes);
+      });
       plainTimes.push(pt);
       exposedTimes.push(et);
       plain = p;
       exposed = e;
     }
-    session[dtype] = { plainMs: stats(plainTimes).median, exposedMs: stats(exposedTimes).median, plain: stats(plainTimes), exposed: stats(exposedTimes) };
+    session[dtype] = {
+      plainMs: stats(plainTimes).median,
+      exposedMs: stats(exposedTimes).median,
+      plain: stats(plainTimes),
+      exposed: stats(exposedTimes),
+    };
     overhead[dtype] = {};
     plainForward[dtype] = {};
     const own = plain.outputNames[0];
@@ -61,7 +75,10 @@ async function overheadAndSessions() {
       const runs = n === 512 ? 7 : 15;
       const p: number[] = [];
       const e: number[] = [];
-      for (let w = 0; w < 2; w++) { await plain.run(feedsP, [own]); await exposed.run(feedsE, [own, ...outputs]); }
+      for (let w = 0; w < 2; w++) {
+        await plain.run(feedsP, [own]);
+        await exposed.run(feedsE, [own, ...outputs]);
+      }
       // Interleaved, so drift in machine load hits both sides alike.
       for (let r = 0; r < runs; r++) {
         p.push((await time(() => plain.run(feedsP, [own])))[0]);
@@ -81,11 +98,17 @@ async function overheadAndSessions() {
 
 async function endToEnd(plainMs: number) {
   const worker = join(root, 'dist', 'worker.js');
-  const text = Array.from({ length: 126 }, (_, i) => ['the', 'animal', 'crossed', 'street', 'because', 'it', 'was', 'tired'][i % 8]).join(' ');
+  const text = Array.from(
+    { length: 126 },
+    (_, i) => ['the', 'animal', 'crossed', 'street', 'because', 'it', 'was', 'tired'][i % 8],
+  ).join(' ');
   const firstPaint = async (client: EngineClient) => {
     const [ms, summary] = await time(async () => {
       const s = await client.call('analyze', { model: MODEL, dtype: 'q8', text, allowRemote: false });
-      await Promise.all([client.call('slice', { analysisId: s.analysisId, layer: 0, head: 0 }), client.call('thumbnails', { analysisId: s.analysisId, size: 24 })]);
+      await Promise.all([
+        client.call('slice', { analysisId: s.analysisId, layer: 0, head: 0 }),
+        client.call('thumbnails', { analysisId: s.analysisId, size: 24 }),
+      ]);
       return s;
     });
     return { ms, summary };
@@ -114,13 +137,22 @@ async function endToEnd(plainMs: number) {
     processOverThread: +(stats(warm).median / stats(warmThread).median).toFixed(3),
     plainForwardMs: plainMs,
     coldMs: +cold.ms.toFixed(1),
-    coldBreakdown: { loadMs: +t.loadMs.toFixed(1), tokenizeMs: +t.tokenizeMs.toFixed(1), forwardMs: +t.forwardMs.toFixed(1), restMs: +(cold.ms - t.loadMs - t.tokenizeMs - t.forwardMs).toFixed(1) },
+    coldBreakdown: {
+      loadMs: +t.loadMs.toFixed(1),
+      tokenizeMs: +t.tokenizeMs.toFixed(1),
+      forwardMs: +t.forwardMs.toFixed(1),
+      restMs: +(cold.ms - t.loadMs - t.tokenizeMs - t.forwardMs).toFixed(1),
+    },
   };
 }
 
 function memory() {
   // A fresh process, so the figures are the worker's own: the engine at N = 512, then its analysis released.
-  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(__dirname, 'memory-probe.ts'), MODEL], { encoding: 'utf8', cwd: root });
+  const out = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', join(__dirname, 'memory-probe.ts'), MODEL],
+    { encoding: 'utf8', cwd: root },
+  );
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
@@ -134,4 +166,7 @@ function memory() {
     memory: memory(),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
-})().catch((e) => { console.error(e); process.exit(1); });
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

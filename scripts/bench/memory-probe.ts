@@ -4,7 +4,10 @@ import { Engine } from '../../src/worker/engine';
 (async () => {
   const model = process.argv[2];
   const engine = new Engine();
-  const text = Array.from({ length: 700 }, (_, i) => ['the', 'animal', 'crossed', 'street', 'because', 'it', 'was', 'tired'][i % 8]).join(' ');
+  const text = Array.from(
+    { length: 700 },
+    (_, i) => ['the', 'animal', 'crossed', 'street', 'because', 'it', 'was', 'tired'][i % 8],
+  ).join(' ');
   const s = await engine.analyze({ model, dtype: 'fp32', text, allowRemote: false });
   const heldMb = engine.heldBytes / 2 ** 20;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
@@ -15,5 +18,16 @@ import { Engine } from '../../src/worker/engine';
   (globalThis as { gc?: () => void }).gc?.();
   const afterCloseRssMb = process.memoryUsage().rss / 2 ** 20;
   await engine.dispose();
-  console.log(JSON.stringify({ n: s.n, attentionMb: +heldMb.toFixed(1), peakRssMb: +peakRssMb.toFixed(0), beforeCloseRssMb: +beforeCloseRssMb.toFixed(0), afterCloseRssMb: +afterCloseRssMb.toFixed(0) }));
-})().catch((e) => { console.error(e); process.exit(1); });
+  console.log(
+    JSON.stringify({
+      n: s.n,
+      attentionMb: +heldMb.toFixed(1),
+      peakRssMb: +peakRssMb.toFixed(0),
+      beforeCloseRssMb: +beforeCloseRssMb.toFixed(0),
+      afterCloseRssMb: +afterCloseRssMb.toFixed(0),
+    }),
+  );
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -14,10 +14,20 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Starts Chromium once; call `open(fixture)` for each page and `close()` at the end. */
 export async function startPanelBrowser() {
   const webview = join(root, 'dist', 'webview.js');
-  for (const [p, what] of [[CHROMIUM, 'Chromium (run npm run setup)'], [webview, 'dist/webview.js (run npm run build)']]) {
+  for (const [p, what] of [
+    [CHROMIUM, 'Chromium (run npm run setup)'],
+    [webview, 'dist/webview.js (run npm run build)'],
+  ]) {
     if (!existsSync(p)) throw new Error(`missing ${what}: ${p}`);
   }
-  const fake = await esbuild.build({ entryPoints: [join(root, 'test', 'webview', 'fake-host.ts')], bundle: true, format: 'iife', platform: 'browser', target: 'es2022', write: false });
+  const fake = await esbuild.build({
+    entryPoints: [join(root, 'test', 'webview', 'fake-host.ts')],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+  });
   const files = {
     '/fake-host.js': ['text/javascript', fake.outputFiles[0].contents],
     '/webview.js': ['text/javascript', readFileSync(webview)],
@@ -37,7 +47,11 @@ export async function startPanelBrowser() {
       return;
     }
     const file = files[path];
-    if (!file) { res.writeHead(404); res.end(); return; }
+    if (!file) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
     res.writeHead(200, { 'content-type': file[0] });
     res.end(file[1]);
   });
@@ -51,9 +65,16 @@ export async function startPanelBrowser() {
       const page = await browser.newPage({ viewport });
       const problems = [];
       page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-      page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); void d.dismiss(); });
-      page.on('console', (m) => { if (/Content Security Policy|Refused/.test(m.text())) problems.push(`csp: ${m.text()}`); });
-      await page.addInitScript((f) => { window.__fixture = f; }, fixture);
+      page.on('dialog', (d) => {
+        problems.push(`dialog: ${d.message()}`);
+        void d.dismiss();
+      });
+      page.on('console', (m) => {
+        if (/Content Security Policy|Refused/.test(m.text())) problems.push(`csp: ${m.text()}`);
+      });
+      await page.addInitScript((f) => {
+        window.__fixture = f;
+      }, fixture);
       await page.goto(url);
       return { page, problems };
     },

@@ -30,14 +30,26 @@ const BASE_SETTINGS = {
 
 /** Fails loudly when a piece of the harness is missing: in CI that is an error, never a skip. */
 export function assertHarnessInstalled() {
-  const missing = [[node24, 'Node 24'], [entry, 'code-server'], [CHROMIUM, 'chromium']].filter(([p]) => !existsSync(p)).map(([, n]) => n);
-  if (missing.length) throw new Error(`VS Code test harness incomplete (${missing.join(', ')} missing): run scripts/setup-vscode-test.sh`);
+  const missing = [
+    [node24, 'Node 24'],
+    [entry, 'code-server'],
+    [CHROMIUM, 'chromium'],
+  ]
+    .filter(([p]) => !existsSync(p))
+    .map(([, n]) => n);
+  if (missing.length)
+    throw new Error(
+      `VS Code test harness incomplete (${missing.join(', ')} missing): run scripts/setup-vscode-test.sh`,
+    );
 }
 
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
     s.on('error', reject);
   });
 }
@@ -46,7 +58,12 @@ async function waitForHttp(url, timeoutMs, proc) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (proc.exitCode !== null) throw new Error(`code-server exited early with ${proc.exitCode}`);
-    try { const r = await fetch(url); if (r.ok) return; } catch { /* not up yet */ }
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      /* not up yet */
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`code-server did not answer at ${url} within ${timeoutMs} ms`);
@@ -55,35 +72,78 @@ async function waitForHttp(url, timeoutMs, proc) {
 /** Starts code-server alone on a free port; returns { port, home, logs, log, close, workbenchUrl(...) }. `installVsix` installs a packaged extension first. */
 export async function startCodeServer({ settings = {}, onLog, port: wantedPort, installVsix, trust = true } = {}) {
   assertHarnessInstalled();
-  const port = wantedPort ?? await freePort();
+  const port = wantedPort ?? (await freePort());
   // Short paths: code-server puts unix sockets under these dirs (limit ~100 chars).
   const home = mkdtempSync(join(tmpdir(), 'al-'));
-  const dirs = { user: join(home, 'u'), ext: join(home, 'e'), tmp: join(home, 't'), xdg: join(home, 'x'), browser: join(home, 'b') };
+  const dirs = {
+    user: join(home, 'u'),
+    ext: join(home, 'e'),
+    tmp: join(home, 't'),
+    xdg: join(home, 'x'),
+    browser: join(home, 'b'),
+  };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   mkdirSync(join(dirs.user, 'User'), { recursive: true });
   writeFileSync(join(dirs.user, 'User', 'settings.json'), JSON.stringify({ ...BASE_SETTINGS, ...settings }, null, 2));
   writeFileSync(join(home, 'config.yaml'), '');
   const logs = [];
-  const log = (line) => { logs.push(line); onLog?.(line); };
+  const log = (line) => {
+    logs.push(line);
+    onLog?.(line);
+  };
   if (installVsix) {
     // The way a user installs a downloaded .vsix: `code --install-extension`, into this server's extensions dir.
-    const out = execFileSync(node24, [entry, '--user-data-dir', dirs.user, '--extensions-dir', dirs.ext, '--install-extension', installVsix],
-      { env: { ...process.env, HOME: home, TMPDIR: dirs.tmp }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(
+      node24,
+      [entry, '--user-data-dir', dirs.user, '--extensions-dir', dirs.ext, '--install-extension', installVsix],
+      { env: { ...process.env, HOME: home, TMPDIR: dirs.tmp }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     log(`[install] ${out.trim()}`);
   }
-  const server = spawn(node24, [entry, '--config', join(home, 'config.yaml'), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
-    '--user-data-dir', dirs.user, '--extensions-dir', dirs.ext, '--disable-telemetry', '--disable-update-check',
-    // trust: false keeps VS Code's workspace trust on (the untrusted-workspace suite opens its folder in Restricted Mode).
-    ...(trust ? ['--disable-workspace-trust'] : []), '--disable-getting-started-override', '--vscode-option', 'enable-smoke-test-driver'], {
-    detached: true,
-    env: { ...process.env, TMPDIR: dirs.tmp, XDG_CONFIG_HOME: join(dirs.xdg, 'c'), XDG_DATA_HOME: join(dirs.xdg, 'd'), XDG_CACHE_HOME: join(dirs.xdg, 'k'), HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const server = spawn(
+    node24,
+    [
+      entry,
+      '--config',
+      join(home, 'config.yaml'),
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--user-data-dir',
+      dirs.user,
+      '--extensions-dir',
+      dirs.ext,
+      '--disable-telemetry',
+      '--disable-update-check',
+      // trust: false keeps VS Code's workspace trust on (the untrusted-workspace suite opens its folder in Restricted Mode).
+      ...(trust ? ['--disable-workspace-trust'] : []),
+      '--disable-getting-started-override',
+      '--vscode-option',
+      'enable-smoke-test-driver',
+    ],
+    {
+      detached: true,
+      env: {
+        ...process.env,
+        TMPDIR: dirs.tmp,
+        XDG_CONFIG_HOME: join(dirs.xdg, 'c'),
+        XDG_DATA_HOME: join(dirs.xdg, 'd'),
+        XDG_CACHE_HOME: join(dirs.xdg, 'k'),
+        HOME: home,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   server.stdout.on('data', (d) => log(`[code-server] ${String(d).trimEnd()}`));
   server.stderr.on('data', (d) => log(`[code-server] ${String(d).trimEnd()}`));
   const close = () => {
     // Kill the whole process group: code-server leaves helpers behind otherwise.
-    try { process.kill(-server.pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-server.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
     rmSync(home, { recursive: true, force: true });
   };
   try {
@@ -106,12 +166,25 @@ export async function startCodeServer({ settings = {}, onLog, port: wantedPort, 
  * Starts code-server and Chromium with the extension in development mode.
  * Returns { page, port, logs, exited, close }. `extensionTestsPath` runs a mocha suite inside the extension host.
  */
-export async function startVSCode({ extensionDevelopmentPath, extensionTestsPath, installVsix, folder, settings = {}, viewport = { width: 1400, height: 900 }, onLog, trust = true }) {
+export async function startVSCode({
+  extensionDevelopmentPath,
+  extensionTestsPath,
+  installVsix,
+  folder,
+  settings = {},
+  viewport = { width: 1400, height: 900 },
+  onLog,
+  trust = true,
+}) {
   const server = await startCodeServer({ settings, onLog, installVsix, trust });
   const { log, logs } = server;
   let context;
   const close = async () => {
-    try { await context?.close(); } catch { /* already gone */ }
+    try {
+      await context?.close();
+    } catch {
+      /* already gone */
+    }
     server.close();
   };
   try {
@@ -120,14 +193,27 @@ export async function startVSCode({ extensionDevelopmentPath, extensionTestsPath
       executablePath: CHROMIUM,
       headless: true,
       viewport,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
     });
-    const page = context.pages()[0] ?? await context.newPage();
+    const page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (m) => log(`[browser:${m.type()}] ${m.text()}`));
     let exitResolve;
-    const exited = new Promise((r) => { exitResolve = r; });
-    await page.exposeFunction('codeAutomationLog', (level, args) => log(`[exthost] ${Array.isArray(args) ? args.join(' ') : String(args)}`));
+    const exited = new Promise((r) => {
+      exitResolve = r;
+    });
+    await page.exposeFunction('codeAutomationLog', (level, args) =>
+      log(`[exthost] ${Array.isArray(args) ? args.join(' ') : String(args)}`),
+    );
     await page.exposeFunction('codeAutomationExit', (code) => exitResolve(Number(code)));
     await page.goto(url);
     return { page, port: server.port, url, logs, exited, close };

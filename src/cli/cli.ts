@@ -8,7 +8,8 @@ import { attentionJsonChunks } from '../protocol/attention-json';
 import { EngineError } from '../protocol/rpc';
 import { Engine } from '../worker/engine';
 
-const USAGE = 'usage: attention-lens analyze --model <hub id | folder> (--text "<text>" | --file <path>) [--dtype q8|fp32] ' +
+const USAGE =
+  'usage: attention-lens analyze --model <hub id | folder> (--text "<text>" | --file <path>) [--dtype q8|fp32] ' +
   '[--layer L --head H | --all | --rollout [--layer L]] [--rank-heads <query-index> <key-index>] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
 
 /** Exit with a one-line message, never a stack trace, for user errors. */
@@ -22,7 +23,6 @@ function intArg(value: string | undefined, name: string): number | undefined {
   if (!/^\d+$/.test(value)) fail(`--${name} must be a non-negative integer, got "${value}"`);
   return Number(value);
 }
-
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
@@ -41,16 +41,26 @@ async function main(argv: string[]): Promise<void> {
     ({ values } = parseArgs({
       args: rest,
       options: {
-        model: { type: 'string' }, text: { type: 'string' }, file: { type: 'string' }, dtype: { type: 'string' },
-        layer: { type: 'string' }, head: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' }, rollout: { type: 'boolean' },
-        'remote-host': { type: 'string' }, 'cache-dir': { type: 'string' }, offline: { type: 'boolean' },
+        model: { type: 'string' },
+        text: { type: 'string' },
+        file: { type: 'string' },
+        dtype: { type: 'string' },
+        layer: { type: 'string' },
+        head: { type: 'string' },
+        all: { type: 'boolean' },
+        json: { type: 'boolean' },
+        rollout: { type: 'boolean' },
+        'remote-host': { type: 'string' },
+        'cache-dir': { type: 'string' },
+        offline: { type: 'boolean' },
       },
     }));
   } catch (error) {
     fail(`${(error as Error).message}. ${USAGE}`);
   }
   if (!values.model) fail(`--model is required. ${USAGE}`);
-  if ((values.text === undefined) === (values.file === undefined)) fail(`give exactly one of --text or --file. ${USAGE}`);
+  if ((values.text === undefined) === (values.file === undefined))
+    fail(`give exactly one of --text or --file. ${USAGE}`);
   const dtype = (values.dtype ?? 'fp32') as Dtype;
   if (dtype !== 'fp32' && dtype !== 'q8') fail(`--dtype must be q8 or fp32, got "${values.dtype}"`);
   let text = values.text ?? '';
@@ -66,23 +76,49 @@ async function main(argv: string[]): Promise<void> {
   const engine = new Engine();
   try {
     const summary = await engine.analyze({
-      model, dtype, text, remoteHost: values['remote-host'], cacheDir: values['cache-dir'], allowRemote: !values.offline,
+      model,
+      dtype,
+      text,
+      remoteHost: values['remote-host'],
+      cacheDir: values['cache-dir'],
+      allowRemote: !values.offline,
     });
     // --rollout: through --layer, or the last layer by default.
     const layer = layerArg ?? (values.rollout ? summary.model.layers - 1 : 0);
-    const selector = values.rollout ? 'rollout' as const : head;
-    if (rankPair && rankPair.some((i) => i >= summary.n)) fail(`--rank-heads token indices must be below ${summary.n} (the number of tokens).`);
-    const ranking = rankPair ? (await engine.rankHeads({ analysisId: summary.analysisId, by: { kind: 'pair', query: rankPair[0], key: rankPair[1] } })).heads : undefined;
+    const selector = values.rollout ? ('rollout' as const) : head;
+    if (rankPair && rankPair.some((i) => i >= summary.n))
+      fail(`--rank-heads token indices must be below ${summary.n} (the number of tokens).`);
+    const ranking = rankPair
+      ? (
+          await engine.rankHeads({
+            analysisId: summary.analysisId,
+            by: { kind: 'pair', query: rankPair[0], key: rankPair[1] },
+          })
+        ).heads
+      : undefined;
     if (values.json) {
-      const req = { scope: values.all ? 'all' as const : 'view' as const, layer, head: selector, source: values.file ?? '--text', ranking };
-      for await (const chunk of attentionJsonChunks(summary, req, async (l, h) => (await engine.slice({ analysisId: summary.analysisId, layer: l, head: h })).buffer)) {
+      const req = {
+        scope: values.all ? ('all' as const) : ('view' as const),
+        layer,
+        head: selector,
+        source: values.file ?? '--text',
+        ranking,
+      };
+      for await (const chunk of attentionJsonChunks(
+        summary,
+        req,
+        async (l, h) => (await engine.slice({ analysisId: summary.analysisId, layer: l, head: h })).buffer,
+      )) {
         if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
       }
       process.stdout.write('\n');
     } else if (ranking) {
       const name = (i: number) => JSON.stringify(summary.tokens[i].text);
-      const lines = [`heads ranked by attention from ${name(rankPair![0])} (token ${rankPair![0]}) to ${name(rankPair![1])} (token ${rankPair![1]}):`];
-      for (const h of ranking.slice(0, 10)) lines.push(`  layer ${h.layer} head ${h.head}: ${(h.weight * 100).toFixed(1)}%`);
+      const lines = [
+        `heads ranked by attention from ${name(rankPair![0])} (token ${rankPair![0]}) to ${name(rankPair![1])} (token ${rankPair![1]}):`,
+      ];
+      for (const h of ranking.slice(0, 10))
+        lines.push(`  layer ${h.layer} head ${h.head}: ${(h.weight * 100).toFixed(1)}%`);
       process.stdout.write(`${lines.join('\n')}\n`);
     } else {
       const s = await engine.slice({ analysisId: summary.analysisId, layer, head: selector });
@@ -92,7 +128,6 @@ async function main(argv: string[]): Promise<void> {
     await engine.dispose();
   }
 }
-
 
 function table(s: AnalysisSummary, m: Float32Array, layer: number, head: number | 'rollout'): string {
   const n = s.n;
@@ -104,8 +139,12 @@ function table(s: AnalysisSummary, m: Float32Array, layer: number, head: number 
     `${'token'.padEnd(width)}  attends most to`,
   ];
   for (let i = 0; i < n; i++) {
-    const row = Array.from(m.subarray(i * n, (i + 1) * n), (w, j) => ({ w, j })).sort((a, b) => b.w - a.w).slice(0, 3);
-    lines.push(`${label(i).padEnd(width)}  ${row.map(({ w, j }) => `${label(j)} ${(w * 100).toFixed(1)}%`).join('  ')}`);
+    const row = Array.from(m.subarray(i * n, (i + 1) * n), (w, j) => ({ w, j }))
+      .sort((a, b) => b.w - a.w)
+      .slice(0, 3);
+    lines.push(
+      `${label(i).padEnd(width)}  ${row.map(({ w, j }) => `${label(j)} ${(w * 100).toFixed(1)}%`).join('  ')}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

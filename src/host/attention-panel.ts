@@ -25,11 +25,19 @@ export class AttentionPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   /** Shading of the analysed source text while the panel has a focus token. */
   readonly heat = new EditorHeat(
-    () => this.post({ type: 'notice', text: 'The text changed since this analysis, so the editor is no longer highlighted. Run Show Attention again to refresh.' }),
+    () =>
+      this.post({
+        type: 'notice',
+        text: 'The text changed since this analysis, so the editor is no longer highlighted. Run Show Attention again to refresh.',
+      }),
     (index) => this.post({ type: 'focusFromEditor', index }),
   );
 
-  private constructor(readonly panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri, private readonly client: EngineClient) {
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly client: EngineClient,
+  ) {
     panel.webview.options = webviewOptions(extensionUri);
     panel.webview.html = webviewHtml(panel.webview, extensionUri);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
@@ -52,7 +60,12 @@ export class AttentionPanel implements vscode.Disposable {
       if (!AttentionPanel.current.panel.visible) AttentionPanel.current.panel.reveal(undefined, true);
       return AttentionPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Attention Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      PANEL_VIEW_TYPE,
+      'Attention Lens',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      webviewOptions(extensionUri),
+    );
     AttentionPanel.current = new AttentionPanel(panel, extensionUri, client);
     return AttentionPanel.current;
   }
@@ -86,11 +99,18 @@ export class AttentionPanel implements vscode.Disposable {
     return { layer: v?.layer ?? 0, head: v?.head ?? 0 };
   }
 
-  showAnalysis(reply: AnalysisReply, title: string, sourceLabel: string, sourceText?: string, source?: AnalysisSource): void {
+  showAnalysis(
+    reply: AnalysisReply,
+    title: string,
+    sourceLabel: string,
+    sourceText?: string,
+    source?: AnalysisSource,
+  ): void {
     const { first, ...summary } = reply;
     const previous = this.summary;
     this.summary = summary;
-    if (previous && previous.analysisId !== summary.analysisId) void this.client.call('release', { analysisId: previous.analysisId }).catch(() => undefined);
+    if (previous && previous.analysisId !== summary.analysisId)
+      void this.client.call('release', { analysisId: previous.analysisId }).catch(() => undefined);
     this.setTitle(title);
     this.sourceLabel = sourceLabel;
     this.post({ type: 'analysis', summary, sourceLabel, sourceText, first });
@@ -156,15 +176,29 @@ export class AttentionPanel implements vscode.Disposable {
         const slice = await this.client.call('slice', { analysisId: m.analysisId, layer: m.layer, head: m.head });
         this.post({ type: 'slice', requestId: m.requestId, slice });
       } else if (m.type === 'requestRows') {
-        const rows = await this.client.call('rows', { analysisId: m.analysisId, layer: m.layer, index: m.index, direction: m.direction });
+        const rows = await this.client.call('rows', {
+          analysisId: m.analysisId,
+          layer: m.layer,
+          index: m.index,
+          direction: m.direction,
+        });
         this.post({ type: 'rows', requestId: m.requestId, rows });
       } else if (m.type === 'exportPng') {
         const uri = await exportPng(m.dataUrl, 'attention', this.exportTarget?.uri);
-        if (uri) void vscode.window.showInformationMessage(`Attention Lens: saved ${vscode.workspace.asRelativePath(uri)}`);
+        if (uri)
+          void vscode.window.showInformationMessage(`Attention Lens: saved ${vscode.workspace.asRelativePath(uri)}`);
       } else if (m.type === 'exportJson' && this.summary) {
         const target = this.exportTarget;
-        const uri = await exportJson(this.client, this.summary, m.layer, m.head, this.sourceLabel, target && { scope: target.scope, target: target.uri });
-        if (uri) void vscode.window.showInformationMessage(`Attention Lens: saved ${vscode.workspace.asRelativePath(uri)}`);
+        const uri = await exportJson(
+          this.client,
+          this.summary,
+          m.layer,
+          m.head,
+          this.sourceLabel,
+          target && { scope: target.scope, target: target.uri },
+        );
+        if (uri)
+          void vscode.window.showInformationMessage(`Attention Lens: saved ${vscode.workspace.asRelativePath(uri)}`);
       } else if (m.type === 'rankHeads') {
         const { heads } = await this.client.call('rankHeads', { analysisId: m.analysisId, by: m.by });
         this.post({ type: 'ranking', by: m.by, heads });
@@ -173,9 +207,10 @@ export class AttentionPanel implements vscode.Disposable {
         this.post({ type: 'thumbnails', thumbnails });
       }
     } catch (error) {
-      const message = error instanceof EngineError && error.code === 'unknown-analysis'
-        ? 'This analysis is no longer in memory. Run "Attention Lens: Show Attention" again.'
-        : `Could not read attention: ${(error as Error).message}`;
+      const message =
+        error instanceof EngineError && error.code === 'unknown-analysis'
+          ? 'This analysis is no longer in memory. Run "Attention Lens: Show Attention" again.'
+          : `Could not read attention: ${(error as Error).message}`;
       this.post({ type: 'error', message });
     }
   }

@@ -3,7 +3,12 @@
 /** Compact units: 950, 12.3k, 1.5M, 16.4B, 2.1T. */
 export function compact(value: number): string {
   const abs = Math.abs(value);
-  const units: [number, string][] = [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'k']];
+  const units: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'B'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
   for (const [size, suffix] of units) {
     if (abs >= size) {
       const v = value / size;
@@ -18,7 +23,10 @@ export function bytes(value: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = value;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
@@ -34,7 +42,10 @@ export interface AttentionCost {
 }
 
 /** N² per head per layer, × heads × layers, FLOPs of Q·Kᵀ and A·V (2·N²·d each per layer), bytes of all maps. */
-export function attentionCost(n: number, shape: { heads: number[]; hiddenSize: number; maxPositions: number }): AttentionCost {
+export function attentionCost(
+  n: number,
+  shape: { heads: number[]; hiddenSize: number; maxPositions: number },
+): AttentionCost {
   const perHeadPerLayer = n * n;
   const totalHeads = shape.heads.reduce((a, b) => a + b, 0);
   return {

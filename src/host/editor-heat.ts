@@ -16,27 +16,44 @@ export interface AnalysisSource {
 const LEVELS = 6;
 
 /** What the heat looks like now, for tests: document offset ranges per shade level, and whether it is stale. */
-export interface HeatState { ranges: { start: number; end: number; level: number }[]; focus: { start: number; end: number } | undefined; stale: boolean }
+export interface HeatState {
+  ranges: { start: number; end: number; level: number }[];
+  focus: { start: number; end: number } | undefined;
+  stale: boolean;
+}
 
 /** Decorations for one analysis at a time. */
 export class EditorHeat implements vscode.Disposable {
   // One decoration type per shade: the API has no per-range opacity. Sky blue reads on light, dark and high contrast.
-  private readonly levels = Array.from({ length: LEVELS }, (_, k) => vscode.window.createTextEditorDecorationType({
-    backgroundColor: `rgba(86, 180, 233, ${(((k + 1) / LEVELS) * 0.6).toFixed(2)})`,
-    rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
-  }));
+  private readonly levels = Array.from({ length: LEVELS }, (_, k) =>
+    vscode.window.createTextEditorDecorationType({
+      backgroundColor: `rgba(86, 180, 233, ${(((k + 1) / LEVELS) * 0.6).toFixed(2)})`,
+      rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+    }),
+  );
   private readonly focusType = vscode.window.createTextEditorDecorationType({
-    border: '1px solid', borderColor: new vscode.ThemeColor('focusBorder'), borderRadius: '2px',
+    border: '1px solid',
+    borderColor: new vscode.ThemeColor('focusBorder'),
+    borderRadius: '2px',
   });
   private source: AnalysisSource | undefined;
   private summary: AnalysisSummary | undefined;
   private current: HeatState = { ranges: [], focus: undefined, stale: false };
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly onStale: () => void, private readonly onCursorToken: (index: number) => void) {
+  constructor(
+    private readonly onStale: () => void,
+    private readonly onCursorToken: (index: number) => void,
+  ) {
     this.disposables.push(
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (!this.source || e.document.uri.toString() !== this.source.uri.toString() || e.contentChanges.length === 0 || this.current.stale) return;
+        if (
+          !this.source ||
+          e.document.uri.toString() !== this.source.uri.toString() ||
+          e.contentChanges.length === 0 ||
+          this.current.stale
+        )
+          return;
         this.clear();
         this.current.stale = true;
         this.onStale();
@@ -64,23 +81,31 @@ export class EditorHeat implements vscode.Disposable {
   show(index: number | null, weights: number[] | undefined): void {
     const editor = this.editor();
     if (!editor || !this.summary || this.current.stale) return;
-    if (index === null || !weights) { this.clear(); return; }
+    if (index === null || !weights) {
+      this.clear();
+      return;
+    }
     const base = this.source!.baseOffset;
     // Relative to the largest weight on text in the editor: special tokens ([CLS]…) have no place there.
-    const max = Math.max(...this.summary.tokens.map((t, i) => (t.start === null ? 0 : weights[i] ?? 0)), 1e-12);
+    const max = Math.max(...this.summary.tokens.map((t, i) => (t.start === null ? 0 : (weights[i] ?? 0))), 1e-12);
     const buckets: vscode.Range[][] = this.levels.map(() => []);
     const ranges: HeatState['ranges'] = [];
     this.summary.tokens.forEach((t, i) => {
       if (t.start === null || t.end === null || !(weights[i] > 0)) return;
       const level = Math.min(LEVELS - 1, Math.floor((weights[i] / max) * LEVELS));
       if (weights[i] / max < 0.05) return;
-      buckets[level].push(new vscode.Range(editor.document.positionAt(base + t.start), editor.document.positionAt(base + t.end)));
+      buckets[level].push(
+        new vscode.Range(editor.document.positionAt(base + t.start), editor.document.positionAt(base + t.end)),
+      );
       ranges.push({ start: base + t.start, end: base + t.end, level });
     });
     this.levels.forEach((type, k) => editor.setDecorations(type, buckets[k]));
     const f = this.summary.tokens[index];
     const focus = f?.start !== null && f?.end !== null && f ? { start: base + f.start, end: base + f.end } : undefined;
-    editor.setDecorations(this.focusType, focus ? [new vscode.Range(editor.document.positionAt(focus.start), editor.document.positionAt(focus.end))] : []);
+    editor.setDecorations(
+      this.focusType,
+      focus ? [new vscode.Range(editor.document.positionAt(focus.start), editor.document.positionAt(focus.end))] : [],
+    );
     this.current = { ranges, focus, stale: false };
   }
 
@@ -104,7 +129,14 @@ export class EditorHeat implements vscode.Disposable {
 
   /** The analysed token under a document offset, while the mapping is valid. */
   private tokenAt(doc: vscode.TextDocument, offset: number): number | undefined {
-    if (!this.source || !this.summary || this.current.stale || doc.uri.toString() !== this.source.uri.toString() || doc.version !== this.source.version) return undefined;
+    if (
+      !this.source ||
+      !this.summary ||
+      this.current.stale ||
+      doc.uri.toString() !== this.source.uri.toString() ||
+      doc.version !== this.source.version
+    )
+      return undefined;
     const rel = offset - this.source.baseOffset;
     const i = this.summary.tokens.findIndex((t) => t.start !== null && t.end !== null && rel >= t.start && rel < t.end);
     return i >= 0 ? i : undefined;

@@ -48,7 +48,10 @@ export class EngineClient {
   /** The model key of the last successful analysis in the running engine: its model is loaded. */
   private warmKey: string | undefined;
 
-  constructor(private readonly entry: string, private readonly options: EngineClientOptions = {}) {}
+  constructor(
+    private readonly entry: string,
+    private readonly options: EngineClientOptions = {},
+  ) {}
 
   /** Where the engine runs. */
   get mode(): EngineMode {
@@ -56,7 +59,11 @@ export class EngineClient {
   }
 
   /** Calls an engine method; `onProgress` hears model downloads. */
-  call<K extends keyof EngineApi>(method: K, params: Params<K>, onProgress?: (p: DownloadProgress) => void): Promise<ReturnType<EngineApi[K]>> {
+  call<K extends keyof EngineApi>(
+    method: K,
+    params: Params<K>,
+    onProgress?: (p: DownloadProgress) => void,
+  ): Promise<ReturnType<EngineApi[K]>> {
     if (this.disposed) return Promise.reject(new EngineError('cancelled', 'the engine was shut down'));
     const rpc = this.start();
     const timeout = this.options.timeouts?.[method] ?? TIMEOUTS[method] ?? 60_000;
@@ -64,12 +71,16 @@ export class EngineClient {
     this.busy(true);
     const p = rpc.call(method, params as never, timeout, onProgress) as Promise<ReturnType<EngineApi[K]>>;
     p.then(
-      () => { if (key !== undefined && this.rpc === rpc) this.warmKey = key; },
+      () => {
+        if (key !== undefined && this.rpc === rpc) this.warmKey = key;
+      },
       (error: EngineError) => {
         // A call that timed out left the engine in an unknown state (a hang, a runaway loop): start afresh.
         if (error.code === 'timeout' && this.rpc === rpc) void this.restart(`${String(method)} timed out`, 'timeout');
       },
-    ).finally(() => { if (this.rpc === rpc && rpc.inFlight === 0) this.busy(false); });
+    ).finally(() => {
+      if (this.rpc === rpc && rpc.inFlight === 0) this.busy(false);
+    });
     return p;
   }
 
@@ -110,7 +121,9 @@ export class EngineClient {
       onMessage: (reply) => rpc.receive(reply),
       onExit: (reason) => {
         if (this.transport !== transport) return;
-        this.detach(new EngineError('worker-died', `the attention engine stopped (${reason}); it restarts on the next request`));
+        this.detach(
+          new EngineError('worker-died', `the attention engine stopped (${reason}); it restarts on the next request`),
+        );
         this.options.onCrash?.(reason);
       },
       onStderr: this.options.onStderr,
@@ -129,7 +142,10 @@ export class EngineClient {
         const rss = this.transport?.rssBytes();
         if (rss !== undefined && rss > limit) {
           const gb = (b: number) => `${(b / 2 ** 30).toFixed(1)} GB`;
-          void this.restart(`the attention engine used ${gb(rss)} of memory, over the ${gb(limit)} limit, and was stopped (model or text too big for this machine)`, 'over-budget');
+          void this.restart(
+            `the attention engine used ${gb(rss)} of memory, over the ${gb(limit)} limit, and was stopped (model or text too big for this machine)`,
+            'over-budget',
+          );
         }
       }, MEMORY_CHECK_MS);
       this.watchdog.unref();

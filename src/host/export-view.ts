@@ -17,10 +17,20 @@ export function pngFromDataUrl(dataUrl: string): Uint8Array | undefined {
 }
 
 /** Writes the panel's PNG where the user chooses (or to `target`). Returns the file written. */
-export async function exportPng(dataUrl: string, suggested: string, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
+export async function exportPng(
+  dataUrl: string,
+  suggested: string,
+  target?: vscode.Uri,
+): Promise<vscode.Uri | undefined> {
   const png = pngFromDataUrl(dataUrl);
   if (!png) throw new Error('the panel did not produce a PNG image.');
-  const uri = target ?? await vscode.window.showSaveDialog({ defaultUri: defaultUri(`${suggested}.png`), filters: { 'PNG image': ['png'] }, saveLabel: `Export PNG (${bytes(png.byteLength)})` });
+  const uri =
+    target ??
+    (await vscode.window.showSaveDialog({
+      defaultUri: defaultUri(`${suggested}.png`),
+      filters: { 'PNG image': ['png'] },
+      saveLabel: `Export PNG (${bytes(png.byteLength)})`,
+    }));
   if (!uri) return undefined;
   await vscode.workspace.fs.writeFile(uri, png);
   return uri;
@@ -30,19 +40,46 @@ export async function exportPng(dataUrl: string, suggested: string, target?: vsc
 export type JsonScope = 'view' | 'all';
 
 /** Asks which JSON (showing each size), where to save it (or uses `target`), and writes it. */
-export async function exportJson(client: EngineClient, s: AnalysisSummary, layer: number, head: HeadSelector, source: string, choice?: { scope: JsonScope; target: vscode.Uri }): Promise<vscode.Uri | undefined> {
+export async function exportJson(
+  client: EngineClient,
+  s: AnalysisSummary,
+  layer: number,
+  head: HeadSelector,
+  source: string,
+  choice?: { scope: JsonScope; target: vscode.Uri },
+): Promise<vscode.Uri | undefined> {
   const total = s.model.heads.reduce((a, b) => a + b, 0);
-  const viewName = head === 'rollout' ? `rollout through layer ${layer + 1}` : `layer ${layer + 1}, ${typeof head === 'number' ? `head ${head + 1}` : `${head} of heads`}`;
+  const viewName =
+    head === 'rollout'
+      ? `rollout through layer ${layer + 1}`
+      : `layer ${layer + 1}, ${typeof head === 'number' ? `head ${head + 1}` : `${head} of heads`}`;
   let scope = choice?.scope;
   if (!scope) {
-    const picked = await vscode.window.showQuickPick([
-      { label: 'The current view', description: `${viewName} · about ${bytes(estimateJsonBytes(s, 1))}`, scope: 'view' as const },
-      { label: 'Every layer × head', description: `${total} matrices · about ${bytes(estimateJsonBytes(s, total))}`, scope: 'all' as const },
-    ], { title: 'Attention Lens: export attention as JSON' });
+    const picked = await vscode.window.showQuickPick(
+      [
+        {
+          label: 'The current view',
+          description: `${viewName} · about ${bytes(estimateJsonBytes(s, 1))}`,
+          scope: 'view' as const,
+        },
+        {
+          label: 'Every layer × head',
+          description: `${total} matrices · about ${bytes(estimateJsonBytes(s, total))}`,
+          scope: 'all' as const,
+        },
+      ],
+      { title: 'Attention Lens: export attention as JSON' },
+    );
     scope = picked?.scope;
   }
   if (!scope) return undefined;
-  const uri = choice?.target ?? await vscode.window.showSaveDialog({ defaultUri: defaultUri('attention.json'), filters: { JSON: ['json'] }, saveLabel: 'Export JSON' });
+  const uri =
+    choice?.target ??
+    (await vscode.window.showSaveDialog({
+      defaultUri: defaultUri('attention.json'),
+      filters: { JSON: ['json'] },
+      saveLabel: 'Export JSON',
+    }));
   if (!uri) return undefined;
   const req = { scope, layer, head, source };
   if (uri.scheme === 'file') {
@@ -54,7 +91,12 @@ export async function exportJson(client: EngineClient, s: AnalysisSummary, layer
   // A virtual file system (remote, untitled schemes): only the current view, small enough to build here.
   if (scope === 'all') throw new Error('every layer × head can be exported only to a file on this machine.');
   let text = '';
-  for await (const chunk of attentionJsonChunks(s, req, async (l, h) => (await client.call('slice', { analysisId: s.analysisId, layer: l, head: h })).buffer)) text += chunk;
+  for await (const chunk of attentionJsonChunks(
+    s,
+    req,
+    async (l, h) => (await client.call('slice', { analysisId: s.analysisId, layer: l, head: h })).buffer,
+  ))
+    text += chunk;
   await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));
   return uri;
 }

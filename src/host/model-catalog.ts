@@ -17,22 +17,69 @@ export interface CatalogModel {
 
 /** Standard Xenova/Optimum exports whose attention is MatMul → Softmax → MatMul (no fused attention ops). */
 export const CURATED: CatalogModel[] = [
-  { id: 'Xenova/bert-base-uncased', kind: 'encoder', layers: 12, heads: 12, q8Mb: 110, fp32Mb: 440, note: 'the classic; what the lesson\'s examples assume' },
-  { id: 'Xenova/distilbert-base-uncased', kind: 'encoder', layers: 6, heads: 12, q8Mb: 67, fp32Mb: 265, note: 'half the layers of BERT' },
-  { id: 'Xenova/roberta-base', kind: 'encoder', layers: 12, heads: 12, q8Mb: 125, fp32Mb: 500, note: 'byte-level BPE tokens' },
-  { id: 'Xenova/all-MiniLM-L6-v2', kind: 'encoder', layers: 6, heads: 12, q8Mb: 23, fp32Mb: 90, note: 'small and quick' },
-  { id: 'Xenova/gpt2', kind: 'causal', layers: 12, heads: 12, q8Mb: 130, fp32Mb: 500, note: 'a decoder: each token sees only the past' },
+  {
+    id: 'Xenova/bert-base-uncased',
+    kind: 'encoder',
+    layers: 12,
+    heads: 12,
+    q8Mb: 110,
+    fp32Mb: 440,
+    note: "the classic; what the lesson's examples assume",
+  },
+  {
+    id: 'Xenova/distilbert-base-uncased',
+    kind: 'encoder',
+    layers: 6,
+    heads: 12,
+    q8Mb: 67,
+    fp32Mb: 265,
+    note: 'half the layers of BERT',
+  },
+  {
+    id: 'Xenova/roberta-base',
+    kind: 'encoder',
+    layers: 12,
+    heads: 12,
+    q8Mb: 125,
+    fp32Mb: 500,
+    note: 'byte-level BPE tokens',
+  },
+  {
+    id: 'Xenova/all-MiniLM-L6-v2',
+    kind: 'encoder',
+    layers: 6,
+    heads: 12,
+    q8Mb: 23,
+    fp32Mb: 90,
+    note: 'small and quick',
+  },
+  {
+    id: 'Xenova/gpt2',
+    kind: 'causal',
+    layers: 12,
+    heads: 12,
+    q8Mb: 130,
+    fp32Mb: 500,
+    note: 'a decoder: each token sees only the past',
+  },
   { id: 'Xenova/distilgpt2', kind: 'causal', layers: 6, heads: 12, q8Mb: 85, fp32Mb: 330, note: 'a smaller decoder' },
 ];
 
 /** A model found in the cache. */
-export interface CachedModel { id: string; files: string[]; bytes: number }
+export interface CachedModel {
+  id: string;
+  files: string[];
+  bytes: number;
+}
 
 /** Models in a transformers.js cache folder (`<org>/<name>/` holding a config.json and ONNX files). */
 export function cachedModels(cacheDir: string | undefined): CachedModel[] {
   if (!cacheDir || !existsSync(cacheDir)) return [];
   const out: CachedModel[] = [];
-  const dirs = (p: string) => readdirSync(p, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const dirs = (p: string) =>
+    readdirSync(p, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   for (const org of dirs(cacheDir)) {
     for (const name of dirs(join(cacheDir, org))) {
       const dir = join(cacheDir, org, name);

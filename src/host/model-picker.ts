@@ -24,17 +24,37 @@ export async function selectModel(preset?: unknown): Promise<string | undefined>
         picked: m.id === settings.model,
       })),
       ...(cached.length ? [{ label: 'In the cache', kind: vscode.QuickPickItemKind.Separator } as Item] : []),
-      ...cached.filter((c) => !CURATED.some((m) => m.id === c.id)).map((c) => ({ label: c.id, description: `${c.files.join(', ')} · ${bytes(c.bytes)}`, model: c.id })),
+      ...cached
+        .filter((c) => !CURATED.some((m) => m.id === c.id))
+        .map((c) => ({ label: c.id, description: `${c.files.join(', ')} · ${bytes(c.bytes)}`, model: c.id })),
       { label: 'Other', kind: vscode.QuickPickItemKind.Separator },
-      { label: '$(folder-opened) Use a local folder…', detail: 'config.json, tokenizer.json and onnx/model*.onnx exported without fused attention', action: 'folder' },
-      { label: '$(edit) Enter a model id…', detail: 'any hub model in the transformers.js layout (an onnx/ folder)', action: 'id' },
+      {
+        label: '$(folder-opened) Use a local folder…',
+        detail: 'config.json, tokenizer.json and onnx/model*.onnx exported without fused attention',
+        action: 'folder',
+      },
+      {
+        label: '$(edit) Enter a model id…',
+        detail: 'any hub model in the transformers.js layout (an onnx/ folder)',
+        action: 'id',
+      },
     ];
     const override = workspaceModelOverride();
     const now = override ? `now ${settings.model}, set by this workspace` : `now ${settings.model}`;
-    const picked = await vscode.window.showQuickPick(items, { title: `Attention Lens: model (${now})`, matchOnDescription: true });
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `Attention Lens: model (${now})`,
+      matchOnDescription: true,
+    });
     if (!picked) return undefined;
     if (picked.action === 'folder') choice = await pickFolder();
-    else if (picked.action === 'id') choice = (await vscode.window.showInputBox({ title: 'Hugging Face model id', placeHolder: 'Xenova/bert-base-uncased', validateInput: (v) => (/^[\w.-]+\/[\w.-]+$/.test(v.trim()) ? undefined : 'owner/name') }))?.trim();
+    else if (picked.action === 'id')
+      choice = (
+        await vscode.window.showInputBox({
+          title: 'Hugging Face model id',
+          placeHolder: 'Xenova/bert-base-uncased',
+          validateInput: (v) => (/^[\w.-]+\/[\w.-]+$/.test(v.trim()) ? undefined : 'owner/name'),
+        })
+      )?.trim();
     else choice = picked.model;
   }
   if (!choice) return undefined;
@@ -44,7 +64,8 @@ export async function selectModel(preset?: unknown): Promise<string | undefined>
   if (override) {
     const answer = await vscode.window.showWarningMessage(
       `Attention Lens: this workspace sets attentionLens.model to "${override.workspace}", which overrides your user setting. Use "${choice}" for this workspace instead?`,
-      'Set for This Workspace', 'Set User Setting Only',
+      'Set for This Workspace',
+      'Set User Setting Only',
     );
     if (!answer) return undefined;
     if (answer === 'Set for This Workspace') target = vscode.ConfigurationTarget.Workspace;
@@ -54,6 +75,11 @@ export async function selectModel(preset?: unknown): Promise<string | undefined>
 }
 
 async function pickFolder(): Promise<string | undefined> {
-  const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use this model folder' });
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFolders: true,
+    canSelectFiles: false,
+    canSelectMany: false,
+    openLabel: 'Use this model folder',
+  });
   return picked?.[0]?.fsPath;
 }

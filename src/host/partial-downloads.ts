@@ -7,7 +7,12 @@ import { lstat, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 
 /** Deletes the temporary files of `files` (paths as reported in download progress) written by engine process `pid`. */
-export async function removePartialDownloads(cacheDir: string | undefined, model: string, files: Iterable<string>, pid: number | undefined): Promise<string[]> {
+export async function removePartialDownloads(
+  cacheDir: string | undefined,
+  model: string,
+  files: Iterable<string>,
+  pid: number | undefined,
+): Promise<string[]> {
   if (!cacheDir || pid === undefined || isAbsolute(model)) return [];
   const root = resolve(cacheDir);
   const removed: string[] = [];

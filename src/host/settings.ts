@@ -28,8 +28,18 @@ export function analyzeOptions(s: LensSettings) {
 }
 
 /** The part of the settings every engine call carries. */
-export function engineOptions(s: LensSettings): { model: string; dtype: Dtype; allowRemote: boolean; cacheDir?: string } {
-  return { model: s.model, dtype: s.dtype, allowRemote: s.allowRemote, ...(s.cacheDir ? { cacheDir: s.cacheDir } : {}) };
+export function engineOptions(s: LensSettings): {
+  model: string;
+  dtype: Dtype;
+  allowRemote: boolean;
+  cacheDir?: string;
+} {
+  return {
+    model: s.model,
+    dtype: s.dtype,
+    allowRemote: s.allowRemote,
+    ...(s.cacheDir ? { cacheDir: s.cacheDir } : {}),
+  };
 }
 
 /** Reads the current settings; a relative model folder resolves against the first workspace folder. */
@@ -37,7 +47,8 @@ export function readSettings(): LensSettings {
   const c = vscode.workspace.getConfiguration('attentionLens');
   let model = c.get<string>('model', 'Xenova/bert-base-uncased').trim();
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  if (folder && (model.startsWith('./') || model.startsWith('../'))) model = vscode.Uri.joinPath(vscode.Uri.file(folder), model).fsPath;
+  if (folder && (model.startsWith('./') || model.startsWith('../')))
+    model = vscode.Uri.joinPath(vscode.Uri.file(folder), model).fsPath;
   return {
     model,
     dtype: c.get<string>('dtype', 'q8') === 'fp32' ? 'fp32' : 'q8',

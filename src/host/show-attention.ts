@@ -50,7 +50,11 @@ const NOTIFY_AFTER_MS = 500;
 export class ShowAttention {
   private run = 0;
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly client: EngineClient, private readonly log: vscode.OutputChannel) {}
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly client: EngineClient,
+    private readonly log: vscode.OutputChannel,
+  ) {}
 
   /** Re-runs the text a panel showed before a window reload, from the state VS Code kept with it. */
   async restore(panel: AttentionPanel, saved: unknown): Promise<void> {
@@ -63,10 +67,14 @@ export class ShowAttention {
     const sourceLabel = typeof st.sourceLabel === 'string' ? st.sourceLabel : '';
     const settings = readSettings();
     const myRun = ++this.run;
-    panel.showLoading(titleOf(text), `Restoring: analysing ${text.length.toLocaleString()} characters with ${settings.model}…`);
+    panel.showLoading(
+      titleOf(text),
+      `Restoring: analysing ${text.length.toLocaleString()} characters with ${settings.model}…`,
+    );
     try {
       const summary = await this.client.call('analyze', { ...analyzeOptions(settings), text });
-      if (myRun === this.run && AttentionPanel.active === panel) panel.showAnalysis(summary, titleOf(text), sourceLabel, text);
+      if (myRun === this.run && AttentionPanel.active === panel)
+        panel.showAnalysis(summary, titleOf(text), sourceLabel, text);
     } catch (error) {
       if (myRun !== this.run) return;
       this.log.appendLine(`[restore] ${(error as Error).message}`);
@@ -79,34 +87,47 @@ export class ShowAttention {
    * Default scope: the selection, else the current line. `document` analyses the whole document; `aroundCursor`
    * picks the model-sized window around the cursor when the text is too long (otherwise its first part).
    */
-  async execute(options: { scope?: 'selection' | 'document'; aroundCursor?: boolean } = {}): Promise<AnalysisSummary | undefined> {
+  async execute(
+    options: { scope?: 'selection' | 'document'; aroundCursor?: boolean } = {},
+  ): Promise<AnalysisSummary | undefined> {
     const editor = vscode.window.activeTextEditor;
     if (!editor) {
       void vscode.window.showInformationMessage('Attention Lens: open a text file and select some text first.');
       return undefined;
     }
     const doc = editor.document;
-    const range = options.scope === 'document'
-      ? new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length))
-      : editor.selection.isEmpty ? doc.lineAt(editor.selection.active.line).range : new vscode.Range(editor.selection.start, editor.selection.end);
+    const range =
+      options.scope === 'document'
+        ? new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length))
+        : editor.selection.isEmpty
+          ? doc.lineAt(editor.selection.active.line).range
+          : new vscode.Range(editor.selection.start, editor.selection.end);
     const text = doc.getText(range);
     const startVersion = doc.version;
     const cursor = editor.selection.active;
-    const around = options.aroundCursor && range.contains(cursor) ? doc.offsetAt(cursor) - doc.offsetAt(range.start) : undefined;
+    const around =
+      options.aroundCursor && range.contains(cursor) ? doc.offsetAt(cursor) - doc.offsetAt(range.start) : undefined;
     if (text.trim().length === 0) {
-      void vscode.window.showWarningMessage('Attention Lens: there is no text to analyse. Select some words (not only whitespace) and run Show Attention again.');
+      void vscode.window.showWarningMessage(
+        'Attention Lens: there is no text to analyse. Select some words (not only whitespace) and run Show Attention again.',
+      );
       return undefined;
     }
     const settings = readSettings();
     const myRun = ++this.run;
     const title = titleOf(text);
     const panel = AttentionPanel.show(this.extensionUri, this.client);
-    panel.showLoading(title, `Analysing ${text.length.toLocaleString()} characters with ${settings.model} (${settings.dtype})…`);
+    panel.showLoading(
+      title,
+      `Analysing ${text.length.toLocaleString()} characters with ${settings.model} (${settings.dtype})…`,
+    );
     const sourceLabel = `${vscode.workspace.asRelativePath(editor.document.uri)}:${range.start.line + 1}`;
     const started = Date.now();
     const download = new DownloadReporter(this.log);
     let cancel: (e: EngineError) => void = () => undefined;
-    const cancelled = new Promise<never>((_, reject) => { cancel = reject; });
+    const cancelled = new Promise<never>((_, reject) => {
+      cancel = reject;
+    });
     cancelled.catch(() => undefined);
     const params = { ...analyzeOptions(settings), text, around, firstView: panel.firstViewFor(settings.model) };
     // Cancelling while the model loads (download, graph surgery, session creation) stops the engine process, which
@@ -120,35 +141,58 @@ export class ShowAttention {
     let settled = false;
     const notice = setTimeout(() => {
       if (settled) return;
-      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Attention Lens', cancellable: true }, (progress, token) => {
-        download.attach(progress, `running ${settings.model}…`);
-        token.onCancellationRequested(() => {
-          if (!warm) {
-            void this.client.restart('cancelled')
-              .then(() => removePartialDownloads(settings.cacheDir, settings.model, download.files, enginePid))
-              .then((removed) => { if (removed.length) this.log.appendLine(`[download] cancelled; removed ${removed.length} partial file(s)`); });
-          }
-          cancel(new EngineError('cancelled', 'cancelled'));
-        });
-        return Promise.race([call, cancelled]).catch(() => undefined);
-      });
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'Attention Lens', cancellable: true },
+        (progress, token) => {
+          download.attach(progress, `running ${settings.model}…`);
+          token.onCancellationRequested(() => {
+            if (!warm) {
+              void this.client
+                .restart('cancelled')
+                .then(() => removePartialDownloads(settings.cacheDir, settings.model, download.files, enginePid))
+                .then((removed) => {
+                  if (removed.length)
+                    this.log.appendLine(`[download] cancelled; removed ${removed.length} partial file(s)`);
+                });
+            }
+            cancel(new EngineError('cancelled', 'cancelled'));
+          });
+          return Promise.race([call, cancelled]).catch(() => undefined);
+        },
+      );
     }, NOTIFY_AFTER_MS);
     try {
-      const reply = await Promise.race([call, cancelled]).finally(() => { settled = true; clearTimeout(notice); });
+      const reply = await Promise.race([call, cancelled]).finally(() => {
+        settled = true;
+        clearTimeout(notice);
+      });
       if (myRun !== this.run || !AttentionPanel.active) return undefined;
-      AttentionPanel.active.showAnalysis(reply, title, sourceLabel, text, { uri: doc.uri, version: startVersion, baseOffset: doc.offsetAt(range.start) });
+      AttentionPanel.active.showAnalysis(reply, title, sourceLabel, text, {
+        uri: doc.uri,
+        version: startVersion,
+        baseOffset: doc.offsetAt(range.start),
+      });
       const { first: _first, ...summary } = reply;
-      this.log.appendLine(`[analyze] ${summary.model.id} ${summary.model.dtype}: N=${summary.n}, load ${summary.timings.loadMs.toFixed(0)} ms, tokenize ${summary.timings.tokenizeMs.toFixed(0)} ms, forward ${summary.timings.forwardMs.toFixed(0)} ms, total ${Date.now() - started} ms`);
+      this.log.appendLine(
+        `[analyze] ${summary.model.id} ${summary.model.dtype}: N=${summary.n}, load ${summary.timings.loadMs.toFixed(0)} ms, tokenize ${summary.timings.tokenizeMs.toFixed(0)} ms, forward ${summary.timings.forwardMs.toFixed(0)} ms, total ${Date.now() - started} ms`,
+      );
       if (summary.truncated) {
         const part = summary.analysedFrom > 0 ? 'the part around the cursor' : 'its first part';
         const other = summary.analysedFrom > 0 ? 'Show the Start' : 'Show Around the Cursor';
-        void vscode.window.showInformationMessage(`Attention Lens: the text is longer than the ${summary.n} tokens ${summary.model.id} reads at once; showing ${part} (characters ${(summary.analysedFrom + 1).toLocaleString()}–${summary.analysedChars.toLocaleString()} of ${summary.totalChars.toLocaleString()}).`, other)
-          .then((choice) => { if (choice) void this.execute({ ...options, aroundCursor: summary.analysedFrom === 0 }); });
+        void vscode.window
+          .showInformationMessage(
+            `Attention Lens: the text is longer than the ${summary.n} tokens ${summary.model.id} reads at once; showing ${part} (characters ${(summary.analysedFrom + 1).toLocaleString()}–${summary.analysedChars.toLocaleString()} of ${summary.totalChars.toLocaleString()}).`,
+            other,
+          )
+          .then((choice) => {
+            if (choice) void this.execute({ ...options, aroundCursor: summary.analysedFrom === 0 });
+          });
       }
       return summary;
     } catch (error) {
       if (myRun !== this.run) return undefined;
-      const e = error instanceof EngineError ? error : new EngineError('internal', String((error as Error)?.message ?? error));
+      const e =
+        error instanceof EngineError ? error : new EngineError('internal', String((error as Error)?.message ?? error));
       this.log.appendLine(`[error] ${e.code}: ${e.message}`);
       if (e.code === 'cancelled') {
         AttentionPanel.active?.showError('Cancelled.');
@@ -156,11 +200,18 @@ export class ShowAttention {
       }
       if (e.details) this.log.appendLine(`[details] ${e.details}`);
       AttentionPanel.active?.showError(e.message);
-      const actions = e.code === 'offline' || e.code === 'model-not-found' ? ['Retry', 'Use a Local Folder…', 'Show Log'] : ['Show Log'];
+      const actions =
+        e.code === 'offline' || e.code === 'model-not-found'
+          ? ['Retry', 'Use a Local Folder…', 'Show Log']
+          : ['Show Log'];
       void vscode.window.showErrorMessage(`Attention Lens: ${e.message}`, ...actions).then(async (choice) => {
         if (choice === 'Show Log') this.log.show();
         if (choice === 'Retry') void this.execute(options);
-        if (choice === 'Use a Local Folder…' && await vscode.commands.executeCommand('attentionLens.selectModel', 'folder')) void this.execute(options);
+        if (
+          choice === 'Use a Local Folder…' &&
+          (await vscode.commands.executeCommand('attentionLens.selectModel', 'folder'))
+        )
+          void this.execute(options);
       });
       return undefined;
     }

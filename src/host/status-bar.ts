@@ -42,7 +42,13 @@ export class AttentionStatusBar implements vscode.Disposable {
   private readonly cache = new Map<string, number>();
   /** The model shape from the last exact count, for the tooltip's totals. */
   private shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined;
-  private current: StatusBarState = { text: undefined, n: undefined, exact: false, scope: undefined, version: undefined };
+  private current: StatusBarState = {
+    text: undefined,
+    n: undefined,
+    exact: false,
+    scope: undefined,
+    version: undefined,
+  };
   /** The model the cached counts and shape belong to; a different one means its tokenizer is loading. */
   private countedModel: string | undefined;
   /** The document version the user asked to count exactly although it is over EXACT_COUNT_MAX_CHARS. */
@@ -55,8 +61,15 @@ export class AttentionStatusBar implements vscode.Disposable {
       this.item,
       vscode.window.onDidChangeActiveTextEditor(() => this.schedule(0)),
       vscode.window.onDidChangeTextEditorSelection((e) => this.schedule(this.debounceFor(e.textEditor.document))),
-      vscode.workspace.onDidChangeTextDocument((e) => { if (e.document === vscode.window.activeTextEditor?.document) this.schedule(this.debounceFor(e.document)); }),
-      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('attentionLens')) { this.cache.clear(); this.schedule(0); } }),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document === vscode.window.activeTextEditor?.document) this.schedule(this.debounceFor(e.document));
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('attentionLens')) {
+          this.cache.clear();
+          this.schedule(0);
+        }
+      }),
       // An untitled document's URI (Untitled-1) and version are reused by the next new document: forget closed ones.
       vscode.workspace.onDidCloseTextDocument((doc) => {
         const uri = doc.uri.toString();
@@ -74,7 +87,7 @@ export class AttentionStatusBar implements vscode.Disposable {
   /** The tooltip's text (markdown source), for tests. */
   get tooltip(): string {
     const t = this.item.tooltip;
-    return typeof t === 'string' ? t : t?.value ?? '';
+    return typeof t === 'string' ? t : (t?.value ?? '');
   }
 
   /** The figure on display and what it belongs to. */
@@ -85,10 +98,14 @@ export class AttentionStatusBar implements vscode.Disposable {
   /** The cost of the current text in one sentence, with the lesson's ladder (walkthrough). */
   explain(): string {
     const n = this.current.n;
-    const ladder = 'At 100 tokens that is 10,000 scores; at 1,000, 1 million; at 128,000, 16.4 billion — per head, per layer.';
-    if (n === undefined) return `Attention compares every token with every other: N tokens cost N² scores per head per layer. ${ladder}`;
+    const ladder =
+      'At 100 tokens that is 10,000 scores; at 1,000, 1 million; at 128,000, 16.4 billion — per head, per layer.';
+    if (n === undefined)
+      return `Attention compares every token with every other: N tokens cost N² scores per head per layer. ${ladder}`;
     const s = this.shape;
-    const total = s ? ` × ${s.heads.reduce((a, b) => a + b, 0)} heads over ${s.heads.length} layers = ${compact(n * n * s.heads.reduce((a, b) => a + b, 0))} for one forward pass` : '';
+    const total = s
+      ? ` × ${s.heads.reduce((a, b) => a + b, 0)} heads over ${s.heads.length} layers = ${compact(n * n * s.heads.reduce((a, b) => a + b, 0))} for one forward pass`
+      : '';
     return `This ${this.current.scope ?? 'text'} is ${n.toLocaleString()} tokens, so attention computes N² = ${(n * n).toLocaleString()} scores per head per layer${total}. ${ladder}`;
   }
 
@@ -103,8 +120,9 @@ export class AttentionStatusBar implements vscode.Disposable {
     const model = readSettings().model;
     const choice = await vscode.window.showInformationMessage(
       `Attention Lens: this document is ${n.toLocaleString()} tokens, and ${model} reads at most ${max.toLocaleString()} at once ` +
-      `(attention over all of it would be N² = ${compact(n * n)} scores per head per layer). Analyse a ${max.toLocaleString()}-token part?`,
-      'Around the Cursor', 'From the Start',
+        `(attention over all of it would be N² = ${compact(n * n)} scores per head per layer). Analyse a ${max.toLocaleString()}-token part?`,
+      'Around the Cursor',
+      'From the Start',
     );
     if (!choice) return undefined;
     return show.execute({ scope: 'document', aroundCursor: choice === 'Around the Cursor' });
@@ -133,7 +151,10 @@ export class AttentionStatusBar implements vscode.Disposable {
   private async update(): Promise<void> {
     const settings = readSettings();
     const editor = vscode.window.activeTextEditor;
-    if (!settings.statusBar || !editor) { this.hide(); return; }
+    if (!settings.statusBar || !editor) {
+      this.hide();
+      return;
+    }
     if (this.countedModel !== settings.model) {
       // A new model: its tokenizer (and config) load in the worker first; say so instead of a stale figure.
       this.item.text = '$(loading~spin) Attention: loading tokenizer…';
@@ -147,14 +168,18 @@ export class AttentionStatusBar implements vscode.Disposable {
     const key = `${settings.model}|${doc.uri.toString()}|${doc.version}|${selection ? `${doc.offsetAt(selection.start)}-${doc.offsetAt(selection.end)}` : 'all'}`;
     const gen = ++this.generation;
     const cached = this.cache.get(key);
-    if (cached !== undefined) { this.render(cached, false, scope, undefined, doc.version); return; }
+    if (cached !== undefined) {
+      this.render(cached, false, scope, undefined, doc.version);
+      return;
+    }
     // Only a miss copies the text (a cursor move in a 1 MiB document must not).
     const text = selection ? doc.getText(selection) : doc.getText();
     if (text.length > EXACT_COUNT_MAX_CHARS && this.exactRequested !== `${doc.uri.toString()}|${doc.version}`) {
       this.render(Math.ceil(text.length / 4), true, scope, undefined, doc.version, true);
       return;
     }
-    if (text.length > ESTIMATE_ABOVE_CHARS) this.render(Math.ceil(text.length / 4), true, scope, undefined, doc.version);
+    if (text.length > ESTIMATE_ABOVE_CHARS)
+      this.render(Math.ceil(text.length / 4), true, scope, undefined, doc.version);
     try {
       const counted = await this.client.call('countTokens', { ...engineOptions(settings), text });
       if (gen !== this.generation) return;
@@ -170,33 +195,64 @@ export class AttentionStatusBar implements vscode.Disposable {
     }
   }
 
-  private render(n: number, estimate: boolean, scope: 'selection' | 'document', shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined, version: number, onRequest = false): void {
+  private render(
+    n: number,
+    estimate: boolean,
+    scope: 'selection' | 'document',
+    shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined,
+    version: number,
+    onRequest = false,
+  ): void {
     if (shape) this.shape = shape;
     this.current = { text: undefined, n, exact: !estimate, scope, version };
     this.item.text = `$(symbol-numeric) ${statusText(n, estimate)}`;
     const s = this.shape;
     const md = new vscode.MarkdownString(undefined, true);
     md.isTrusted = { enabledCommands: [COUNT_EXACTLY_COMMAND] };
-    md.appendMarkdown(`**Attention cost of this ${scope}**${estimate ? (onRequest ? ' (estimate)' : ' (estimate, counting…)') : ''}\n\n`);
+    md.appendMarkdown(
+      `**Attention cost of this ${scope}**${estimate ? (onRequest ? ' (estimate)' : ' (estimate, counting…)') : ''}\n\n`,
+    );
     if (onRequest) {
-      md.appendMarkdown(`This ${scope} is over ${EXACT_COUNT_MAX_CHARS.toLocaleString()} characters, so tokens are estimated (characters ÷ 4) instead of counted after every edit. [Count exactly](command:${COUNT_EXACTLY_COMMAND})\n\n`);
+      md.appendMarkdown(
+        `This ${scope} is over ${EXACT_COUNT_MAX_CHARS.toLocaleString()} characters, so tokens are estimated (characters ÷ 4) instead of counted after every edit. [Count exactly](command:${COUNT_EXACTLY_COMMAND})\n\n`,
+      );
     }
     const override = workspaceModelOverride();
-    if (override) md.appendMarkdown(`Model **${override.workspace}** is set by this workspace and overrides your own choice${override.user ? ` (${override.user})` : ''}.\n\n`);
-    md.appendMarkdown(`- N = **${n.toLocaleString()}** tokens\n- N² = **${(n * n).toLocaleString()}** attention scores per head per layer\n`);
+    if (override)
+      md.appendMarkdown(
+        `Model **${override.workspace}** is set by this workspace and overrides your own choice${override.user ? ` (${override.user})` : ''}.\n\n`,
+      );
+    md.appendMarkdown(
+      `- N = **${n.toLocaleString()}** tokens\n- N² = **${(n * n).toLocaleString()}** attention scores per head per layer\n`,
+    );
     if (s && s.heads.length > 0) {
       const c = attentionCost(n, s);
-      md.appendMarkdown(`- × ${s.heads.reduce((a, b) => a + b, 0)} heads over ${s.heads.length} layers = **${compact(c.perForwardPass)}** scores per forward pass\n`);
-      md.appendMarkdown(s.hiddenSize > 0
-        ? `- ≈ ${compact(c.flops)} FLOPs for Q·Kᵀ and attention·V (2·N²·d each per layer, d = ${s.hiddenSize})\n`
-        : '- FLOPs unknown: the model\'s config.json does not give its hidden size d\n');
+      md.appendMarkdown(
+        `- × ${s.heads.reduce((a, b) => a + b, 0)} heads over ${s.heads.length} layers = **${compact(c.perForwardPass)}** scores per forward pass\n`,
+      );
+      md.appendMarkdown(
+        s.hiddenSize > 0
+          ? `- ≈ ${compact(c.flops)} FLOPs for Q·Kᵀ and attention·V (2·N²·d each per layer, d = ${s.hiddenSize})\n`
+          : "- FLOPs unknown: the model's config.json does not give its hidden size d\n",
+      );
       md.appendMarkdown(`- ${bytes(c.mapBytes)} to hold every attention map (L·H·N²·4 bytes)\n`);
-      md.appendMarkdown(`- context length ${s.maxPositions.toLocaleString()}: ${c.fits ? 'fits' : `does not fit — ${c.windows} windows`}\n\n`);
+      md.appendMarkdown(
+        `- context length ${s.maxPositions.toLocaleString()}: ${c.fits ? 'fits' : `does not fit — ${c.windows} windows`}\n\n`,
+      );
     }
     md.appendMarkdown('| tokens | N² per head per layer |\n|---:|---:|\n');
     const rows = [...LADDER.map((v) => ({ v, here: false })), { v: n, here: true }].sort((a, b) => a.v - b.v);
-    for (const r of rows) md.appendMarkdown(`| ${r.here ? `**${r.v.toLocaleString()} (this ${scope})**` : r.v.toLocaleString()} | ${r.here ? `**${compact(r.v * r.v)}**` : compact(r.v * r.v)} |\n`);
-    md.appendMarkdown(scope === 'selection' ? '\nClick to show attention for the selection.' : s && n > s.maxPositions ? '\nClick to analyse a part of this document.' : '\nClick to show attention for this document.');
+    for (const r of rows)
+      md.appendMarkdown(
+        `| ${r.here ? `**${r.v.toLocaleString()} (this ${scope})**` : r.v.toLocaleString()} | ${r.here ? `**${compact(r.v * r.v)}**` : compact(r.v * r.v)} |\n`,
+      );
+    md.appendMarkdown(
+      scope === 'selection'
+        ? '\nClick to show attention for the selection.'
+        : s && n > s.maxPositions
+          ? '\nClick to analyse a part of this document.'
+          : '\nClick to show attention for this document.',
+    );
     this.item.tooltip = md;
     this.show();
   }

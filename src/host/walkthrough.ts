@@ -12,14 +12,18 @@ export const LESSON_TEXT = [
 
 /** A token's text without the tokenizer's word markers (GPT-2's Ġ, WordPiece's ##), lowercased. */
 function plain(text: string): string {
-  return text.replace(/^(Ġ|##|▁)/, '').trim().toLowerCase();
+  return text
+    .replace(/^(Ġ|##|▁)/, '')
+    .trim()
+    .toLowerCase();
 }
 
 /** Registers the step commands. */
 export function registerWalkthrough(extensionId: string, statusBar: AttentionStatusBar): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('attentionLens.openWalkthrough', () =>
-      vscode.commands.executeCommand('workbench.action.openWalkthrough', `${extensionId}#learn`, false)),
+      vscode.commands.executeCommand('workbench.action.openWalkthrough', `${extensionId}#learn`, false),
+    ),
     vscode.commands.registerCommand('attentionLens.walkthrough.openSample', async () => {
       const doc = await vscode.workspace.openTextDocument({ content: LESSON_TEXT, language: 'plaintext' });
       const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
@@ -35,7 +39,9 @@ export function registerWalkthrough(extensionId: string, statusBar: AttentionSta
       }
       const index = summary.tokens.findIndex((t) => plain(t.text) === String(word).toLowerCase());
       if (index < 0) {
-        void vscode.window.showInformationMessage(`Attention Lens: "${String(word)}" is not among the analysed tokens.`);
+        void vscode.window.showInformationMessage(
+          `Attention Lens: "${String(word)}" is not among the analysed tokens.`,
+        );
         return undefined;
       }
       panel.lockToken(index);

@@ -34,7 +34,11 @@ export interface AttentionJsonRequest {
  * `{"model":{…,"dtype"},"source","n","tokens":[…],["heads":[…],]"attention":{"layer","head"|"rollout":true,"matrix"}}`,
  * or `"attentions"` indexed [layer][head][query][key] for every layer × head.
  */
-export async function* attentionJsonChunks(s: AnalysisSummary, req: AttentionJsonRequest, slice: (layer: number, head: HeadSelector) => Promise<ArrayBuffer>): AsyncGenerator<string> {
+export async function* attentionJsonChunks(
+  s: AnalysisSummary,
+  req: AttentionJsonRequest,
+  slice: (layer: number, head: HeadSelector) => Promise<ArrayBuffer>,
+): AsyncGenerator<string> {
   const head: Record<string, unknown> = { model: modelJson(s.model), source: req.source, n: s.n, tokens: s.tokens };
   if (req.ranking) head.heads = req.ranking.map((h) => ({ layer: h.layer, head: h.head, weight: round(h.weight) }));
   yield JSON.stringify(head).slice(0, -1);
@@ -42,7 +46,8 @@ export async function* attentionJsonChunks(s: AnalysisSummary, req: AttentionJso
     yield ',"attentions":[';
     for (let l = 0; l < s.model.layers; l++) {
       yield l === 0 ? '[' : ',[';
-      for (let h = 0; h < s.model.heads[l]; h++) yield (h === 0 ? '' : ',') + JSON.stringify(matrixRows(await slice(l, h), s.n));
+      for (let h = 0; h < s.model.heads[l]; h++)
+        yield (h === 0 ? '' : ',') + JSON.stringify(matrixRows(await slice(l, h), s.n));
       yield ']';
     }
     yield ']}';

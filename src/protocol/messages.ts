@@ -56,7 +56,11 @@ export type RankBy =
   | { kind: 'self' };
 
 /** One head's score in a ranking. */
-export interface HeadScore { layer: number; head: number; weight: number }
+export interface HeadScore {
+  layer: number;
+  head: number;
+  weight: number;
+}
 
 /** Parameters of an analysis. */
 export interface AnalyzeParams {
@@ -122,11 +126,25 @@ export interface EngineApi {
   slice(params: { analysisId: number; layer: number; head: HeadSelector }): SliceReply;
   thumbnails(params: { analysisId: number; size: number }): ThumbnailsReply;
   rows(params: { analysisId: number; layer: number; index: number; direction: Direction }): RowsReply;
-  countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string; remoteHost?: string }): { count: number; maxPositions: number; layers: number; heads: number[]; hiddenSize: number };
+  countTokens(params: {
+    model: string;
+    dtype: Dtype;
+    text: string;
+    allowRemote?: boolean;
+    cacheDir?: string;
+    remoteHost?: string;
+  }): { count: number; maxPositions: number; layers: number; heads: number[]; hiddenSize: number };
   release(params: { analysisId: number }): { released: boolean };
   rankHeads(params: { analysisId: number; by: RankBy }): { heads: HeadScore[] };
   /** Writes the analysis as attention JSON (the CLI's shape) to a file the user chose, streaming one matrix at a time. */
-  exportJson(params: { analysisId: number; path: string; scope: 'view' | 'all'; layer: number; head: HeadSelector; source: string }): { bytes: number };
+  exportJson(params: {
+    analysisId: number;
+    path: string;
+    scope: 'view' | 'all';
+    layer: number;
+    head: HeadSelector;
+    source: string;
+  }): { bytes: number };
 }
 
 /** Error codes every side can branch on. */
@@ -176,7 +194,13 @@ export type ReplyMessage =
 /** Messages the host sends to the webview. */
 export type ToWebview =
   | { type: 'loading'; text: string; title: string }
-  | { type: 'analysis'; summary: AnalysisSummary; sourceLabel: string; sourceText?: string; first?: { slice: SliceReply; thumbnails?: ThumbnailsReply } }
+  | {
+      type: 'analysis';
+      summary: AnalysisSummary;
+      sourceLabel: string;
+      sourceText?: string;
+      first?: { slice: SliceReply; thumbnails?: ThumbnailsReply };
+    }
   | { type: 'slice'; requestId: number; slice: SliceReply }
   | { type: 'rows'; requestId: number; rows: RowsReply }
   | { type: 'thumbnails'; thumbnails: ThumbnailsReply }

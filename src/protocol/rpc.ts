@@ -4,14 +4,20 @@ import type { DownloadProgress, EngineErrorCode, ErrorData, ReplyMessage, Reques
 /** An error that carries an engine error code; what crosses a thread is its `toData()`. */
 export class EngineError extends Error {
   /** `details`: diagnostics for the log (a graph's inputs, outputs, op counts), not for the notification. */
-  constructor(readonly code: EngineErrorCode, message: string, readonly details?: string) {
+  constructor(
+    readonly code: EngineErrorCode,
+    message: string,
+    readonly details?: string,
+  ) {
     super(message);
     this.name = 'EngineError';
   }
 
   /** The error as plain data. */
   toData(): ErrorData {
-    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
   }
 
   /** Turns anything thrown into error data; unknown errors become `internal`. */
@@ -45,10 +51,16 @@ export class RpcClient<Api> {
    * Calls a method; rejects with an EngineError on error reply, timeout or dispose. `onEvent` hears progress.
    * The timeout counts from the call or from its latest event, so a long download with progress does not time out.
    */
-  call<K extends keyof Api>(method: K, params: Params<Api, K>, timeoutMs = 0, onEvent?: (event: DownloadProgress) => void): Promise<Result<Api, K>> {
+  call<K extends keyof Api>(
+    method: K,
+    params: Params<Api, K>,
+    timeoutMs = 0,
+    onEvent?: (event: DownloadProgress) => void,
+  ): Promise<Result<Api, K>> {
     const id = this.nextId++;
     return new Promise<Result<Api, K>>((resolve, reject) => {
-      const expire = () => this.settle(id, new EngineError('timeout', `${String(method)} did not answer within ${timeoutMs} ms`));
+      const expire = () =>
+        this.settle(id, new EngineError('timeout', `${String(method)} did not answer within ${timeoutMs} ms`));
       const entry: Pending = {
         resolve: resolve as (v: unknown) => void,
         reject,
@@ -64,7 +76,10 @@ export class RpcClient<Api> {
       try {
         this.post({ kind: 'request', id, method, params } as RequestMessage<Api>);
       } catch (error) {
-        this.settle(id, new EngineError('internal', `could not send ${String(method)}: ${EngineError.toData(error).message}`));
+        this.settle(
+          id,
+          new EngineError('internal', `could not send ${String(method)}: ${EngineError.toData(error).message}`),
+        );
       }
     });
   }
@@ -109,7 +124,12 @@ export interface Served {
 
 /** The serving side: runs one request against an implementation and always produces a reply; `emit` sends events meanwhile. */
 export async function serve<Api>(
-  impl: { [K in keyof Api]: (params: Params<Api, K>, emit?: (event: DownloadProgress) => void) => Promise<Result<Api, K>> | Result<Api, K> },
+  impl: {
+    [K in keyof Api]: (
+      params: Params<Api, K>,
+      emit?: (event: DownloadProgress) => void,
+    ) => Promise<Result<Api, K>> | Result<Api, K>;
+  },
   request: RequestMessage<Api>,
   emit?: (message: ReplyMessage) => void,
 ): Promise<{ reply: ReplyMessage; transfer: ArrayBuffer[] }> {
@@ -129,9 +149,13 @@ function collectBuffers(result: unknown): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   const visit = (v: unknown, depth: number) => {
     if (!v || typeof v !== 'object') return;
-    if (v instanceof ArrayBuffer) { out.push(v); return; }
+    if (v instanceof ArrayBuffer) {
+      out.push(v);
+      return;
+    }
     if (depth > 2) return;
-    for (const x of Object.values(v)) if (x instanceof ArrayBuffer || (x && typeof x === 'object' && !Array.isArray(x))) visit(x, depth + 1);
+    for (const x of Object.values(v))
+      if (x instanceof ArrayBuffer || (x && typeof x === 'object' && !Array.isArray(x))) visit(x, depth + 1);
   };
   visit(result, 0);
   return out;

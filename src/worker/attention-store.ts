@@ -11,13 +11,19 @@ export const MAX_THUMBNAIL_CELLS = 2048 * 24 * 24;
 export class AttentionStore {
   private rollout: Rollout | undefined;
 
-  constructor(readonly n: number, private readonly layers: Float32Array[], readonly heads: number[]) {}
+  constructor(
+    readonly n: number,
+    private readonly layers: Float32Array[],
+    readonly heads: number[],
+  ) {}
 
   /** Every layer × head ranked by `by` (see head-analysis.ts). */
   rank(by: RankBy): HeadScore[] {
     const ok = (i: unknown) => Number.isInteger(i) && (i as number) >= 0 && (i as number) < this.n;
-    if (by.kind === 'pair' && !(ok(by.query) && ok(by.key))) throw new EngineError('bad-input', `token indices must be 0 … ${this.n - 1}.`);
-    if (!['pair', 'previous', 'first', 'self'].includes(by.kind)) throw new EngineError('bad-input', `unknown ranking ${String(by.kind)}.`);
+    if (by.kind === 'pair' && !(ok(by.query) && ok(by.key)))
+      throw new EngineError('bad-input', `token indices must be 0 … ${this.n - 1}.`);
+    if (!['pair', 'previous', 'first', 'self'].includes(by.kind))
+      throw new EngineError('bad-input', `unknown ranking ${String(by.kind)}.`);
     return rankHeads(this.layers, this.heads, this.n, by);
   }
 
@@ -33,7 +39,8 @@ export class AttentionStore {
     const data = this.layers[layer];
     const h = this.heads[layer];
     if (typeof head === 'number') {
-      if (!Number.isInteger(head) || head < 0 || head >= h) throw new EngineError('bad-input', `head ${head} is out of range (layer ${layer} has ${h} heads).`);
+      if (!Number.isInteger(head) || head < 0 || head >= h)
+        throw new EngineError('bad-input', `head ${head} is out of range (layer ${layer} has ${h} heads).`);
       return data.slice(head * n2, (head + 1) * n2);
     }
     const out = new Float32Array(n2);
@@ -47,7 +54,11 @@ export class AttentionStore {
       for (let i = 0; i < n2; i++) out[i] /= h;
     } else if (head === 'max') {
       out.set(data.subarray(0, n2));
-      for (let k = 1; k < h; k++) for (let i = 0; i < n2; i++) { const v = data[k * n2 + i]; if (v > out[i]) out[i] = v; }
+      for (let k = 1; k < h; k++)
+        for (let i = 0; i < n2; i++) {
+          const v = data[k * n2 + i];
+          if (v > out[i]) out[i] = v;
+        }
     } else {
       throw new EngineError('bad-input', `unknown head selector ${String(head)}.`);
     }
@@ -58,7 +69,8 @@ export class AttentionStore {
   rows(layer: number, index: number, direction: Direction): Float32Array {
     this.checkLayer(layer);
     const n = this.n;
-    if (!Number.isInteger(index) || index < 0 || index >= n) throw new EngineError('bad-input', `token ${index} is out of range (N = ${n}).`);
+    if (!Number.isInteger(index) || index < 0 || index >= n)
+      throw new EngineError('bad-input', `token ${index} is out of range (N = ${n}).`);
     const h = this.heads[layer];
     const data = this.layers[layer];
     const out = new Float32Array(h * n);
@@ -106,7 +118,10 @@ export class AttentionStore {
 
   private checkLayer(layer: number): void {
     if (!Number.isInteger(layer) || layer < 0 || layer >= this.layers.length) {
-      throw new EngineError('bad-input', `layer ${layer} is out of range (the model has ${this.layers.length} layers).`);
+      throw new EngineError(
+        'bad-input',
+        `layer ${layer} is out of range (the model has ${this.layers.length} layers).`,
+      );
     }
   }
 }

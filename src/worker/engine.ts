@@ -1,7 +1,21 @@
 // The attention engine: one loaded model, the stored analyses, and the methods the host calls.
 // Pure logic over LoadedModel; the worker entry only wires it to a message port, so tests call it directly.
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import type { AnalysisReply, AnalysisSummary, AnalyzeParams, Direction, DownloadProgress, Dtype, EngineApi, HeadScore, HeadSelector, RankBy, RowsReply, SliceReply, ThumbnailsReply } from '../protocol/messages';
+import type {
+  AnalysisReply,
+  AnalysisSummary,
+  AnalyzeParams,
+  Direction,
+  DownloadProgress,
+  Dtype,
+  EngineApi,
+  HeadScore,
+  HeadSelector,
+  RankBy,
+  RowsReply,
+  SliceReply,
+  ThumbnailsReply,
+} from '../protocol/messages';
 import { attentionJsonChunks } from '../protocol/attention-json';
 import { EngineError } from '../protocol/rpc';
 import { AttentionStore, ownBuffer } from './attention-store';
@@ -28,11 +42,23 @@ export class Engine implements Methods {
   /** What each held analysis showed (tokens, model), for exports. */
   private readonly summaries = new Map<number, AnalysisSummary>();
   private nextAnalysis = 1;
-  private readonly tokenizers = new Map<string, Promise<{ tokenizer: PreTrainedTokenizer; config: Record<string, unknown>; counter: TokenCounter }>>();
+  private readonly tokenizers = new Map<
+    string,
+    Promise<{ tokenizer: PreTrainedTokenizer; config: Record<string, unknown>; counter: TokenCounter }>
+  >();
 
   /** Loads (or reuses) the model; switching models disposes the old session first. */
-  async ensureModel(params: Pick<AnalyzeParams, 'model' | 'dtype' | 'remoteHost' | 'cacheDir' | 'allowRemote' | 'modelMemoryLimit'>, onProgress?: (p: DownloadProgress) => void): Promise<LoadedModel> {
-    const key = JSON.stringify([params.model, params.dtype, params.remoteHost ?? '', params.cacheDir ?? '', params.allowRemote ?? true]);
+  async ensureModel(
+    params: Pick<AnalyzeParams, 'model' | 'dtype' | 'remoteHost' | 'cacheDir' | 'allowRemote' | 'modelMemoryLimit'>,
+    onProgress?: (p: DownloadProgress) => void,
+  ): Promise<LoadedModel> {
+    const key = JSON.stringify([
+      params.model,
+      params.dtype,
+      params.remoteHost ?? '',
+      params.cacheDir ?? '',
+      params.allowRemote ?? true,
+    ]);
     if (this.model && this.modelKey === key) return this.model;
     if (this.loading && this.modelKey === key) return this.loading;
     const old = this.model;
@@ -61,12 +87,17 @@ export class Engine implements Methods {
     const model = await this.ensureModel(params, onProgress);
     const limit = Math.max(2, Math.min(params.maxTokens ?? Infinity, model.info.maxPositions));
     const t0 = performance.now();
-    const around = typeof params.around === 'number' && Number.isFinite(params.around) ? Math.max(0, Math.min(params.text.length, Math.floor(params.around))) : undefined;
+    const around =
+      typeof params.around === 'number' && Number.isFinite(params.around)
+        ? Math.max(0, Math.min(params.text.length, Math.floor(params.around)))
+        : undefined;
     // A token is rarely longer than UNITS_PER_TOKEN_BOUND units, so only this much text around the target is tokenised.
     const budget = limit * UNITS_PER_TOKEN_BOUND;
     let from = 0;
-    if (params.text.length > budget && around !== undefined) from = codePointStart(params.text, Math.max(0, Math.min(around - budget / 2, params.text.length - budget)));
-    const text = params.text.length - from > budget ? cutAtCodePoint(params.text.slice(from), budget) : params.text.slice(from);
+    if (params.text.length > budget && around !== undefined)
+      from = codePointStart(params.text, Math.max(0, Math.min(around - budget / 2, params.text.length - budget)));
+    const text =
+      params.text.length - from > budget ? cutAtCodePoint(params.text.slice(from), budget) : params.text.slice(from);
     let ids = encode(model.tokenizer, text);
     let tokens = describeTokens(model.tokenizer, text, ids);
     let truncated = text.length < params.text.length;
@@ -76,7 +107,12 @@ export class Engine implements Methods {
       let lead = 0;
       while (lead < tokens.length && tokens[lead].special && tokens[lead].start === null) lead++;
       let trail = 0;
-      while (trail < tokens.length - lead && tokens[tokens.length - 1 - trail].special && tokens[tokens.length - 1 - trail].start === null) trail++;
+      while (
+        trail < tokens.length - lead &&
+        tokens[tokens.length - 1 - trail].special &&
+        tokens[tokens.length - 1 - trail].start === null
+      )
+        trail++;
       const inner = tokens.length - lead - trail;
       const keep = Math.max(1, limit - lead - trail);
       let first = 0;
@@ -85,16 +121,26 @@ export class Engine implements Methods {
         if (centre < 0) centre = tokens.length - trail - 1;
         first = Math.max(0, Math.min(inner - keep, centre - lead - Math.floor(keep / 2)));
       }
-      const pick = <T,>(a: T[]) => [...a.slice(0, lead), ...a.slice(lead + first, lead + first + keep), ...a.slice(a.length - trail)];
+      const pick = <T>(a: T[]) => [
+        ...a.slice(0, lead),
+        ...a.slice(lead + first, lead + first + keep),
+        ...a.slice(a.length - trail),
+      ];
       ids = pick(ids);
       tokens = pick(tokens);
     }
-    if (from > 0) tokens = tokens.map((t) => (t.start === null || t.end === null ? t : { ...t, start: t.start + from, end: t.end + from }));
+    if (from > 0)
+      tokens = tokens.map((t) =>
+        t.start === null || t.end === null ? t : { ...t, start: t.start + from, end: t.end + from },
+      );
     const mapBytes = model.info.heads.reduce((a, h) => a + h, 0) * ids.length * ids.length * 4;
     if (params.maxAttentionBytes !== undefined && mapBytes > params.maxAttentionBytes) {
-      throw new EngineError('over-budget', `Attention maps for ${ids.length} tokens would take ${formatBytes(mapBytes)} ` +
-        `(${model.info.layers} layers × ${model.info.heads[0]} heads × ${ids.length}² × 4 bytes), over the ${formatBytes(params.maxAttentionBytes)} budget ` +
-        '(attentionLens.memoryBudgetMB). Select less text, lower attentionLens.maxTokens, or raise the budget.');
+      throw new EngineError(
+        'over-budget',
+        `Attention maps for ${ids.length} tokens would take ${formatBytes(mapBytes)} ` +
+          `(${model.info.layers} layers × ${model.info.heads[0]} heads × ${ids.length}² × 4 bytes), over the ${formatBytes(params.maxAttentionBytes)} budget ` +
+          '(attentionLens.memoryBudgetMB). Select less text, lower attentionLens.maxTokens, or raise the budget.',
+      );
     }
     const tokenizeMs = performance.now() - t0;
     const t1 = performance.now();
@@ -124,7 +170,12 @@ export class Engine implements Methods {
     // The first paint's data travels with the analysis: one round trip instead of three.
     try {
       const slice = await this.slice({ analysisId, layer: fv.layer, head: fv.head });
-      return { ...summary, first: fv.thumbnailSize ? { slice, thumbnails: await this.thumbnails({ analysisId, size: fv.thumbnailSize }) } : { slice } };
+      return {
+        ...summary,
+        first: fv.thumbnailSize
+          ? { slice, thumbnails: await this.thumbnails({ analysisId, size: fv.thumbnailSize }) }
+          : { slice },
+      };
     } catch {
       return summary;
     }
@@ -133,7 +184,13 @@ export class Engine implements Methods {
   async slice(params: { analysisId: number; layer: number; head: HeadSelector }): Promise<SliceReply> {
     const store = this.store(params.analysisId);
     const data = store.slice(params.layer, params.head);
-    return { analysisId: params.analysisId, layer: params.layer, head: params.head, n: store.n, buffer: ownBuffer(data) };
+    return {
+      analysisId: params.analysisId,
+      layer: params.layer,
+      head: params.head,
+      n: store.n,
+      buffer: ownBuffer(data),
+    };
   }
 
   async thumbnails(params: { analysisId: number; size: number }): Promise<ThumbnailsReply> {
@@ -146,10 +203,28 @@ export class Engine implements Methods {
     const store = this.store(params.analysisId);
     const direction: Direction = params.direction === 'column' ? 'column' : 'row';
     const data = store.rows(params.layer, params.index, direction);
-    return { analysisId: params.analysisId, layer: params.layer, index: params.index, direction, heads: store.heads[params.layer], n: store.n, buffer: ownBuffer(data) };
+    return {
+      analysisId: params.analysisId,
+      layer: params.layer,
+      index: params.index,
+      direction,
+      heads: store.heads[params.layer],
+      n: store.n,
+      buffer: ownBuffer(data),
+    };
   }
 
-  async countTokens(params: { model: string; dtype: Dtype; text: string; allowRemote?: boolean; cacheDir?: string; remoteHost?: string }, onProgress?: (p: DownloadProgress) => void) {
+  async countTokens(
+    params: {
+      model: string;
+      dtype: Dtype;
+      text: string;
+      allowRemote?: boolean;
+      cacheDir?: string;
+      remoteHost?: string;
+    },
+    onProgress?: (p: DownloadProgress) => void,
+  ) {
     const { counter, config } = await this.tokenizerFor(params, onProgress);
     const num = (...keys: string[]) => keys.map((k) => config[k]).find((v): v is number => typeof v === 'number');
     const layers = num('num_hidden_layers', 'n_layer', 'num_layers') ?? 0;
@@ -172,13 +247,33 @@ export class Engine implements Methods {
     return { released: this.forget(params.analysisId) };
   }
 
-  async exportJson(params: { analysisId: number; path: string; scope: 'view' | 'all'; layer: number; head: HeadSelector; source: string }): Promise<{ bytes: number }> {
+  async exportJson(params: {
+    analysisId: number;
+    path: string;
+    scope: 'view' | 'all';
+    layer: number;
+    head: HeadSelector;
+    source: string;
+  }): Promise<{ bytes: number }> {
     const summary = this.summaries.get(params.analysisId);
     this.store(params.analysisId);
-    if (!summary) throw new EngineError('unknown-analysis', `analysis ${params.analysisId} is no longer held (run Show Attention again).`);
-    if (typeof params.path !== 'string' || !isAbsolute(params.path)) throw new EngineError('bad-input', 'the export needs an absolute file path.');
-    const chunks = attentionJsonChunks(summary, { scope: params.scope === 'all' ? 'all' : 'view', layer: params.layer, head: params.head, source: String(params.source ?? '') },
-      async (layer, head) => (await this.slice({ analysisId: params.analysisId, layer, head })).buffer);
+    if (!summary)
+      throw new EngineError(
+        'unknown-analysis',
+        `analysis ${params.analysisId} is no longer held (run Show Attention again).`,
+      );
+    if (typeof params.path !== 'string' || !isAbsolute(params.path))
+      throw new EngineError('bad-input', 'the export needs an absolute file path.');
+    const chunks = attentionJsonChunks(
+      summary,
+      {
+        scope: params.scope === 'all' ? 'all' : 'view',
+        layer: params.layer,
+        head: params.head,
+        source: String(params.source ?? ''),
+      },
+      async (layer, head) => (await this.slice({ analysisId: params.analysisId, layer, head })).buffer,
+    );
     return { bytes: await writeChunks(params.path, chunks) };
   }
 
@@ -205,16 +300,28 @@ export class Engine implements Methods {
 
   private store(analysisId: number): AttentionStore {
     const store = this.analyses.get(analysisId);
-    if (!store) throw new EngineError('unknown-analysis', `analysis ${analysisId} is no longer held (run Show Attention again).`);
+    if (!store)
+      throw new EngineError('unknown-analysis', `analysis ${analysisId} is no longer held (run Show Attention again).`);
     return store;
   }
 
-  private tokenizerFor(params: { model: string; allowRemote?: boolean; cacheDir?: string; remoteHost?: string }, onProgress?: (p: DownloadProgress) => void) {
-    const key = JSON.stringify([params.model, params.allowRemote ?? true, params.cacheDir ?? '', params.remoteHost ?? '']);
+  private tokenizerFor(
+    params: { model: string; allowRemote?: boolean; cacheDir?: string; remoteHost?: string },
+    onProgress?: (p: DownloadProgress) => void,
+  ) {
+    const key = JSON.stringify([
+      params.model,
+      params.allowRemote ?? true,
+      params.cacheDir ?? '',
+      params.remoteHost ?? '',
+    ]);
     let entry = this.tokenizers.get(key);
     if (!entry) {
       configureHub(params);
-      entry = loadTextSide(params.model, onProgress).then((side) => ({ ...side, counter: new TokenCounter(side.tokenizer, alignmentRules(side.tokenizer).metaspace === undefined) }));
+      entry = loadTextSide(params.model, onProgress).then((side) => ({
+        ...side,
+        counter: new TokenCounter(side.tokenizer, alignmentRules(side.tokenizer).metaspace === undefined),
+      }));
       entry.catch(() => this.tokenizers.delete(key));
       this.tokenizers.set(key, entry);
     }

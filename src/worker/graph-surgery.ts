@@ -7,13 +7,43 @@ type Graph = onnx.IGraphProto;
 type Node = onnx.INodeProto;
 
 /** Ops that compute attention internally and never materialise the probabilities. */
-const FUSED_ATTENTION = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'DecoderMaskedMultiHeadAttention', 'SparseAttention']);
+const FUSED_ATTENTION = new Set([
+  'Attention',
+  'MultiHeadAttention',
+  'GroupQueryAttention',
+  'PackedAttention',
+  'PackedMultiHeadAttention',
+  'DecoderMaskedMultiHeadAttention',
+  'SparseAttention',
+]);
 /** Products that make Q·Kᵀ and probs·V, plain or quantised. */
 const PRODUCTS = new Set(['MatMul', 'MatMulInteger', 'Einsum', 'FusedMatMul', 'QLinearMatMul', 'MatMulIntegerToFloat']);
 /** Ops that may sit between Q·Kᵀ and the Softmax (scaling, masking, casts, quantisation). */
-const BEFORE_SOFTMAX = new Set(['Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'Reshape', 'Identity', 'DequantizeLinear', 'Max', 'Min', 'Clip', 'Tanh']);
+const BEFORE_SOFTMAX = new Set([
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Where',
+  'Cast',
+  'Reshape',
+  'Identity',
+  'DequantizeLinear',
+  'Max',
+  'Min',
+  'Clip',
+  'Tanh',
+]);
 /** Ops that may sit between the Softmax and probs·V. */
-const AFTER_SOFTMAX = new Set(['Cast', 'Dropout', 'Identity', 'DynamicQuantizeLinear', 'QuantizeLinear', 'DequantizeLinear', 'Reshape']);
+const AFTER_SOFTMAX = new Set([
+  'Cast',
+  'Dropout',
+  'Identity',
+  'DynamicQuantizeLinear',
+  'QuantizeLinear',
+  'DequantizeLinear',
+  'Reshape',
+]);
 
 /** Most attention layers a graph may expose (real models have at most a few hundred). */
 export const MAX_ATTENTION_LAYERS = 1000;
@@ -34,7 +64,10 @@ export interface SurgeryResult {
 /** A graph's inputs, outputs and op counts, for the output channel. */
 function graphDetails(graph: onnx.IGraphProto, ops: Record<string, number>): string {
   const names = (vs: onnx.IValueInfoProto[] | null | undefined) => (vs ?? []).map((v) => v.name).join(', ');
-  return `inputs: ${names(graph.input)}; outputs: ${names(graph.output)}; ops: ${Object.entries(ops).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}×${v}`).join(', ')}`;
+  return `inputs: ${names(graph.input)}; outputs: ${names(graph.output)}; ops: ${Object.entries(ops)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k}×${v}`)
+    .join(', ')}`;
 }
 
 /** Parses an ONNX model and returns it with every attention Softmax exposed as a graph output. */
@@ -43,7 +76,10 @@ export function exposeAttention(bytes: Uint8Array, modelName: string): SurgeryRe
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (error) {
-    throw new EngineError('bad-model', `${modelName}: the ONNX file could not be parsed (${(error as Error).message}); it may be truncated or corrupt.`);
+    throw new EngineError(
+      'bad-model',
+      `${modelName}: the ONNX file could not be parsed (${(error as Error).message}); it may be truncated or corrupt.`,
+    );
   }
   const graph = model.graph;
   if (!graph || !graph.node || graph.node.length === 0) {
@@ -52,24 +88,32 @@ export function exposeAttention(bytes: Uint8Array, modelName: string): SurgeryRe
   const ops = countOps(graph);
   const fused = Object.keys(ops).filter((op) => FUSED_ATTENTION.has(op));
   if (fused.length > 0) {
-    throw new EngineError('fused-attention',
+    throw new EngineError(
+      'fused-attention',
       `${modelName} uses fused attention (${fused.join(', ')}): its attention probabilities never exist as a tensor, so they cannot be shown. ` +
-      'Use an export without attention fusion (an eager torch.onnx / Optimum export whose attention is MatMul → Softmax → MatMul).',
-      graphDetails(graph, ops));
+        'Use an export without attention fusion (an eager torch.onnx / Optimum export whose attention is MatMul → Softmax → MatMul).',
+      graphDetails(graph, ops),
+    );
   }
   const inlinedIf = inlineNoCacheBranch(graph);
   const opset = Number((model.opsetImport ?? []).find((o) => !o.domain)?.version ?? 17);
   const found = findAttentionSoftmax(graph, opset);
   if (found.length === 0) {
     const softmaxCount = ops.Softmax ?? 0;
-    throw new EngineError('no-attention-softmax',
+    throw new EngineError(
+      'no-attention-softmax',
       `${modelName} has no attention Softmax to tap (found ${softmaxCount} Softmax node(s), none between Q·Kᵀ and the product with V; ` +
-      `ops: ${summariseOps(ops)}). Use an eager export whose attention is MatMul → Softmax → MatMul.`,
-      graphDetails(graph, ops));
+        `ops: ${summariseOps(ops)}). Use an eager export whose attention is MatMul → Softmax → MatMul.`,
+      graphDetails(graph, ops),
+    );
   }
   if (found.length > MAX_ATTENTION_LAYERS) {
-    throw new EngineError('bad-model', `${modelName} has ${found.length} attention Softmax nodes, more than the ${MAX_ATTENTION_LAYERS} layers a real model has; ` +
-      'it is not analysed (exposing them all would exhaust memory).', graphDetails(graph, ops));
+    throw new EngineError(
+      'bad-model',
+      `${modelName} has ${found.length} attention Softmax nodes, more than the ${MAX_ATTENTION_LAYERS} layers a real model has; ` +
+        'it is not analysed (exposing them all would exhaust memory).',
+      graphDetails(graph, ops),
+    );
   }
   const existing = new Set((graph.output ?? []).map((o) => o.name));
   for (const name of found) {
@@ -99,7 +143,11 @@ function countOps(graph: Graph, into: Record<string, number> = {}): Record<strin
 }
 
 function summariseOps(ops: Record<string, number>): string {
-  return Object.entries(ops).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${k}×${v}`).join(', ');
+  return Object.entries(ops)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(([k, v]) => `${k}×${v}`)
+    .join(', ');
 }
 
 /**
@@ -116,21 +164,34 @@ function inlineNoCacheBranch(graph: Graph): boolean {
   let branch: Graph | undefined;
   if (/use_cache/i.test(cond)) branch = branches.else_branch;
   else branch = [branches.then_branch, branches.else_branch].find((b) => b && !referencesPast(b));
-  if (!branch) throw new EngineError('bad-model', `an If node (${ifNode.name}) holds attention, but no branch runs without a cache.`);
-  const bridge = (branch.output ?? []).map((o, i) => onnx.NodeProto.create({
-    opType: 'Identity', input: [o.name!], output: [ifNode.output![i]], name: `attention_lens_inline_${i}`,
-  }));
+  if (!branch)
+    throw new EngineError(
+      'bad-model',
+      `an If node (${ifNode.name}) holds attention, but no branch runs without a cache.`,
+    );
+  const bridge = (branch.output ?? []).map((o, i) =>
+    onnx.NodeProto.create({
+      opType: 'Identity',
+      input: [o.name!],
+      output: [ifNode.output![i]],
+      name: `attention_lens_inline_${i}`,
+    }),
+  );
   nodes.splice(index, 1, ...(branch.node ?? []), ...bridge);
   graph.initializer = [...(graph.initializer ?? []), ...(branch.initializer ?? [])];
   return true;
 }
 
 function hasSoftmax(graph: Graph): boolean {
-  return (graph.node ?? []).some((n) => n.opType === 'Softmax' || (n.attribute ?? []).some((a) => a.g && hasSoftmax(a.g)));
+  return (graph.node ?? []).some(
+    (n) => n.opType === 'Softmax' || (n.attribute ?? []).some((a) => a.g && hasSoftmax(a.g)),
+  );
 }
 
 function referencesPast(graph: Graph): boolean {
-  return (graph.node ?? []).some((n) => (n.input ?? []).some((i) => i.startsWith('past_key_values') || i.startsWith('past_')));
+  return (graph.node ?? []).some((n) =>
+    (n.input ?? []).some((i) => i.startsWith('past_key_values') || i.startsWith('past_')),
+  );
 }
 
 function softmaxOnLastAxis(node: Node, opset: number): boolean {

@@ -11,7 +11,10 @@ export function residualMean(layer: LayerMaps, heads: number, n: number): Float3
   for (let k = 0; k < heads; k++) for (let i = 0; i < n2; i++) out[i] += layer[k * n2 + i];
   for (let i = 0; i < n; i++) {
     let total = 0;
-    for (let j = 0; j < n; j++) { out[i * n + j] = out[i * n + j] / heads + (i === j ? 1 : 0); total += out[i * n + j]; }
+    for (let j = 0; j < n; j++) {
+      out[i * n + j] = out[i * n + j] / heads + (i === j ? 1 : 0);
+      total += out[i * n + j];
+    }
     if (total > 0) for (let j = 0; j < n; j++) out[i * n + j] /= total;
   }
   return out;
@@ -36,7 +39,11 @@ export function matmul(a: Float32Array, b: Float32Array, n: number): Float32Arra
 export class Rollout {
   private readonly cache: Float32Array[] = [];
 
-  constructor(private readonly layers: LayerMaps[], private readonly heads: number[], private readonly n: number) {}
+  constructor(
+    private readonly layers: LayerMaps[],
+    private readonly heads: number[],
+    private readonly n: number,
+  ) {}
 
   /** The rollout matrix through layer `k` (0-based, inclusive). */
   upTo(k: number): Float32Array {
@@ -57,9 +64,16 @@ export function rankHeads(layers: LayerMaps[], heads: number[], n: number, by: R
       const m = (i: number, j: number) => data[head * n2 + i * n + j];
       let weight = 0;
       if (by.kind === 'pair') weight = m(by.query, by.key);
-      else if (by.kind === 'previous') { for (let i = 1; i < n; i++) weight += m(i, i - 1); weight /= Math.max(1, n - 1); }
-      else if (by.kind === 'first') { for (let i = 0; i < n; i++) weight += m(i, 0); weight /= n; }
-      else { for (let i = 0; i < n; i++) weight += m(i, i); weight /= n; }
+      else if (by.kind === 'previous') {
+        for (let i = 1; i < n; i++) weight += m(i, i - 1);
+        weight /= Math.max(1, n - 1);
+      } else if (by.kind === 'first') {
+        for (let i = 0; i < n; i++) weight += m(i, 0);
+        weight /= n;
+      } else {
+        for (let i = 0; i < n; i++) weight += m(i, i);
+        weight /= n;
+      }
       out.push({ layer, head, weight });
     }
   });

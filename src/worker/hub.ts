@@ -22,12 +22,17 @@ const CONNECT_TIMEOUT_MS = 30_000;
 /** fetch with a deadline for the response headers only: a stalled connection fails, a long download does not. */
 function fetchWithConnectTimeout(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${String(input)} within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+  const timer = setTimeout(
+    () => controller.abort(new Error(`no answer from ${String(input)} within ${CONNECT_TIMEOUT_MS / 1000} s`)),
+    CONNECT_TIMEOUT_MS,
+  );
   return fetch(input, { ...init, signal: controller.signal }).finally(() => clearTimeout(timer));
 }
 
 /** transformers.js' progress_callback, throttled and reduced to what the host shows. */
-export function progressCallback(onProgress: ((p: DownloadProgress) => void) | undefined): ((data: unknown) => void) | undefined {
+export function progressCallback(
+  onProgress: ((p: DownloadProgress) => void) | undefined,
+): ((data: unknown) => void) | undefined {
   if (!onProgress) return undefined;
   const last = new Map<string, number>();
   return (data: unknown) => {
@@ -51,8 +56,11 @@ export function checkLoadFits(id: string, fileBytes: number, limit = totalmem() 
   const need = loadEstimate(fileBytes);
   if (need > limit) {
     const gb = (b: number) => `${(b / 2 ** 30).toFixed(1)} GB`;
-    throw new EngineError('over-budget', `${id} is too big to load here: its ONNX file is ${gb(fileBytes)} and loading needs about ${gb(need)}, ` +
-      `more than the ${gb(limit)} available. Use the q8 dtype or a smaller model.`);
+    throw new EngineError(
+      'over-budget',
+      `${id} is too big to load here: its ONNX file is ${gb(fileBytes)} and loading needs about ${gb(need)}, ` +
+        `more than the ${gb(limit)} available. Use the q8 dtype or a smaller model.`,
+    );
   }
 }
 
@@ -67,7 +75,10 @@ export function checkLocalJson(id: string): void {
     try {
       JSON.parse(readFileSync(file, 'utf8'));
     } catch (error) {
-      throw new EngineError('bad-model', `${name} in ${id} is ${jsonErrorWithoutContent(error)}. Re-download or re-export the model.`);
+      throw new EngineError(
+        'bad-model',
+        `${name} in ${id} is ${jsonErrorWithoutContent(error)}. Re-download or re-export the model.`,
+      );
     }
   }
 }
@@ -91,16 +102,28 @@ export function explainLoadError(model: string, error: unknown): EngineError {
   const detail = `${message} ${cause?.code ?? ''} ${cause?.message ?? ''}`;
   if (isAbsolute(model) && existsSync(model) && /not found|Could not locate|local_files_only/i.test(message)) {
     const missing = /"([^"]+)"/.exec(message)?.[1]?.split(/[\\/]/).pop() ?? 'a file it needs';
-    return new EngineError('bad-model', `The model folder ${model} has no ${missing}: a folder needs config.json, tokenizer.json and onnx/model*.onnx.`);
+    return new EngineError(
+      'bad-model',
+      `The model folder ${model} has no ${missing}: a folder needs config.json, tokenizer.json and onnx/model*.onnx.`,
+    );
   }
   if (/local_files_only|allowRemoteModels=false/.test(message)) {
-    return new EngineError('model-not-found', `Model "${model}" is not in the cache and downloads are off (attentionLens.allowRemoteModels). Allow downloads, or use a local folder.`);
+    return new EngineError(
+      'model-not-found',
+      `Model "${model}" is not in the cache and downloads are off (attentionLens.allowRemoteModels). Allow downloads, or use a local folder.`,
+    );
   }
   if (/terminated|ECONNRESET|UND_ERR_SOCKET|other side closed/i.test(detail)) {
-    return new EngineError('offline', `The download of "${model}" was interrupted (${cause?.code ?? message}); nothing partial was kept. Retry.`);
+    return new EngineError(
+      'offline',
+      `The download of "${model}" was interrupted (${cause?.code ?? message}); nothing partial was kept. Retry.`,
+    );
   }
   if (/fetch failed|ENOTFOUND|ECONNREFUSED|EAI_AGAIN|ETIMEDOUT|no answer from|network/i.test(detail)) {
-    return new EngineError('offline', `Could not download "${model}": the Hugging Face hub (or the configured host) cannot be reached (${cause?.code ?? message}).`);
+    return new EngineError(
+      'offline',
+      `Could not download "${model}": the Hugging Face hub (or the configured host) cannot be reached (${cause?.code ?? message}).`,
+    );
   }
   if (/not found|404|Could not locate|ENOENT/i.test(message)) {
     return new EngineError('model-not-found', `Model "${model}" was not found: ${message}`);
@@ -108,10 +131,14 @@ export function explainLoadError(model: string, error: unknown): EngineError {
   if (/Unexpected token|not valid JSON|in JSON at position|Expected .* JSON/i.test(message)) {
     return new EngineError('bad-model', `${model}: a JSON file of the model is ${jsonErrorWithoutContent(error)}.`);
   }
-  if (/EISDIR/.test(detail)) return new EngineError('bad-model', `${model}: a file the model needs is a folder (${fileNameIn(message)}).`);
+  if (/EISDIR/.test(detail))
+    return new EngineError('bad-model', `${model}: a file the model needs is a folder (${fileNameIn(message)}).`);
   if (/external data|onnx_data/i.test(message)) {
-    return new EngineError('bad-model', `${model}: the model's external weight file (${fileNameIn(message)}) is missing or unreadable. ` +
-      'Its config.json says the weights are in a separate .onnx_data file; download or copy that file next to the .onnx file.');
+    return new EngineError(
+      'bad-model',
+      `${model}: the model's external weight file (${fileNameIn(message)}) is missing or unreadable. ` +
+        'Its config.json says the weights are in a separate .onnx_data file; download or copy that file next to the .onnx file.',
+    );
   }
   return new EngineError('bad-model', `${model}: ${message}`);
 }

@@ -10,14 +10,31 @@ import { EngineError } from '../protocol/rpc';
 export const MAX_JSON_BYTES = 64 * 2 ** 20;
 
 /** The JSON files transformers.js reads from a model folder. */
-const JSON_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json', 'preprocessor_config.json'];
+const JSON_FILES = [
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'generation_config.json',
+  'special_tokens_map.json',
+  'preprocessor_config.json',
+];
 
 /** Ranges of the config numbers the engine and the host size things from. */
 const CONFIG_RANGES: Record<string, [number, number]> = {
-  num_hidden_layers: [1, 1000], n_layer: [1, 1000], num_layers: [1, 1000], num_decoder_layers: [1, 1000],
-  num_attention_heads: [1, 1024], n_head: [1, 1024], num_heads: [1, 1024], num_key_value_heads: [1, 1024],
-  hidden_size: [1, 1_000_000], n_embd: [1, 1_000_000], d_model: [1, 1_000_000],
-  max_position_embeddings: [1, 100_000_000], n_positions: [1, 100_000_000], n_ctx: [1, 100_000_000],
+  num_hidden_layers: [1, 1000],
+  n_layer: [1, 1000],
+  num_layers: [1, 1000],
+  num_decoder_layers: [1, 1000],
+  num_attention_heads: [1, 1024],
+  n_head: [1, 1024],
+  num_heads: [1, 1024],
+  num_key_value_heads: [1, 1024],
+  hidden_size: [1, 1_000_000],
+  n_embd: [1, 1_000_000],
+  d_model: [1, 1_000_000],
+  max_position_embeddings: [1, 100_000_000],
+  n_positions: [1, 100_000_000],
+  n_ctx: [1, 100_000_000],
   vocab_size: [1, 100_000_000],
 };
 
@@ -31,13 +48,23 @@ function checkFile(folderReal: string, path: string, label: string, maxBytes: nu
   }
   const rel = relative(folderReal, real);
   if (rel.startsWith('..') || isAbsolute(rel)) {
-    throw new EngineError('bad-model', `${label} in the model folder links outside it; only files inside the folder are read.`);
+    throw new EngineError(
+      'bad-model',
+      `${label} in the model folder links outside it; only files inside the folder are read.`,
+    );
   }
   const st = statSync(real);
   if (st.isDirectory()) throw new EngineError('bad-model', `${label} in the model folder is a folder, not a file.`);
-  if (!st.isFile()) throw new EngineError('bad-model', `${label} in the model folder is not a regular file (a device or a pipe); it is not read.`);
+  if (!st.isFile())
+    throw new EngineError(
+      'bad-model',
+      `${label} in the model folder is not a regular file (a device or a pipe); it is not read.`,
+    );
   if (maxBytes !== undefined && st.size > maxBytes) {
-    throw new EngineError('bad-model', `${label} in the model folder is ${(st.size / 2 ** 20).toFixed(0)} MB, over the ${maxBytes / 2 ** 20} MB a model's JSON file may have.`);
+    throw new EngineError(
+      'bad-model',
+      `${label} in the model folder is ${(st.size / 2 ** 20).toFixed(0)} MB, over the ${maxBytes / 2 ** 20} MB a model's JSON file may have.`,
+    );
   }
 }
 
@@ -45,7 +72,8 @@ function checkFile(folderReal: string, path: string, label: string, maxBytes: nu
 export function checkModelFolder(id: string): void {
   if (!isAbsolute(id) || !existsSync(id)) return;
   const folderReal = realpathSync(id);
-  if (!statSync(folderReal).isDirectory()) throw new EngineError('model-not-found', `The model path ${id} is not a folder.`);
+  if (!statSync(folderReal).isDirectory())
+    throw new EngineError('model-not-found', `The model path ${id} is not a folder.`);
   for (const name of JSON_FILES) {
     const p = join(id, name);
     if (present(p)) checkFile(folderReal, p, name, MAX_JSON_BYTES);
@@ -60,7 +88,8 @@ export function checkModelFolder(id: string): void {
       continue;
     }
     for (const name of names) {
-      if (/\.onnx(_data(_\d+)?)?$/.test(name)) checkFile(folderReal, join(dir, name), sub === '.' ? name : `onnx/${name}`, undefined);
+      if (/\.onnx(_data(_\d+)?)?$/.test(name))
+        checkFile(folderReal, join(dir, name), sub === '.' ? name : `onnx/${name}`, undefined);
     }
   }
 }
@@ -81,7 +110,10 @@ export function checkConfigNumbers(id: string, config: Record<string, unknown>):
     const v = config[key];
     if (v === undefined || v === null) continue;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-      throw new EngineError('bad-model', `${id}: config.json says ${key} = ${typeof v === 'number' ? v : JSON.stringify(typeof v)}, outside the range ${lo}–${hi.toLocaleString('en-US')} a real model has.`);
+      throw new EngineError(
+        'bad-model',
+        `${id}: config.json says ${key} = ${typeof v === 'number' ? v : JSON.stringify(typeof v)}, outside the range ${lo}–${hi.toLocaleString('en-US')} a real model has.`,
+      );
     }
   }
 }
@@ -94,7 +126,16 @@ export function jsonErrorWithoutContent(error: unknown): string {
 }
 
 /** The file-name suffix transformers.js gives each dtype's ONNX file. */
-const DTYPE_SUFFIX: Record<string, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4' };
+const DTYPE_SUFFIX: Record<string, string> = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
+};
 
 /**
  * For a local folder whose config.json declares external weights (`transformers.js_config.use_external_data_format`:
@@ -107,13 +148,23 @@ export function checkExternalDataFiles(id: string, dtype: string, config: Record
   const flag = tjs?.use_external_data_format;
   if (!flag) return;
   const base = `model${DTYPE_SUFFIX[dtype] ?? ''}.onnx`;
-  const count = typeof flag === 'object' ? Number((flag as Record<string, unknown>)[base] ?? (flag as Record<string, unknown>).model ?? 0) : Number(flag);
+  const count =
+    typeof flag === 'object'
+      ? Number((flag as Record<string, unknown>)[base] ?? (flag as Record<string, unknown>).model ?? 0)
+      : Number(flag);
   if (!Number.isFinite(count) || count <= 0) return;
-  if (count > 100) throw new EngineError('bad-model', `${id}: config.json declares ${count} external weight chunks; transformers.js allows at most 100.`);
+  if (count > 100)
+    throw new EngineError(
+      'bad-model',
+      `${id}: config.json declares ${count} external weight chunks; transformers.js allows at most 100.`,
+    );
   for (let i = 0; i < count; i++) {
     const name = `${base}_data${i === 0 ? '' : `_${i}`}`;
     if (!existsSync(join(id, 'onnx', name))) {
-      throw new EngineError('bad-model', `${id}: config.json says the weights are in external files, but onnx/${name} is missing. Copy it next to onnx/${base}.`);
+      throw new EngineError(
+        'bad-model',
+        `${id}: config.json says the weights are in external files, but onnx/${name} is missing. Copy it next to onnx/${base}.`,
+      );
     }
   }
 }

@@ -8,7 +8,14 @@ import { AutoConfig, AutoModel, AutoTokenizer, env, type PreTrainedTokenizer } f
 import type { DownloadProgress, Dtype, ModelInfo, ModelKind } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { exposeAttention, type SurgeryResult } from './graph-surgery';
-import { checkLoadFits, checkLocalJson, configureHub, explainLoadError, progressCallback, type HubOptions } from './hub';
+import {
+  checkLoadFits,
+  checkLocalJson,
+  configureHub,
+  explainLoadError,
+  progressCallback,
+  type HubOptions,
+} from './hub';
 import { checkConfigNumbers, checkExternalDataFiles, checkModelFolder } from './model-files';
 import { encode } from './tokenize';
 
@@ -30,7 +37,10 @@ function numberField(config: Config, ...keys: string[]): number | undefined {
 }
 
 /** Config and tokenizer of a model, without its ONNX graph (enough to count tokens). */
-export async function loadTextSide(id: string, onProgress?: (p: DownloadProgress) => void): Promise<{ config: Config; tokenizer: PreTrainedTokenizer }> {
+export async function loadTextSide(
+  id: string,
+  onProgress?: (p: DownloadProgress) => void,
+): Promise<{ config: Config; tokenizer: PreTrainedTokenizer }> {
   const progress_callback = progressCallback(onProgress);
   checkModelFolder(id);
   try {
@@ -63,14 +73,21 @@ export class LoadedModel {
   static async load(opts: LoadOptions): Promise<LoadedModel> {
     const started = performance.now();
     const id = opts.model;
-    if (isAbsolute(id) && !existsSync(id)) throw new EngineError('model-not-found', `The model folder ${id} does not exist.`);
+    if (isAbsolute(id) && !existsSync(id))
+      throw new EngineError('model-not-found', `The model folder ${id} does not exist.`);
     checkModelFolder(id);
     configureHub(opts);
     const local = localOnnxFile(id, opts.dtype);
     if (local) checkLoadFits(id, statSync(local).size, opts.modelMemoryLimit);
     const { config, tokenizer } = await loadTextSide(id, opts.onProgress);
     checkExternalDataFiles(id, opts.dtype, config);
-    const { session, surgery, owner } = await createSession(id, opts.dtype, config, opts.modelMemoryLimit, progressCallback(opts.onProgress));
+    const { session, surgery, owner } = await createSession(
+      id,
+      opts.dtype,
+      config,
+      opts.modelMemoryLimit,
+      progressCallback(opts.onProgress),
+    );
     const partial = { id, dtype: opts.dtype, config, tokenizer, session, surgery };
     const probe = await probeShape(partial);
     const info: ModelInfo = {
@@ -83,7 +100,17 @@ export class LoadedModel {
       hiddenSize: numberField(config, 'hidden_size', 'n_embd', 'd_model', 'dim') ?? 0,
       dtype: opts.dtype,
     };
-    return new LoadedModel(id, opts.dtype, tokenizer, config, session, surgery, owner, info, performance.now() - started);
+    return new LoadedModel(
+      id,
+      opts.dtype,
+      tokenizer,
+      config,
+      session,
+      surgery,
+      owner,
+      info,
+      performance.now() - started,
+    );
   }
 
   /** Runs the model on token ids; returns one [heads × N × N] array per layer. */
@@ -112,13 +139,22 @@ function maxPositions(config: Config, tokenizer: PreTrainedTokenizer): number {
  * onnxruntime session: the graph gets its attention outputs before the session exists. Both sides resolve the
  * same onnxruntime-node module, so the patched `InferenceSession.create` is the one transformers.js calls.
  */
-async function createSession(id: string, dtype: Dtype, config: Config, memoryLimit: number | undefined, progress_callback: ((d: unknown) => void) | undefined) {
-  const original = ort.InferenceSession.create.bind(ort.InferenceSession) as (...a: unknown[]) => Promise<ort.InferenceSession>;
+async function createSession(
+  id: string,
+  dtype: Dtype,
+  config: Config,
+  memoryLimit: number | undefined,
+  progress_callback: ((d: unknown) => void) | undefined,
+) {
+  const original = ort.InferenceSession.create.bind(ort.InferenceSession) as (
+    ...a: unknown[]
+  ) => Promise<ort.InferenceSession>;
   let captured: { session: ort.InferenceSession; surgery: SurgeryResult } | undefined;
   const intercept = async (pathOrBytes: unknown, options: unknown) => {
     const folder = typeof pathOrBytes === 'string' ? dirname(pathOrBytes) : undefined;
-    if (typeof pathOrBytes === 'string') checkLoadFits(id, statSync(pathOrBytes).size + externalDataBytes(pathOrBytes), memoryLimit);
-    const bytes = typeof pathOrBytes === 'string' ? await readFile(pathOrBytes) : pathOrBytes as Uint8Array;
+    if (typeof pathOrBytes === 'string')
+      checkLoadFits(id, statSync(pathOrBytes).size + externalDataBytes(pathOrBytes), memoryLimit);
+    const bytes = typeof pathOrBytes === 'string' ? await readFile(pathOrBytes) : (pathOrBytes as Uint8Array);
     checkLoadFits(id, bytes.length, memoryLimit);
     const surgery = exposeAttention(bytes, id);
     const session = await createFromBytes(original, id, surgery.bytes, options, folder);
@@ -148,9 +184,16 @@ async function createSession(id: string, dtype: Dtype, config: Config, memoryLim
  * the folder the .onnx file came from — never the process's working directory, where onnxruntime would look for a
  * session created from bytes (a graph's `location: secret/x.bin` must not read a file next to the host).
  */
-async function createFromBytes(create: (...a: unknown[]) => Promise<ort.InferenceSession>, id: string, bytes: Uint8Array, options: unknown, folder: string | undefined) {
+async function createFromBytes(
+  create: (...a: unknown[]) => Promise<ort.InferenceSession>,
+  id: string,
+  bytes: Uint8Array,
+  options: unknown,
+  folder: string | undefined,
+) {
   const o = quietThreads(options) as { extra?: { session?: Record<string, unknown> } };
-  if (folder) o.extra = { ...o.extra, session: { ...o.extra?.session, model_external_initializers_file_folder_path: folder } };
+  if (folder)
+    o.extra = { ...o.extra, session: { ...o.extra?.session, model_external_initializers_file_folder_path: folder } };
   try {
     return await create(bytes, o);
   } catch (error) {
@@ -162,10 +205,16 @@ async function createFromBytes(create: (...a: unknown[]) => Promise<ort.Inferenc
 function explainSessionError(id: string, error: unknown): EngineError {
   const message = error instanceof Error ? error.message : String(error);
   if (/external data|escapes|ExternalData|onnx_data/i.test(message)) {
-    return new EngineError('bad-model', `${id}: the graph's external weights could not be read: they must be files inside the model's onnx/ folder ` +
-      `(e.g. model.onnx_data next to model.onnx). ${/escapes/i.test(message) ? 'A weight file points outside that folder.' : 'A weight file is missing or too short.'}`);
+    return new EngineError(
+      'bad-model',
+      `${id}: the graph's external weights could not be read: they must be files inside the model's onnx/ folder ` +
+        `(e.g. model.onnx_data next to model.onnx). ${/escapes/i.test(message) ? 'A weight file points outside that folder.' : 'A weight file is missing or too short.'}`,
+    );
   }
-  return new EngineError('bad-model', `${id}: onnxruntime could not create a session for the graph (${message.split('\n')[0].slice(0, 300)}).`);
+  return new EngineError(
+    'bad-model',
+    `${id}: onnxruntime could not create a session for the graph (${message.split('\n')[0].slice(0, 300)}).`,
+  );
 }
 
 /** Sizes of the `<model>.onnx_data*` files next to an .onnx file (they load into memory too). */
@@ -183,7 +232,9 @@ function externalDataBytes(onnxPath: string): number {
  * extension host on the same cores (measured with npm run bench:e2e).
  */
 function quietThreads(options: unknown): Record<string, unknown> {
-  const o = (options && typeof options === 'object' ? options : {}) as { extra?: { session?: Record<string, unknown> } };
+  const o = (options && typeof options === 'object' ? options : {}) as {
+    extra?: { session?: Record<string, unknown> };
+  };
   return { ...o, extra: { ...o.extra, session: { ...o.extra?.session, intra_op: { allow_spinning: '0' } } } };
 }
 
@@ -201,26 +252,43 @@ function int64(values: number[], dims: number[]): ort.Tensor {
 export function feedsFor(session: ort.InferenceSession, ids: number[], mask?: number[]): Record<string, ort.Tensor> {
   const n = ids.length;
   const feeds: Record<string, ort.Tensor> = {};
-  const metadata = (session as unknown as { inputMetadata?: { name: string; shape?: (string | number)[] }[] }).inputMetadata ?? [];
+  const metadata =
+    (session as unknown as { inputMetadata?: { name: string; shape?: (string | number)[] }[] }).inputMetadata ?? [];
   for (const name of session.inputNames) {
     if (name === 'input_ids') feeds[name] = int64(ids, [1, n]);
     else if (name === 'attention_mask') feeds[name] = int64(mask ?? new Array(n).fill(1), [1, n]);
     else if (name === 'token_type_ids') feeds[name] = int64(new Array(n).fill(0), [1, n]);
-    else if (name === 'position_ids') feeds[name] = int64(ids.map((_, i) => i), [1, n]);
+    else if (name === 'position_ids')
+      feeds[name] = int64(
+        ids.map((_, i) => i),
+        [1, n],
+      );
     else if (name === 'use_cache_branch') feeds[name] = new ort.Tensor('bool', [false], [1]);
     else if (/^past_key_values\.|^past_/.test(name)) {
       const shape = metadata.find((m) => m.name === name)?.shape ?? [];
       const dims = shape.map((d, i) => (i === 2 ? 0 : typeof d === 'number' ? d : 1));
-      if (dims.length !== 4) throw new EngineError('bad-model', `cannot feed an empty past for input ${name} (shape ${JSON.stringify(shape)}).`);
+      if (dims.length !== 4)
+        throw new EngineError(
+          'bad-model',
+          `cannot feed an empty past for input ${name} (shape ${JSON.stringify(shape)}).`,
+        );
       feeds[name] = new ort.Tensor('float32', new Float32Array(0), dims);
     } else {
-      throw new EngineError('bad-model', `the graph wants an input the engine cannot provide: ${name} (inputs: ${session.inputNames.join(', ')}).`);
+      throw new EngineError(
+        'bad-model',
+        `the graph wants an input the engine cannot provide: ${name} (inputs: ${session.inputNames.join(', ')}).`,
+      );
     }
   }
   return feeds;
 }
 
-async function runAttention(session: ort.InferenceSession, outputs: string[], ids: number[], mask?: number[]): Promise<Float32Array[]> {
+async function runAttention(
+  session: ort.InferenceSession,
+  outputs: string[],
+  ids: number[],
+  mask?: number[],
+): Promise<Float32Array[]> {
   let result: ort.InferenceSession.OnnxValueMapType;
   try {
     result = await session.run(feedsFor(session, ids, mask), outputs);
@@ -228,13 +296,14 @@ async function runAttention(session: ort.InferenceSession, outputs: string[], id
     if (error instanceof EngineError) throw error;
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 300);
     const hint = /Gather|indices|out of bounds|out of range/i.test(message)
-      ? ' A token id is outside the model\'s embedding table: the tokenizer and the ONNX graph do not belong together.'
+      ? " A token id is outside the model's embedding table: the tokenizer and the ONNX graph do not belong together."
       : '';
     throw new EngineError('bad-model', `the model failed while running (${message}).${hint}`);
   }
   return outputs.map((name) => {
     const tensor = result[name];
-    if (!tensor || tensor.type !== 'float32') throw new EngineError('bad-model', `attention output ${name} is missing or not float32.`);
+    if (!tensor || tensor.type !== 'float32')
+      throw new EngineError('bad-model', `attention output ${name} is missing or not float32.`);
     return tensor.data as Float32Array;
   });
 }
@@ -243,18 +312,36 @@ async function runAttention(session: ort.InferenceSession, outputs: string[], id
 const MAX_HEADS_PER_LAYER = 1024;
 
 /** Runs three tokens to learn heads per layer and whether the model is causal (upper triangle all zero). */
-async function probeShape(m: { id: string; tokenizer: PreTrainedTokenizer; session: ort.InferenceSession; surgery: SurgeryResult }): Promise<{ kind: ModelKind; heads: number[] }> {
+async function probeShape(m: {
+  id: string;
+  tokenizer: PreTrainedTokenizer;
+  session: ort.InferenceSession;
+  surgery: SurgeryResult;
+}): Promise<{ kind: ModelKind; heads: number[] }> {
   let ids = encode(m.tokenizer, 'a b c d');
   if (ids.length < 3) ids = [...ids, ...ids, ...ids].slice(0, 3);
   const n = ids.length;
   const layers = await runAttention(m.session, m.surgery.attentionOutputs, ids);
   const heads = layers.map((data) => {
     const h = data.length / (n * n);
-    if (!Number.isInteger(h) || h < 1) throw new EngineError('no-attention-softmax', `${m.id}: a Softmax output that looked like attention is not N×N (size ${data.length} for N=${n}).`);
-    if (h > MAX_HEADS_PER_LAYER) throw new EngineError('bad-model', `${m.id}: a layer has ${h} attention heads, more than the ${MAX_HEADS_PER_LAYER} a real model has.`);
+    if (!Number.isInteger(h) || h < 1)
+      throw new EngineError(
+        'no-attention-softmax',
+        `${m.id}: a Softmax output that looked like attention is not N×N (size ${data.length} for N=${n}).`,
+      );
+    if (h > MAX_HEADS_PER_LAYER)
+      throw new EngineError(
+        'bad-model',
+        `${m.id}: a layer has ${h} attention heads, more than the ${MAX_HEADS_PER_LAYER} a real model has.`,
+      );
     return h;
   });
   let causal = true;
-  for (let i = 0; i < n && causal; i++) for (let j = i + 1; j < n; j++) if (layers[0][i * n + j] !== 0) { causal = false; break; }
+  for (let i = 0; i < n && causal; i++)
+    for (let j = i + 1; j < n; j++)
+      if (layers[0][i * n + j] !== 0) {
+        causal = false;
+        break;
+      }
   return { kind: causal ? 'causal' : 'encoder', heads };
 }

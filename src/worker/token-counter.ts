@@ -8,7 +8,9 @@ const CHUNK_CHARS = 16_384;
 const CACHE_CHUNKS = 512;
 
 function countIds(tokenizer: PreTrainedTokenizer, text: string, special: boolean): number {
-  const encoded = tokenizer(text, { add_special_tokens: special }) as unknown as { input_ids: { data: ArrayLike<unknown> } };
+  const encoded = tokenizer(text, { add_special_tokens: special }) as unknown as {
+    input_ids: { data: ArrayLike<unknown> };
+  };
   return encoded.input_ids.data.length;
 }
 
@@ -25,7 +27,10 @@ export function chunkText(text: string, size = CHUNK_CHARS): string[] {
   while (text.length - start > size) {
     let cut = -1;
     for (let i = start + size; i < text.length - 1; i++) {
-      if (text.charCodeAt(i) === 10 && !/\s/.test(text[i + 1])) { cut = i; break; }
+      if (text.charCodeAt(i) === 10 && !/\s/.test(text[i + 1])) {
+        cut = i;
+        break;
+      }
     }
     if (cut < 0) break;
     out.push(text.slice(start, cut));
@@ -41,7 +46,11 @@ export class TokenCounter {
   private readonly specials: number;
 
   /** `chunkable` is false for tokenizers whose pieces depend on the text start (SentencePiece's prefix space). */
-  constructor(private readonly tokenizer: PreTrainedTokenizer, private readonly chunkable: boolean, private readonly chunkChars = CHUNK_CHARS) {
+  constructor(
+    private readonly tokenizer: PreTrainedTokenizer,
+    private readonly chunkable: boolean,
+    private readonly chunkChars = CHUNK_CHARS,
+  ) {
     this.specials = countIds(tokenizer, 'a', true) - countIds(tokenizer, 'a', false);
   }
 

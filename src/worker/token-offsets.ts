@@ -44,7 +44,11 @@ function getByteDecoder(): Map<string, number> {
   const cs = [...bs];
   let n = 0;
   for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) { bs.push(b); cs.push(256 + n); n++; }
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n);
+      n++;
+    }
   }
   byteDecoder = new Map(bs.map((b, i) => [String.fromCharCode(cs[i]), b]));
   return byteDecoder;
@@ -56,11 +60,14 @@ function alignBytes(text: string, pieces: PieceToAlign[]): Span[] {
   const charStart = new Int32Array(bytes.length);
   const charEnd = new Int32Array(bytes.length);
   let b = 0;
-  for (let i = 0; i < text.length;) {
+  for (let i = 0; i < text.length; ) {
     const cp = text.codePointAt(i)!;
     const units = cp > 0xffff ? 2 : 1;
     const len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-    for (let k = 0; k < len && b < bytes.length; k++, b++) { charStart[b] = i; charEnd[b] = i + units; }
+    for (let k = 0; k < len && b < bytes.length; k++, b++) {
+      charStart[b] = i;
+      charEnd[b] = i + units;
+    }
     i += units;
   }
   const decoder = getByteDecoder();
@@ -92,11 +99,14 @@ function normalizeWithMap(text: string, normalize: (s: string) => string) {
   let norm = '';
   const from: number[] = [];
   const to: number[] = [];
-  for (let i = 0; i < text.length;) {
+  for (let i = 0; i < text.length; ) {
     const cp = text.codePointAt(i)!;
     const units = cp > 0xffff ? 2 : 1;
     const piece = normalize(text.slice(i, i + units));
-    for (let k = 0; k < piece.length; k++) { from.push(i); to.push(i + units); }
+    for (let k = 0; k < piece.length; k++) {
+      from.push(i);
+      to.push(i + units);
+    }
     norm += piece;
     i += units;
   }
@@ -105,7 +115,11 @@ function normalizeWithMap(text: string, normalize: (s: string) => string) {
 
 function surfaceOf(piece: PieceToAlign, rules: AlignmentRules): string {
   let s = piece.token;
-  if (rules.continuationPrefix && s.startsWith(rules.continuationPrefix) && s.length > rules.continuationPrefix.length) {
+  if (
+    rules.continuationPrefix &&
+    s.startsWith(rules.continuationPrefix) &&
+    s.length > rules.continuationPrefix.length
+  ) {
     s = s.slice(rules.continuationPrefix.length);
   }
   if (rules.metaspace) s = s.split(rules.metaspace).join(' ');
@@ -129,7 +143,10 @@ function alignNormalized(text: string, pieces: PieceToAlign[], rules: AlignmentR
       return;
     }
     while (cursor < norm.length && isSpace(cursor)) cursor++;
-    if (cursor >= norm.length) { spans.push({ start: null, end: null }); return; }
+    if (cursor >= norm.length) {
+      spans.push({ start: null, end: null });
+      return;
+    }
     if (piece.unknown) {
       // The unknown token covers a whole pre-token: up to the next space or the next known piece.
       const next = surfaces.slice(t + 1).find((s) => s.length > 0);
@@ -141,7 +158,10 @@ function alignNormalized(text: string, pieces: PieceToAlign[], rules: AlignmentR
     }
     const surface = surfaces[t];
     let at = norm.startsWith(surface, cursor) ? cursor : norm.indexOf(surface, cursor);
-    if (!surface || at < 0) { spans.push({ start: null, end: null }); return; }
+    if (!surface || at < 0) {
+      spans.push({ start: null, end: null });
+      return;
+    }
     spans.push(span(at, at + surface.length));
     cursor = at + surface.length;
   });

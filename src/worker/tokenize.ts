@@ -6,7 +6,11 @@ import { alignTokens, type AlignmentRules } from './token-offsets';
 // transformers.js 4.x keeps the tokenizer.json machinery on `_tokenizer` / `_tokenizerJSON`; pinned in
 // package.json and covered by the offset tests, so a change there shows up as a test failure.
 interface TokenizerInternals {
-  _tokenizerJSON?: { model?: { type?: string; continuing_subword_prefix?: string }; decoder?: unknown; pre_tokenizer?: unknown };
+  _tokenizerJSON?: {
+    model?: { type?: string; continuing_subword_prefix?: string };
+    decoder?: unknown;
+    pre_tokenizer?: unknown;
+  };
   _tokenizer?: {
     normalizer?: { normalize(text: string): string } | null;
     model?: { vocab?: string[] | Record<number, string>; unk_token_id?: number };
@@ -28,19 +32,24 @@ export function alignmentRules(tokenizer: PreTrainedTokenizer): AlignmentRules {
     mode: byteLevel ? 'byte-level' : 'normalized',
     normalize,
     continuationPrefix: json.model?.type === 'WordPiece' ? (json.model.continuing_subword_prefix ?? '##') : undefined,
-    metaspace: mentionsType(json.pre_tokenizer, 'Metaspace') || mentionsType(json.decoder, 'Metaspace') ? '▁' : undefined,
+    metaspace:
+      mentionsType(json.pre_tokenizer, 'Metaspace') || mentionsType(json.decoder, 'Metaspace') ? '▁' : undefined,
   };
 }
 
 /** Token ids of `text` with the model's special tokens, as the model would see them. */
 export function encode(tokenizer: PreTrainedTokenizer, text: string): number[] {
-  const encoded = tokenizer(text, { add_special_tokens: true }) as unknown as { input_ids: { data: ArrayLike<bigint | number> } };
+  const encoded = tokenizer(text, { add_special_tokens: true }) as unknown as {
+    input_ids: { data: ArrayLike<bigint | number> };
+  };
   return Array.from(encoded.input_ids.data, Number);
 }
 
 /** The vocabulary string of a token id. */
 export function tokenString(tokenizer: PreTrainedTokenizer, id: number): string {
-  const vocab = (tokenizer as unknown as TokenizerInternals)._tokenizer?.model?.vocab as Record<number, string> | undefined;
+  const vocab = (tokenizer as unknown as TokenizerInternals)._tokenizer?.model?.vocab as
+    | Record<number, string>
+    | undefined;
   return vocab?.[id] ?? tokenizer.decode([id]);
 }
 
@@ -49,15 +58,17 @@ export function describeTokens(tokenizer: PreTrainedTokenizer, text: string, ids
   const special = new Set<number>((tokenizer as unknown as { all_special_ids: number[] }).all_special_ids ?? []);
   const unk = (tokenizer as unknown as { unk_token_id?: number }).unk_token_id;
   // The unknown token is listed as special but stands for real text, so it gets offsets.
-  const pieces = ids.map((id) => ({ token: tokenString(tokenizer, id), special: special.has(id) && id !== unk, unknown: id === unk && unk !== undefined }));
+  const pieces = ids.map((id) => ({
+    token: tokenString(tokenizer, id),
+    special: special.has(id) && id !== unk,
+    unknown: id === unk && unk !== undefined,
+  }));
   const rules = alignmentRules(tokenizer);
   const spans = alignTokens(text, pieces, rules);
   return ids.map((id, i) => {
     const { start, end } = spans[i];
     const isSpecial = pieces[i].special;
-    const display = isSpecial || start === null || end === null
-      ? pieces[i].token
-      : text.slice(start, end);
+    const display = isSpecial || start === null || end === null ? pieces[i].token : text.slice(start, end);
     return { text: display, id, start: isSpecial ? null : start, end: isSpecial ? null : end, special: isSpecial };
   });
 }

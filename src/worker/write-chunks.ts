@@ -7,7 +7,9 @@ import { EngineError } from '../protocol/rpc';
 /** Writes every chunk to `path` (created or replaced), honouring backpressure; returns the bytes written. */
 export async function writeChunks(path: string, chunks: AsyncIterable<string>): Promise<number> {
   const out = createWriteStream(path, { encoding: 'utf8' });
-  const failed = once(out, 'error').then(([e]) => { throw new EngineError('bad-input', `could not write ${path}: ${(e as Error).message}`); });
+  const failed = once(out, 'error').then(([e]) => {
+    throw new EngineError('bad-input', `could not write ${path}: ${(e as Error).message}`);
+  });
   failed.catch(() => undefined);
   try {
     for await (const chunk of chunks) {

@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 
-interface State { n?: number; exact: boolean; version?: number }
+interface State {
+  n?: number;
+  exact: boolean;
+  version?: number;
+}
 const RUNS = 5;
 const KEYSTROKES = 20;
 const KEY_GAP_MS = 60;
@@ -52,7 +56,14 @@ async function measure(state: () => State, size: number) {
     await sleep(200);
   }
   await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
-  return { settleMs: +median(settles).toFixed(1), maxLagMs: +median(lags).toFixed(1), settleRunsMs: settles.map((v) => +v.toFixed(1)), maxLagRunsMs: lags.map((v) => +v.toFixed(1)), keystrokes: KEYSTROKES, keyGapMs: KEY_GAP_MS };
+  return {
+    settleMs: +median(settles).toFixed(1),
+    maxLagMs: +median(lags).toFixed(1),
+    settleRunsMs: settles.map((v) => +v.toFixed(1)),
+    maxLagRunsMs: lags.map((v) => +v.toFixed(1)),
+    keystrokes: KEYSTROKES,
+    keyGapMs: KEY_GAP_MS,
+  };
 }
 
 /** The extensionTestsPath entry. */
@@ -65,5 +76,7 @@ export async function run(): Promise<void> {
   const out = join(process.env.ATTENTION_LENS_ROOT ?? ext.extensionPath, 'bench');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'statusbar.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`statusbar bench: ${JSON.stringify({ doc1MiB: { settleMs: result.doc1MiB.settleMs, maxLagMs: result.doc1MiB.maxLagMs }, doc10KB: { settleMs: result.doc10KB.settleMs, maxLagMs: result.doc10KB.maxLagMs } })}`);
+  console.log(
+    `statusbar bench: ${JSON.stringify({ doc1MiB: { settleMs: result.doc1MiB.settleMs, maxLagMs: result.doc1MiB.maxLagMs }, doc10KB: { settleMs: result.doc10KB.settleMs, maxLagMs: result.doc10KB.maxLagMs } })}`,
+  );
 }

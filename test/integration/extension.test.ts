@@ -18,7 +18,11 @@ async function openSentence(line: number): Promise<vscode.TextEditor> {
 async function panelTabs(expected: number): Promise<number> {
   let count = 0;
   for (let i = 0; i < 50; i++) {
-    count = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionLens.panel')).length;
+    count = vscode.window.tabGroups.all
+      .flatMap((g) => g.tabs)
+      .filter(
+        (t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionLens.panel'),
+      ).length;
     if (count === expected) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -69,7 +73,9 @@ describe('Attention Lens in the real extension host', () => {
   });
 
   it('the status bar follows typing and the selection', async () => {
-    const api = vscode.extensions.getExtension<{ statusBarState(): { text?: string; n?: number; exact: boolean; scope?: string; version?: number } }>(EXTENSION_ID)!.exports;
+    const api = vscode.extensions.getExtension<{
+      statusBarState(): { text?: string; n?: number; exact: boolean; scope?: string; version?: number };
+    }>(EXTENSION_ID)!.exports;
     const doc = await vscode.workspace.openTextDocument({ content: 'The animal', language: 'plaintext' });
     const editor = await vscode.window.showTextDocument(doc);
     const settled = async (pred: (s: ReturnType<typeof api.statusBarState>) => boolean) => {
@@ -84,7 +90,9 @@ describe('Attention Lens in the real extension host', () => {
     assert.equal(before.n, 4, '[CLS] the animal [SEP]');
     editor.selection = new vscode.Selection(doc.positionAt(doc.getText().length), doc.positionAt(doc.getText().length));
     await vscode.commands.executeCommand('type', { text: " didn't cross the street" });
-    const after = await settled((s) => s.exact && s.scope === 'document' && s.version === doc.version && s.n !== before.n);
+    const after = await settled(
+      (s) => s.exact && s.scope === 'document' && s.version === doc.version && s.n !== before.n,
+    );
     assert.equal(after.n, 10, "[CLS] the animal didn ' t cross the street [SEP]");
     assert.match(after.text ?? '', /^\$\(symbol-numeric\) 10 tok · N² = 100$/);
     editor.selection = new vscode.Selection(0, 0, 0, 'The animal'.length);
@@ -105,11 +113,18 @@ describe('Attention Lens in the real extension host', () => {
   });
 
   it('closing the panel mid-run shows nothing and reopens nothing', async () => {
-    const api = vscode.extensions.getExtension<{ client: { call(m: string, p: unknown): Promise<unknown> } }>(EXTENSION_ID)!.exports;
+    const api = vscode.extensions.getExtension<{ client: { call(m: string, p: unknown): Promise<unknown> } }>(
+      EXTENSION_ID,
+    )!.exports;
     await openSentence(1);
     // Keep the worker busy (it serves one request at a time) so the run is still pending when the panel closes.
     const settings = vscode.workspace.getConfiguration('attentionLens');
-    const busy = api.client.call('countTokens', { model: settings.get('model'), dtype: 'fp32', text: 'words without a newline '.repeat(60_000), allowRemote: false });
+    const busy = api.client.call('countTokens', {
+      model: settings.get('model'),
+      dtype: 'fp32',
+      text: 'words without a newline '.repeat(60_000),
+      allowRemote: false,
+    });
     const run = vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
     await panelTabs(1);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
@@ -119,8 +134,18 @@ describe('Attention Lens in the real extension host', () => {
   });
 
   it('heat in the editor: the focus token shades the source; the cursor focuses a token; an edit turns it off', async () => {
-    interface Heat { ranges: { start: number; end: number; level: number }[]; focus?: { start: number; end: number }; stale: boolean }
-    const api = vscode.extensions.getExtension<{ panel: { receive(m: unknown): Promise<void>; heat(): Heat | undefined; lastPosted(): { type: string; index?: number } | undefined } }>(EXTENSION_ID)!.exports.panel;
+    interface Heat {
+      ranges: { start: number; end: number; level: number }[];
+      focus?: { start: number; end: number };
+      stale: boolean;
+    }
+    const api = vscode.extensions.getExtension<{
+      panel: {
+        receive(m: unknown): Promise<void>;
+        heat(): Heat | undefined;
+        lastPosted(): { type: string; index?: number } | undefined;
+      };
+    }>(EXTENSION_ID)!.exports.panel;
     const editor = await openSentence(0);
     const summary = (await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention'))!;
     const index = (text: string) => summary.tokens.findIndex((t) => t.text === text);
@@ -133,15 +158,23 @@ describe('Attention Lens in the real extension host', () => {
     const line = editor.document.lineAt(0).text;
     const at = (word: string) => ({ start: line.indexOf(word), end: line.indexOf(word) + word.length });
     const itAt = { start: line.indexOf(' it ') + 1, end: line.indexOf(' it ') + 3 };
-    assert.deepEqual(heat.ranges.map((r) => ({ start: r.start, end: r.end })), [at('animal'), at('street'), itAt]);
-    assert.deepEqual(heat.ranges.map((r) => r.level), [5, 2, 0], 'shade levels follow the weights');
+    assert.deepEqual(
+      heat.ranges.map((r) => ({ start: r.start, end: r.end })),
+      [at('animal'), at('street'), itAt],
+    );
+    assert.deepEqual(
+      heat.ranges.map((r) => r.level),
+      [5, 2, 0],
+      'shade levels follow the weights',
+    );
     assert.deepEqual(heat.focus, itAt);
     await api.receive({ type: 'focusToken', index: index('it'), weights: weights.map(() => 7) });
     assert.equal(api.heat()!.ranges.length, 3, 'out-of-range weights are ignored');
 
     const street = line.indexOf('street') + 2;
     editor.selection = new vscode.Selection(0, street, 0, street);
-    for (let i = 0; i < 50 && api.lastPosted()?.type !== 'focusFromEditor'; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && api.lastPosted()?.type !== 'focusFromEditor'; i++)
+      await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(api.lastPosted(), { type: 'focusFromEditor', index: index('street') });
 
     await editor.edit((e) => e.insert(new vscode.Position(0, 0), 'X'));
@@ -167,18 +200,24 @@ describe('Attention Lens in the real extension host', () => {
     const all = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(allUri)).toString('utf8'));
     assert.deepEqual(all.tokens, summary.tokens);
     assert.equal(all.model.layers, 2);
-    for (let l = 0; l < 2; l++) for (let h = 0; h < summary.model.heads[l]; h++) {
-      const want = new Float32Array((await api.client.call('slice', { analysisId: summary.analysisId, layer: l, head: h })).buffer);
-      const got = all.attentions[l][h].flat();
-      assert.equal(got.length, summary.n * summary.n);
-      got.forEach((v: number, i: number) => assert.ok(Math.abs(v - want[i]) < 1e-6));
-    }
+    for (let l = 0; l < 2; l++)
+      for (let h = 0; h < summary.model.heads[l]; h++) {
+        const want = new Float32Array(
+          (await api.client.call('slice', { analysisId: summary.analysisId, layer: l, head: h })).buffer,
+        );
+        const got = all.attentions[l][h].flat();
+        assert.equal(got.length, summary.n * summary.n);
+        got.forEach((v: number, i: number) => assert.ok(Math.abs(v - want[i]) < 1e-6));
+      }
     const viewUri = vscode.Uri.joinPath(dir, `al-export-view-${Date.now()}.json`);
     api.panel.exportTo(viewUri, 'view');
     await api.panel.receive({ type: 'exportJson', analysisId: summary.analysisId, layer: 1, head: 'rollout' });
     const view = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(viewUri)).toString('utf8'));
     // The CLI's shape (one builder for both): rollout is {"layer","rollout":true,"matrix"}; both carry dtype, source and n.
-    assert.deepEqual([view.attention.layer, view.attention.rollout, view.attention.head, view.attention.matrix.length], [1, true, undefined, summary.n]);
+    assert.deepEqual(
+      [view.attention.layer, view.attention.rollout, view.attention.head, view.attention.matrix.length],
+      [1, true, undefined, summary.n],
+    );
     assert.deepEqual([typeof view.model.dtype, typeof view.source, view.n], ['string', 'string', summary.n]);
     const pngUri = vscode.Uri.joinPath(dir, `al-export-${Date.now()}.png`);
     api.panel.exportTo(pngUri, 'view');
@@ -190,8 +229,11 @@ describe('Attention Lens in the real extension host', () => {
   });
 
   it('the walkthrough: every step has a button whose command runs the step', async () => {
-    const ext = vscode.extensions.getExtension<{ panel: { lastPosted(): { type: string; index?: number } | undefined } }>(EXTENSION_ID)!;
-    const steps: { description: string; media: { markdown: string } }[] = ext.packageJSON.contributes.walkthroughs[0].steps;
+    const ext = vscode.extensions.getExtension<{
+      panel: { lastPosted(): { type: string; index?: number } | undefined };
+    }>(EXTENSION_ID)!;
+    const steps: { description: string; media: { markdown: string } }[] =
+      ext.packageJSON.contributes.walkthroughs[0].steps;
     const registered = await vscode.commands.getCommands(true);
     assert.equal(steps.length, 5);
     for (const step of steps) {
@@ -200,7 +242,10 @@ describe('Attention Lens in the real extension host', () => {
       await vscode.workspace.fs.stat(vscode.Uri.joinPath(ext.extensionUri, step.media.markdown));
     }
     const editor = await vscode.commands.executeCommand<vscode.TextEditor>('attentionLens.walkthrough.openSample');
-    assert.equal(editor.document.getText(editor.selection), "The animal didn't cross the street because it was too tired.");
+    assert.equal(
+      editor.document.getText(editor.selection),
+      "The animal didn't cross the street because it was too tired.",
+    );
     const summary = (await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention'))!;
     const it = await vscode.commands.executeCommand<number>('attentionLens.walkthrough.focusWord', 'it');
     assert.equal(summary.tokens[it].text, 'it');
@@ -225,9 +270,15 @@ describe('Attention Lens in the real extension host', () => {
     await vscode.window.showTextDocument(doc);
     const wait = async (pred: () => boolean, what: string) => {
       for (let i = 0; i < 300 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
-      assert.ok(pred(), `${what}: ${JSON.stringify(api.statusBarState())}; active editor has ${vscode.window.activeTextEditor?.document.getText().length} characters`);
+      assert.ok(
+        pred(),
+        `${what}: ${JSON.stringify(api.statusBarState())}; active editor has ${vscode.window.activeTextEditor?.document.getText().length} characters`,
+      );
     };
-    await wait(() => api.statusBarState().n === Math.ceil(content.length / 4) && api.statusBarState().version === doc.version, 'estimate shown');
+    await wait(
+      () => api.statusBarState().n === Math.ceil(content.length / 4) && api.statusBarState().version === doc.version,
+      'estimate shown',
+    );
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(api.statusBarState().exact, false, 'no exact count without a request');
     assert.match(api.statusBarState().text ?? '', /≈/);
@@ -237,20 +288,32 @@ describe('Attention Lens in the real extension host', () => {
     assert.equal(api.statusBarState().n, 100_000 * 4 + 2, '[CLS] + 4 words a line + [SEP]');
     // The counter is its own process: a long count does not delay an analysis.
     const settings = vscode.workspace.getConfiguration('attentionLens');
-    const busy = api.counter.call('countTokens', { model: settings.get('model'), dtype: 'fp32', text: 'words without a newline '.repeat(400_000), allowRemote: false });
+    const busy = api.counter.call('countTokens', {
+      model: settings.get('model'),
+      dtype: 'fp32',
+      text: 'words without a newline '.repeat(400_000),
+      allowRemote: false,
+    });
     let countDone = 0;
-    void busy.then(() => { countDone = Date.now(); });
+    void busy.then(() => {
+      countDone = Date.now();
+    });
     await openSentence(2);
     const summary = await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
     const analysed = Date.now();
-    assert.ok(summary && summary.tokens.some((t) => t.text === 'pizza'), JSON.stringify(api.panel.lastPosted()).slice(0, 300));
+    assert.ok(
+      summary && summary.tokens.some((t) => t.text === 'pizza'),
+      JSON.stringify(api.panel.lastPosted()).slice(0, 300),
+    );
     await busy;
     assert.ok(countDone >= analysed, 'the analysis finished while the count was still running');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('a workspace value of attentionLens.model that overrides the user setting is named in the status-bar tooltip', async () => {
-    const api = vscode.extensions.getExtension<{ statusBarTooltip(): string; statusBarState(): { exact: boolean } }>(EXTENSION_ID)!.exports;
+    const api = vscode.extensions.getExtension<{ statusBarTooltip(): string; statusBarState(): { exact: boolean } }>(
+      EXTENSION_ID,
+    )!.exports;
     const config = vscode.workspace.getConfiguration('attentionLens');
     const user = config.inspect<string>('model')!.globalValue!;
     const doc = await vscode.workspace.openTextDocument({ content: 'The animal', language: 'plaintext' });
@@ -258,18 +321,25 @@ describe('Attention Lens in the real extension host', () => {
     const other = user.replace(/bert-tiny$/, 'gpt2-tiny');
     try {
       await config.update('model', other, vscode.ConfigurationTarget.Workspace);
-      for (let i = 0; i < 300 && !api.statusBarTooltip().includes('set by this workspace'); i++) await new Promise((r) => setTimeout(r, 50));
-      assert.match(api.statusBarTooltip(), /Model \*\*.*gpt2-tiny\*\* is set by this workspace and overrides your own choice \(.*bert-tiny\)/);
+      for (let i = 0; i < 300 && !api.statusBarTooltip().includes('set by this workspace'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.match(
+        api.statusBarTooltip(),
+        /Model \*\*.*gpt2-tiny\*\* is set by this workspace and overrides your own choice \(.*bert-tiny\)/,
+      );
     } finally {
       await config.update('model', undefined, vscode.ConfigurationTarget.Workspace);
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     }
-    for (let i = 0; i < 100 && api.statusBarTooltip().includes('set by this workspace'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && api.statusBarTooltip().includes('set by this workspace'); i++)
+      await new Promise((r) => setTimeout(r, 50));
     assert.doesNotMatch(api.statusBarTooltip(), /set by this workspace/);
   });
 
   it('Select Model stores the choice and the status bar recounts with the new tokenizer', async () => {
-    const api = vscode.extensions.getExtension<{ statusBarState(): { n?: number; exact: boolean; scope?: string } }>(EXTENSION_ID)!.exports;
+    const api = vscode.extensions.getExtension<{ statusBarState(): { n?: number; exact: boolean; scope?: string } }>(
+      EXTENSION_ID,
+    )!.exports;
     const config = vscode.workspace.getConfiguration('attentionLens');
     const before = config.get<string>('model')!;
     const gpt2 = before.replace(/bert-tiny$/, 'gpt2-tiny');
@@ -279,10 +349,15 @@ describe('Attention Lens in the real extension host', () => {
       assert.equal(await vscode.commands.executeCommand('attentionLens.selectModel', gpt2), gpt2);
       assert.equal(vscode.workspace.getConfiguration('attentionLens').get('model'), gpt2);
       let s = api.statusBarState();
-      for (let i = 0; i < 100 && !(s.exact && s.n === 5); i++) { await new Promise((r) => setTimeout(r, 50)); s = api.statusBarState(); }
+      for (let i = 0; i < 100 && !(s.exact && s.n === 5); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        s = api.statusBarState();
+      }
       assert.equal(s.n, 5, 'GPT-2 counts 5 tokens and adds no [CLS]/[SEP]');
     } finally {
-      await vscode.workspace.getConfiguration('attentionLens').update('model', before, vscode.ConfigurationTarget.Global);
+      await vscode.workspace
+        .getConfiguration('attentionLens')
+        .update('model', before, vscode.ConfigurationTarget.Global);
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     }
   });
@@ -292,16 +367,27 @@ describe('Attention Lens in the real extension host', () => {
       client: { call(m: string, p: unknown): Promise<unknown> };
       panel: { receive(m: unknown): Promise<void>; heat(): { ranges: unknown[] } | undefined };
     }>(EXTENSION_ID)!.exports;
-    const doc = await vscode.workspace.openTextDocument({ content: 'Arjun ate the pizza because he was hungry.', language: 'plaintext' });
+    const doc = await vscode.workspace.openTextDocument({
+      content: 'Arjun ate the pizza because he was hungry.',
+      language: 'plaintext',
+    });
     const editor = await vscode.window.showTextDocument(doc);
     editor.selection = new vscode.Selection(0, 0, 0, doc.lineAt(0).text.length);
     const settings = vscode.workspace.getConfiguration('attentionLens');
-    const busy = api.client.call('countTokens', { model: settings.get('model'), dtype: 'fp32', text: 'words without a newline '.repeat(60_000), allowRemote: false });
+    const busy = api.client.call('countTokens', {
+      model: settings.get('model'),
+      dtype: 'fp32',
+      text: 'words without a newline '.repeat(60_000),
+      allowRemote: false,
+    });
     const run = vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     await busy;
     const summary = await run;
-    assert.ok(summary?.tokens.some((t) => t.text === 'arjun' || t.text === 'Arjun'), 'the text as it was when the run started');
+    assert.ok(
+      summary?.tokens.some((t) => t.text === 'arjun' || t.text === 'Arjun'),
+      'the text as it was when the run started',
+    );
     await api.panel.receive({ type: 'focusToken', index: 1, weights: summary.tokens.map(() => 0.5) });
     assert.deepEqual(api.panel.heat()?.ranges ?? [], [], 'no editor shows that text any more');
   });

@@ -33,7 +33,9 @@ describe(`Show Attention in the real VS Code UI (${VSIX ? 'installed .vsix' : 'd
   after(async () => {
     if (page) {
       mkdirSync(join(root, 'test-results'), { recursive: true });
-      await page.screenshot({ path: join(root, 'test-results', VSIX ? 'show-attention-vsix.png' : 'show-attention.png') }).catch(() => undefined);
+      await page
+        .screenshot({ path: join(root, 'test-results', VSIX ? 'show-attention-vsix.png' : 'show-attention.png') })
+        .catch(() => undefined);
     }
     await vscode?.close();
   });
@@ -51,7 +53,10 @@ describe(`Show Attention in the real VS Code UI (${VSIX ? 'installed .vsix' : 'd
     await page.keyboard.press('F1');
     await page.locator('.quick-input-widget input').waitFor();
     await page.keyboard.type('Attention Lens: Show Attention');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Attention' }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'Show Attention' })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await page.keyboard.press('Enter');
     const outer = page.frameLocator('iframe.webview.ready').first();
     panel = outer.frameLocator('iframe#active-frame');
@@ -72,9 +77,13 @@ describe(`Show Attention in the real VS Code UI (${VSIX ? 'installed .vsix' : 'd
   it('hovering "it" shades the other tokens in proportion to its attention row', async () => {
     await panel.locator('.token', { hasText: /^it$/ }).first().hover();
     await panel.locator('.token[data-weight]').first().waitFor();
-    const chips = await panel.locator('.token').evaluateAll((els) => els.map((e) => ({
-      text: e.textContent, weight: Number(e.getAttribute('data-weight')), bg: getComputedStyle(e).backgroundColor,
-    })));
+    const chips = await panel.locator('.token').evaluateAll((els) =>
+      els.map((e) => ({
+        text: e.textContent,
+        weight: Number(e.getAttribute('data-weight')),
+        bg: getComputedStyle(e).backgroundColor,
+      })),
+    );
     const sum = chips.reduce((a, c) => a + c.weight, 0);
     assert.ok(Math.abs(sum - 1) < 1e-4, `the row sums to 1 (got ${sum})`);
     const max = Math.max(...chips.map((c) => c.weight));
@@ -89,11 +98,15 @@ describe(`Show Attention in the real VS Code UI (${VSIX ? 'installed .vsix' : 'd
     // Heat in the editor: the source sentence gets shaded token backgrounds while "it" is focused.
     const shaded = page.locator('.monaco-editor .view-overlays .cdr');
     await shaded.first().waitFor({ timeout: 10_000 });
-    assert.ok(await shaded.count() >= 2, 'several tokens shaded in the editor');
+    assert.ok((await shaded.count()) >= 2, 'several tokens shaded in the editor');
   });
 
   it('rollout and head search work in the real panel', async () => {
-    const choose = (id, value) => panel.locator(`#${id}`).evaluate((sel, v) => { sel.value = v; sel.dispatchEvent(new Event('change')); }, value);
+    const choose = (id, value) =>
+      panel.locator(`#${id}`).evaluate((sel, v) => {
+        sel.value = v;
+        sel.dispatchEvent(new Event('change'));
+      }, value);
     await choose('layer', 'r1');
     await panel.locator('#heatmap[aria-label*="rollout through layer 2"]').waitFor({ timeout: 20_000 });
     const tokens = await panel.locator('.token').allTextContents();

@@ -24,9 +24,14 @@ describe(`an untrusted workspace (${VSIX ? 'installed .vsix' : 'development fold
     const config = JSON.parse(readFileSync(join(folder, 'm', 'config.json'), 'utf8'));
     writeFileSync(join(folder, 'm', 'config.json'), JSON.stringify({ ...config, n_layer: 1e9 }));
     mkdirSync(join(folder, '.vscode'));
-    writeFileSync(join(folder, '.vscode', 'settings.json'), JSON.stringify({
-      'attentionLens.model': './m', 'attentionLens.cacheDir': folder, 'attentionLens.allowRemoteModels': true,
-    }));
+    writeFileSync(
+      join(folder, '.vscode', 'settings.json'),
+      JSON.stringify({
+        'attentionLens.model': './m',
+        'attentionLens.cacheDir': folder,
+        'attentionLens.allowRemoteModels': true,
+      }),
+    );
     writeFileSync(join(folder, 'notes.txt'), 'The animal\n');
     vscode = await startVSCode({
       ...(VSIX ? { installVsix: VSIX } : { extensionDevelopmentPath: root }),
@@ -53,7 +58,7 @@ describe(`an untrusted workspace (${VSIX ? 'installed .vsix' : 'development fold
     if (folder) rmSync(folder, { recursive: true, force: true });
   });
 
-  it('opens in Restricted Mode, and the status bar counts with the user\'s model, not the workspace\'s', async () => {
+  it("opens in Restricted Mode, and the status bar counts with the user's model, not the workspace's", async () => {
     await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor({ timeout: 60_000 });
     await page.keyboard.press('Control+P');
     await page.locator('.quick-input-widget input').waitFor();
@@ -68,7 +73,10 @@ describe(`an untrusted workspace (${VSIX ? 'installed .vsix' : 'development fold
     await page.keyboard.press('F1');
     await page.locator('.quick-input-widget input').waitFor();
     await page.keyboard.type('Attention Lens: Show Attention');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Attention' }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'Show Attention' })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await page.keyboard.press('Enter');
     const panel = page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
     await panel.locator('.token').nth(2).waitFor({ timeout: 120_000 });

@@ -31,7 +31,10 @@ describe('bad input and faults', function () {
         let last = 0;
         for (const t of s.tokens) {
           if (t.start === null || t.end === null) continue;
-          assert.ok(t.start >= last && t.end > t.start && t.end <= text.length, `${JSON.stringify(t)} in ${text.length}`);
+          assert.ok(
+            t.start >= last && t.end > t.start && t.end <= text.length,
+            `${JSON.stringify(t)} in ${text.length}`,
+          );
           last = t.start;
         }
         const m = new Float32Array((await engine.slice({ analysisId: s.analysisId, layer: 1, head: 0 })).buffer);
@@ -53,11 +56,14 @@ describe('bad input and faults', function () {
     const fails = async (code: string, pattern: RegExp) => {
       const fresh = new Engine();
       try {
-        await assert.rejects(fresh.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false }), (e: { code: string; message: string }) => {
-          assert.equal(e.code, code, e.message);
-          assert.match(e.message, pattern);
-          return true;
-        });
+        await assert.rejects(
+          fresh.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+          (e: { code: string; message: string }) => {
+            assert.equal(e.code, code, e.message);
+            assert.match(e.message, pattern);
+            return true;
+          },
+        );
       } finally {
         await fresh.dispose();
       }
@@ -70,7 +76,10 @@ describe('bad input and faults', function () {
     });
 
     it('a corrupt .onnx', async () => {
-      writeFileSync(join(dir, 'onnx', 'model.onnx'), Buffer.from('this is not a protobuf at all, just text'.repeat(100)));
+      writeFileSync(
+        join(dir, 'onnx', 'model.onnx'),
+        Buffer.from('this is not a protobuf at all, just text'.repeat(100)),
+      );
       await fails('bad-model', /could not be parsed|corrupt|no graph/);
     });
 
@@ -87,8 +96,11 @@ describe('bad input and faults', function () {
     it('a model too big for this machine is refused before loading, with the estimate', async () => {
       const fresh = new Engine();
       try {
-        await assert.rejects(fresh.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false, modelMemoryLimit: 1_000_000 }),
-          (e: { code: string; message: string }) => e.code === 'over-budget' && /too big to load.*needs about .* GB/.test(e.message));
+        await assert.rejects(
+          fresh.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false, modelMemoryLimit: 1_000_000 }),
+          (e: { code: string; message: string }) =>
+            e.code === 'over-budget' && /too big to load.*needs about .* GB/.test(e.message),
+        );
       } finally {
         await fresh.dispose();
       }
@@ -96,7 +108,16 @@ describe('bad input and faults', function () {
   });
 
   it('attention maps over the memory budget are refused with their computed size', async () => {
-    await assert.rejects(engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false, maxAttentionBytes: 1000 }),
-      (e: { code: string; message: string }) => e.code === 'over-budget' && /16 tokens would take .*MB .*budget/.test(e.message));
+    await assert.rejects(
+      engine.analyze({
+        model: join(FIXTURES, 'bert-tiny'),
+        dtype: 'fp32',
+        text: SENTENCE,
+        allowRemote: false,
+        maxAttentionBytes: 1000,
+      }),
+      (e: { code: string; message: string }) =>
+        e.code === 'over-budget' && /16 tokens would take .*MB .*budget/.test(e.message),
+    );
   });
 });

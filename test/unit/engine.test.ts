@@ -5,15 +5,45 @@ import { LoadedModel } from '../../src/worker/model-runner';
 import { referenceLayer0 } from './reference-attention';
 import { FIXTURES, SENTENCE } from './fixtures';
 
-interface Layout { name: string; folder: string; dtype: 'fp32' | 'q8'; file: string; kind: 'encoder' | 'causal' }
+interface Layout {
+  name: string;
+  folder: string;
+  dtype: 'fp32' | 'q8';
+  file: string;
+  kind: 'encoder' | 'causal';
+}
 
 const layouts: Layout[] = [
   { name: 'BERT encoder fp32', folder: 'bert-tiny', dtype: 'fp32', file: 'model.onnx', kind: 'encoder' },
-  { name: 'BERT encoder int8 dynamic-quantized', folder: 'bert-tiny', dtype: 'q8', file: 'model_quantized.onnx', kind: 'encoder' },
+  {
+    name: 'BERT encoder int8 dynamic-quantized',
+    folder: 'bert-tiny',
+    dtype: 'q8',
+    file: 'model_quantized.onnx',
+    kind: 'encoder',
+  },
   { name: 'GPT-2 decoder without past', folder: 'gpt2-tiny', dtype: 'fp32', file: 'model.onnx', kind: 'causal' },
-  { name: 'GPT-2 decoder with past_key_values inputs', folder: 'gpt2-tiny-past', dtype: 'fp32', file: 'model.onnx', kind: 'causal' },
-  { name: 'GPT-2 merged decoder (If on use_cache_branch)', folder: 'gpt2-tiny-merged', dtype: 'fp32', file: 'model.onnx', kind: 'causal' },
-  { name: 'unknown model_type with tokenizer.json + ONNX', folder: 'unknown-type', dtype: 'fp32', file: 'model.onnx', kind: 'encoder' },
+  {
+    name: 'GPT-2 decoder with past_key_values inputs',
+    folder: 'gpt2-tiny-past',
+    dtype: 'fp32',
+    file: 'model.onnx',
+    kind: 'causal',
+  },
+  {
+    name: 'GPT-2 merged decoder (If on use_cache_branch)',
+    folder: 'gpt2-tiny-merged',
+    dtype: 'fp32',
+    file: 'model.onnx',
+    kind: 'causal',
+  },
+  {
+    name: 'unknown model_type with tokenizer.json + ONNX',
+    folder: 'unknown-type',
+    dtype: 'fp32',
+    file: 'model.onnx',
+    kind: 'encoder',
+  },
 ];
 
 async function allMatrices(engine: Engine, analysisId: number, heads: number[], n: number): Promise<Float32Array[][]> {
@@ -38,46 +68,80 @@ describe('engine: every fixture layout', function () {
       after(() => engine.dispose());
 
       it('exposes attention whose rows sum to 1, with the right shape and kind', async () => {
-        const s = await engine.analyze({ model: join(FIXTURES, layout.folder), dtype: layout.dtype, text: SENTENCE, allowRemote: false });
+        const s = await engine.analyze({
+          model: join(FIXTURES, layout.folder),
+          dtype: layout.dtype,
+          text: SENTENCE,
+          allowRemote: false,
+        });
         assert.equal(s.model.kind, layout.kind);
         assert.equal(s.model.layers, 2);
         assert.deepEqual(s.model.heads, [2, 4], 'heads may differ per layer');
         assert.equal(s.tokens.length, s.n);
         const mats = await allMatrices(engine, s.analysisId, s.model.heads, s.n);
-        for (const [l, layer] of mats.entries()) for (const [h, m] of layer.entries()) {
-          for (let i = 0; i < s.n; i++) {
-            let sum = 0;
-            for (let j = 0; j < s.n; j++) {
-              sum += m[i * s.n + j];
-              if (layout.kind === 'causal' && j > i) assert.equal(m[i * s.n + j], 0, `causal upper triangle at L${l} H${h} (${i},${j})`);
+        for (const [l, layer] of mats.entries())
+          for (const [h, m] of layer.entries()) {
+            for (let i = 0; i < s.n; i++) {
+              let sum = 0;
+              for (let j = 0; j < s.n; j++) {
+                sum += m[i * s.n + j];
+                if (layout.kind === 'causal' && j > i)
+                  assert.equal(m[i * s.n + j], 0, `causal upper triangle at L${l} H${h} (${i},${j})`);
+              }
+              assert.ok(Math.abs(sum - 1) <= 1e-5, `row ${i} of L${l} H${h} sums to ${sum}`);
             }
-            assert.ok(Math.abs(sum - 1) <= 1e-5, `row ${i} of L${l} H${h} sums to ${sum}`);
           }
-        }
       });
 
       it('layer 0 equals an independent computation from the model weights (max abs error <= 1e-5)', async () => {
-        const s = await engine.analyze({ model: join(FIXTURES, layout.folder), dtype: layout.dtype, text: SENTENCE, allowRemote: false });
+        const s = await engine.analyze({
+          model: join(FIXTURES, layout.folder),
+          dtype: layout.dtype,
+          text: SENTENCE,
+          allowRemote: false,
+        });
         const ids = s.tokens.map((t) => t.id);
-        const ref = referenceLayer0(join(FIXTURES, layout.folder, 'onnx', layout.file), ids, { kind: layout.kind, heads: s.model.heads[0], quantized: layout.dtype === 'q8' });
+        const ref = referenceLayer0(join(FIXTURES, layout.folder, 'onnx', layout.file), ids, {
+          kind: layout.kind,
+          heads: s.model.heads[0],
+          quantized: layout.dtype === 'q8',
+        });
         let worst = 0;
         for (let h = 0; h < s.model.heads[0]; h++) {
           const m = new Float32Array((await engine.slice({ analysisId: s.analysisId, layer: 0, head: h })).buffer);
-          for (let i = 0; i < s.n; i++) for (let j = 0; j < s.n; j++) worst = Math.max(worst, Math.abs(m[i * s.n + j] - ref[h][i][j]));
+          for (let i = 0; i < s.n; i++)
+            for (let j = 0; j < s.n; j++) worst = Math.max(worst, Math.abs(m[i * s.n + j] - ref[h][i][j]));
         }
         assert.ok(worst <= 1e-5, `max abs error ${worst}`);
       });
 
       it('gives padded key positions exactly 0', async () => {
-        const model = await engine.ensureModel({ model: join(FIXTURES, layout.folder), dtype: layout.dtype, allowRemote: false });
-        const ids = [...(await engine.analyze({ model: join(FIXTURES, layout.folder), dtype: layout.dtype, text: 'a short text', allowRemote: false })).tokens.map((t) => t.id), 0, 0];
+        const model = await engine.ensureModel({
+          model: join(FIXTURES, layout.folder),
+          dtype: layout.dtype,
+          allowRemote: false,
+        });
+        const ids = [
+          ...(
+            await engine.analyze({
+              model: join(FIXTURES, layout.folder),
+              dtype: layout.dtype,
+              text: 'a short text',
+              allowRemote: false,
+            })
+          ).tokens.map((t) => t.id),
+          0,
+          0,
+        ];
         const n = ids.length;
         const mask = ids.map((_, i) => (i < n - 2 ? 1 : 0));
         const layers = await (model as LoadedModel).run(ids, mask);
         for (const [l, data] of layers.entries()) {
-          for (let h = 0; h < model.info.heads[l]; h++) for (let i = 0; i < n - 2; i++) {
-            for (const j of [n - 2, n - 1]) assert.equal(data[h * n * n + i * n + j], 0, `L${l} H${h} query ${i} key ${j}`);
-          }
+          for (let h = 0; h < model.info.heads[l]; h++)
+            for (let i = 0; i < n - 2; i++) {
+              for (const j of [n - 2, n - 1])
+                assert.equal(data[h * n * n + i * n + j], 0, `L${l} H${h} query ${i} key ${j}`);
+            }
         }
       });
     });
@@ -90,29 +154,50 @@ describe('engine: errors and limits', function () {
   after(() => engine.dispose());
 
   it('names fused attention and what export would work', async () => {
-    await assert.rejects(engine.analyze({ model: join(FIXTURES, 'fused-attention'), dtype: 'fp32', text: SENTENCE, allowRemote: false }),
-      (e: { code: string; message: string; details?: string }) => e.code === 'fused-attention' && /fused-attention/.test(e.message) && /Attention/.test(e.message) && /export/.test(e.message)
-        && /^inputs: input_ids.*; outputs: .*; ops: .*Attention×\d/.test(e.details ?? ''));
+    await assert.rejects(
+      engine.analyze({ model: join(FIXTURES, 'fused-attention'), dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      (e: { code: string; message: string; details?: string }) =>
+        e.code === 'fused-attention' &&
+        /fused-attention/.test(e.message) &&
+        /Attention/.test(e.message) &&
+        /export/.test(e.message) &&
+        /^inputs: input_ids.*; outputs: .*; ops: .*Attention×\d/.test(e.details ?? ''),
+    );
   });
 
   it('reports a graph without an attention Softmax', async () => {
-    await assert.rejects(engine.analyze({ model: join(FIXTURES, 'no-softmax'), dtype: 'fp32', text: SENTENCE, allowRemote: false }),
-      (e: { code: string; message: string; details?: string }) => e.code === 'no-attention-softmax' && /no-softmax/.test(e.message) && /Gather/.test(e.message) && /ops: /.test(e.details ?? ''));
+    await assert.rejects(
+      engine.analyze({ model: join(FIXTURES, 'no-softmax'), dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      (e: { code: string; message: string; details?: string }) =>
+        e.code === 'no-attention-softmax' &&
+        /no-softmax/.test(e.message) &&
+        /Gather/.test(e.message) &&
+        /ops: /.test(e.details ?? ''),
+    );
   });
 
   it('refuses whitespace-only text with a clear message', async () => {
-    await assert.rejects(engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: ' \n\t ', allowRemote: false }),
-      (e: { code: string }) => e.code === 'bad-input');
+    await assert.rejects(
+      engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: ' \n\t ', allowRemote: false }),
+      (e: { code: string }) => e.code === 'bad-input',
+    );
   });
 
   it('reports a folder that does not exist', async () => {
-    await assert.rejects(engine.analyze({ model: join(FIXTURES, 'nope'), dtype: 'fp32', text: SENTENCE, allowRemote: false }),
-      (e: { code: string; message: string }) => e.code === 'model-not-found' && /nope/.test(e.message));
+    await assert.rejects(
+      engine.analyze({ model: join(FIXTURES, 'nope'), dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      (e: { code: string; message: string }) => e.code === 'model-not-found' && /nope/.test(e.message),
+    );
   });
 
   it('analyses the first part of a text longer than the model positions and says so', async () => {
     const long = Array.from({ length: 200 }, (_, i) => `word${i % 10}`).join(' ');
-    const s = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: long, allowRemote: false });
+    const s = await engine.analyze({
+      model: join(FIXTURES, 'bert-tiny'),
+      dtype: 'fp32',
+      text: long,
+      allowRemote: false,
+    });
     assert.equal(s.model.maxPositions, 64);
     assert.equal(s.n, 64);
     assert.equal(s.truncated, true);
@@ -126,45 +211,103 @@ describe('engine: errors and limits', function () {
       parts[words / 2] = 'needle';
       const long = parts.join(' ');
       const around = long.indexOf('needle');
-      const s = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: long, around, allowRemote: false });
+      const s = await engine.analyze({
+        model: join(FIXTURES, 'bert-tiny'),
+        dtype: 'fp32',
+        text: long,
+        around,
+        allowRemote: false,
+      });
       assert.equal(s.n, 64);
       assert.equal(s.truncated, true);
       assert.deepEqual([s.tokens[0].text, s.tokens[63].text], ['[CLS]', '[SEP]']);
       const at = s.tokens.findIndex((t) => t.text === 'needle');
       assert.ok(at > 16 && at < 48, `the offset's token sits near the middle (at ${at})`);
-      for (const t of s.tokens) if (t.start !== null && t.end !== null) assert.equal(long.slice(t.start, t.end).toLowerCase(), t.text.replace(/^##/, ''));
-      assert.ok(s.analysedFrom > 0 && s.analysedFrom <= around && s.analysedChars > around && s.analysedChars < long.length);
+      for (const t of s.tokens)
+        if (t.start !== null && t.end !== null)
+          assert.equal(long.slice(t.start, t.end).toLowerCase(), t.text.replace(/^##/, ''));
+      assert.ok(
+        s.analysedFrom > 0 && s.analysedFrom <= around && s.analysedChars > around && s.analysedChars < long.length,
+      );
     }
   });
 
   it('brings the first view (a slice and the thumbnails) along with the analysis when asked', async () => {
-    const s = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false, firstView: { layer: 1, head: 'mean', thumbnailSize: 24 } });
+    const s = await engine.analyze({
+      model: join(FIXTURES, 'bert-tiny'),
+      dtype: 'fp32',
+      text: SENTENCE,
+      allowRemote: false,
+      firstView: { layer: 1, head: 'mean', thumbnailSize: 24 },
+    });
     assert.ok(s.first);
     const direct = await engine.slice({ analysisId: s.analysisId, layer: 1, head: 'mean' });
     assert.deepEqual(new Float32Array(s.first.slice.buffer), new Float32Array(direct.buffer));
     assert.deepEqual([s.first.thumbnails?.size, s.first.thumbnails?.heads], [16, [2, 4]]);
-    const sliceOnly = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false, firstView: { layer: 0, head: 0 } });
+    const sliceOnly = await engine.analyze({
+      model: join(FIXTURES, 'bert-tiny'),
+      dtype: 'fp32',
+      text: SENTENCE,
+      allowRemote: false,
+      firstView: { layer: 0, head: 0 },
+    });
     assert.ok(sliceOnly.first?.slice && !sliceOnly.first.thumbnails);
-    const bad = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false, firstView: { layer: 9, head: 0, thumbnailSize: 24 } });
+    const bad = await engine.analyze({
+      model: join(FIXTURES, 'bert-tiny'),
+      dtype: 'fp32',
+      text: SENTENCE,
+      allowRemote: false,
+      firstView: { layer: 9, head: 0, thumbnailSize: 24 },
+    });
     assert.equal(bad.first, undefined, 'a view the model does not have: no first view, still an analysis');
   });
 
   it('honours maxTokens', async () => {
-    const s = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, maxTokens: 6, allowRemote: false });
+    const s = await engine.analyze({
+      model: join(FIXTURES, 'bert-tiny'),
+      dtype: 'fp32',
+      text: SENTENCE,
+      maxTokens: 6,
+      allowRemote: false,
+    });
     assert.equal(s.n, 6);
     assert.equal(s.truncated, true);
   });
 
   it('rejects slices of unknown analyses and out-of-range heads', async () => {
-    const s = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false });
-    await assert.rejects(engine.slice({ analysisId: 9999, layer: 0, head: 0 }), (e: { code: string }) => e.code === 'unknown-analysis');
-    await assert.rejects(engine.slice({ analysisId: s.analysisId, layer: 0, head: 2 }), (e: { code: string }) => e.code === 'bad-input');
-    await assert.rejects(engine.slice({ analysisId: s.analysisId, layer: 5, head: 0 }), (e: { code: string }) => e.code === 'bad-input');
+    const s = await engine.analyze({
+      model: join(FIXTURES, 'bert-tiny'),
+      dtype: 'fp32',
+      text: SENTENCE,
+      allowRemote: false,
+    });
+    await assert.rejects(
+      engine.slice({ analysisId: 9999, layer: 0, head: 0 }),
+      (e: { code: string }) => e.code === 'unknown-analysis',
+    );
+    await assert.rejects(
+      engine.slice({ analysisId: s.analysisId, layer: 0, head: 2 }),
+      (e: { code: string }) => e.code === 'bad-input',
+    );
+    await assert.rejects(
+      engine.slice({ analysisId: s.analysisId, layer: 5, head: 0 }),
+      (e: { code: string }) => e.code === 'bad-input',
+    );
   });
 
   it('counts tokens with the model tokenizer, special tokens included', async () => {
-    const c = await engine.countTokens({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false });
-    const s = await engine.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false });
+    const c = await engine.countTokens({
+      model: join(FIXTURES, 'bert-tiny'),
+      dtype: 'fp32',
+      text: SENTENCE,
+      allowRemote: false,
+    });
+    const s = await engine.analyze({
+      model: join(FIXTURES, 'bert-tiny'),
+      dtype: 'fp32',
+      text: SENTENCE,
+      allowRemote: false,
+    });
     assert.equal(c.count, s.n);
     assert.equal(c.layers, 2);
   });

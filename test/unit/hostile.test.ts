@@ -41,14 +41,26 @@ describe('hostile folders and impatient users', function () {
     dirs.push(d);
     return d;
   };
-  after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
 
   it('row 1: config.json with num_hidden_layers 1e9 gives a typed error to the status bar count, no allocation', async () => {
     const dir = tmpModel('bert-tiny');
-    editJson(join(dir, 'config.json'), (c) => { c.num_hidden_layers = 1e9; });
+    editJson(join(dir, 'config.json'), (c) => {
+      c.num_hidden_layers = 1e9;
+    });
     const engine = new Engine();
-    await rejectsWith(engine.countTokens({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false }), 'bad-model', /num_hidden_layers = 1000000000, outside the range 1–1,000/);
-    await rejectsWith(engine.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false }), 'bad-model', /num_hidden_layers/);
+    await rejectsWith(
+      engine.countTokens({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      'bad-model',
+      /num_hidden_layers = 1000000000, outside the range 1–1,000/,
+    );
+    await rejectsWith(
+      engine.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      'bad-model',
+      /num_hidden_layers/,
+    );
     await engine.dispose();
   });
 
@@ -85,19 +97,41 @@ describe('hostile folders and impatient users', function () {
     await client.dispose();
   });
 
-  it('row 3: a cancelled download removes only that engine\'s temporary files of the files it reported, never walking the folder', async () => {
+  it("row 3: a cancelled download removes only that engine's temporary files of the files it reported, never walking the folder", async () => {
     const cache = mkdtempSync(join(tmpdir(), 'al-cache-'));
     dirs.push(cache);
-    const put = (p: string) => { mkdirSync(join(cache, p, '..'), { recursive: true }); writeFileSync(join(cache, p), 'x'); };
+    const put = (p: string) => {
+      mkdirSync(join(cache, p, '..'), { recursive: true });
+      writeFileSync(join(cache, p), 'x');
+    };
     const mine = 'org/model/onnx/model.onnx.tmp.4242.k3j9';
-    const keep = ['org/model/onnx/model.onnx.tmp.999.abc', 'org/model/onnx/model.onnx', 'docs/report.tmp.2024.pdf', 'deep/a/b/data.tmp.7.json', 'org/model/config.json.tmp.4242.zz'];
+    const keep = [
+      'org/model/onnx/model.onnx.tmp.999.abc',
+      'org/model/onnx/model.onnx',
+      'docs/report.tmp.2024.pdf',
+      'deep/a/b/data.tmp.7.json',
+      'org/model/config.json.tmp.4242.zz',
+    ];
     for (const p of [mine, ...keep]) put(p);
-    const removed = await removePartialDownloads(cache, 'org/model', ['onnx/model.onnx', 'onnx/model.onnx', '../../../etc/passwd'], 4242);
+    const removed = await removePartialDownloads(
+      cache,
+      'org/model',
+      ['onnx/model.onnx', 'onnx/model.onnx', '../../../etc/passwd'],
+      4242,
+    );
     assert.deepEqual(removed, [join(cache, mine)]);
     assert.ok(!existsSync(join(cache, mine)));
     for (const p of keep) assert.ok(existsSync(join(cache, p)), `${p} kept`);
-    assert.deepEqual(await removePartialDownloads('/', 'x', ['a'], 4242), [], 'a cache of / removes nothing it did not write');
-    assert.deepEqual(await removePartialDownloads(cache, '/abs/folder', ['onnx/model.onnx'], 4242), [], 'a local folder was never downloaded');
+    assert.deepEqual(
+      await removePartialDownloads('/', 'x', ['a'], 4242),
+      [],
+      'a cache of / removes nothing it did not write',
+    );
+    assert.deepEqual(
+      await removePartialDownloads(cache, '/abs/folder', ['onnx/model.onnx'], 4242),
+      [],
+      'a local folder was never downloaded',
+    );
   });
 
   it('row 4: a tokenizer whose regex backtracks for minutes times out, the engine restarts, and the next count works', async () => {
@@ -107,11 +141,20 @@ describe('hostile folders and impatient users', function () {
     });
     const client = new EngineClient(WORKER, { timeouts: { countTokens: 3_000 } });
     const started = Date.now();
-    await rejectsWith(client.call('countTokens', { model: dir, dtype: 'fp32', text: 'a'.repeat(40), allowRemote: false }), 'timeout', /countTokens did not answer within 3000 ms/);
+    await rejectsWith(
+      client.call('countTokens', { model: dir, dtype: 'fp32', text: 'a'.repeat(40), allowRemote: false }),
+      'timeout',
+      /countTokens did not answer within 3000 ms/,
+    );
     assert.ok(Date.now() - started < 10_000);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(client.running, false, 'the hung engine was killed');
-    const ok = await client.call('countTokens', { model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: 'hello world', allowRemote: false });
+    const ok = await client.call('countTokens', {
+      model: join(FIXTURES, 'bert-tiny'),
+      dtype: 'fp32',
+      text: 'hello world',
+      allowRemote: false,
+    });
     assert.equal(ok.count, 4);
     await client.dispose();
   });
@@ -121,7 +164,11 @@ describe('hostile folders and impatient users', function () {
     const zero = tmpModel('bert-tiny');
     rmSync(join(zero, 'tokenizer.json'));
     symlinkSync('/dev/zero', join(zero, 'tokenizer.json'));
-    await rejectsWith(engine.countTokens({ model: zero, dtype: 'fp32', text: SENTENCE, allowRemote: false }), 'bad-model', /tokenizer\.json in the model folder links outside it/);
+    await rejectsWith(
+      engine.countTokens({ model: zero, dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      'bad-model',
+      /tokenizer\.json in the model folder links outside it/,
+    );
 
     const secretDir = mkdtempSync(join(tmpdir(), 'al-secret-'));
     dirs.push(secretDir);
@@ -129,26 +176,36 @@ describe('hostile folders and impatient users', function () {
     const linked = tmpModel('bert-tiny');
     rmSync(join(linked, 'config.json'));
     symlinkSync(join(secretDir, 'secrets.txt'), join(linked, 'config.json'));
-    await assert.rejects(engine.analyze({ model: linked, dtype: 'fp32', text: SENTENCE, allowRemote: false }), (e: { code: string; message: string }) => {
-      assert.equal(e.code, 'bad-model');
-      assert.match(e.message, /config\.json in the model folder links outside it/);
-      assert.doesNotMatch(e.message, /hunter2|AWS_SECRET/);
-      return true;
-    });
+    await assert.rejects(
+      engine.analyze({ model: linked, dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      (e: { code: string; message: string }) => {
+        assert.equal(e.code, 'bad-model');
+        assert.match(e.message, /config\.json in the model folder links outside it/);
+        assert.doesNotMatch(e.message, /hunter2|AWS_SECRET/);
+        return true;
+      },
+    );
 
     const notJson = tmpModel('bert-tiny');
     writeFileSync(join(notJson, 'config.json'), 'AWS_SECRET=hunter2hunter2');
-    await assert.rejects(engine.analyze({ model: notJson, dtype: 'fp32', text: SENTENCE, allowRemote: false }), (e: { code: string; message: string }) => {
-      assert.equal(e.code, 'bad-model');
-      assert.match(e.message, /config\.json .* not valid JSON/);
-      assert.doesNotMatch(e.message, /hunter2|AWS_SECRET/);
-      return true;
-    });
+    await assert.rejects(
+      engine.analyze({ model: notJson, dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      (e: { code: string; message: string }) => {
+        assert.equal(e.code, 'bad-model');
+        assert.match(e.message, /config\.json .* not valid JSON/);
+        assert.doesNotMatch(e.message, /hunter2|AWS_SECRET/);
+        return true;
+      },
+    );
 
     const folder = tmpModel('bert-tiny');
     rmSync(join(folder, 'onnx', 'model.onnx'));
     mkdirSync(join(folder, 'onnx', 'model.onnx'));
-    await rejectsWith(engine.analyze({ model: folder, dtype: 'fp32', text: SENTENCE, allowRemote: false }), 'bad-model', /onnx\/model\.onnx in the model folder is a folder/);
+    await rejectsWith(
+      engine.analyze({ model: folder, dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      'bad-model',
+      /onnx\/model\.onnx in the model folder is a folder/,
+    );
     await engine.dispose();
   });
 
@@ -162,17 +219,32 @@ describe('hostile folders and impatient users', function () {
     // 10,000 copies of the first layer's Softmax, each feeding its own probs·V product.
     for (let i = 0; i < 10_000; i++) {
       g.node!.push(onnx.NodeProto.create({ ...softmax, name: `extra_softmax_${i}`, output: [`extra_probs_${i}`] }));
-      g.node!.push(onnx.NodeProto.create({ ...consumer, name: `extra_pv_${i}`, input: consumer.input!.map((x) => (x === softmax.output![0] ? `extra_probs_${i}` : x)), output: [`extra_ctx_${i}`] }));
+      g.node!.push(
+        onnx.NodeProto.create({
+          ...consumer,
+          name: `extra_pv_${i}`,
+          input: consumer.input!.map((x) => (x === softmax.output![0] ? `extra_probs_${i}` : x)),
+          output: [`extra_ctx_${i}`],
+        }),
+      );
     }
     writeFileSync(file, onnx.ModelProto.encode(model).finish());
     const engine = new Engine();
-    await rejectsWith(engine.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false }), 'bad-model', /10002 attention Softmax nodes, more than the 1000/);
+    await rejectsWith(
+      engine.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      'bad-model',
+      /10002 attention Softmax nodes, more than the 1000/,
+    );
     await engine.dispose();
   });
 
   it('row 5: an engine whose memory passes the limit is stopped with over-budget, and the host carries on', async () => {
     const client = new EngineClient(WORKER, { memoryLimitBytes: 64 * 2 ** 20 });
-    await rejectsWith(client.call('analyze', { model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false }), 'over-budget', /over the 0\.1 GB limit, and was stopped/);
+    await rejectsWith(
+      client.call('analyze', { model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      'over-budget',
+      /over the 0\.1 GB limit, and was stopped/,
+    );
     assert.equal(client.running, false);
     await client.dispose();
   });
@@ -190,7 +262,11 @@ describe('hostile folders and impatient users', function () {
       chunks.push(Buffer.from(raw));
       t.rawData = new Uint8Array(0);
       t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-      t.externalData = [{ key: 'location', value: 'model.onnx_data' }, { key: 'offset', value: String(offset) }, { key: 'length', value: String(raw.length) }];
+      t.externalData = [
+        { key: 'location', value: 'model.onnx_data' },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(raw.length) },
+      ];
       offset += raw.length;
     }
     assert.ok(chunks.length > 3, 'weights moved out');
@@ -200,7 +276,12 @@ describe('hostile folders and impatient users', function () {
     const reference = new Engine();
     try {
       const s = await engine.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false });
-      const r = await reference.analyze({ model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false });
+      const r = await reference.analyze({
+        model: join(FIXTURES, 'bert-tiny'),
+        dtype: 'fp32',
+        text: SENTENCE,
+        allowRemote: false,
+      });
       for (let l = 0; l < 2; l++) {
         const a = new Float32Array((await engine.slice({ analysisId: s.analysisId, layer: l, head: 1 })).buffer);
         const b = new Float32Array((await reference.slice({ analysisId: r.analysisId, layer: l, head: 1 })).buffer);
@@ -218,7 +299,11 @@ describe('hostile folders and impatient users', function () {
     process.chdir(work);
     const again = new Engine();
     try {
-      await rejectsWith(again.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false }), 'bad-model', /external weights could not be read/);
+      await rejectsWith(
+        again.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+        'bad-model',
+        /external weights could not be read/,
+      );
     } finally {
       process.chdir(cwd);
       await again.dispose();
@@ -229,30 +314,69 @@ describe('hostile folders and impatient users', function () {
   it('row 9: use_external_data_format without the data file, and a token id outside the embedding: typed errors', async () => {
     const engine = new Engine();
     const ext = tmpModel('bert-tiny');
-    editJson(join(ext, 'config.json'), (c) => { c['transformers.js_config'] = { use_external_data_format: true }; });
-    await rejectsWith(engine.analyze({ model: ext, dtype: 'fp32', text: SENTENCE, allowRemote: false }), 'bad-model', /model\.onnx_data/);
+    editJson(join(ext, 'config.json'), (c) => {
+      c['transformers.js_config'] = { use_external_data_format: true };
+    });
+    await rejectsWith(
+      engine.analyze({ model: ext, dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      'bad-model',
+      /model\.onnx_data/,
+    );
     const ids = tmpModel('bert-tiny');
-    editJson(join(ids, 'tokenizer.json'), (t) => { (t.model as { vocab: Record<string, number> }).vocab.hello = 400_000; });
-    await rejectsWith(engine.analyze({ model: ids, dtype: 'fp32', text: 'hello world', allowRemote: false }), 'bad-model', /token id is outside the model's embedding table/);
+    editJson(join(ids, 'tokenizer.json'), (t) => {
+      (t.model as { vocab: Record<string, number> }).vocab.hello = 400_000;
+    });
+    await rejectsWith(
+      engine.analyze({ model: ids, dtype: 'fp32', text: 'hello world', allowRemote: false }),
+      'bad-model',
+      /token id is outside the model's embedding table/,
+    );
     await engine.dispose();
   });
 
   it('row 11: Export JSON of every layer × head is written by the engine, streamed, equal to the slices', async () => {
     const engine = new Engine();
-    const s = await engine.analyze({ model: join(FIXTURES, 'gpt2-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false });
+    const s = await engine.analyze({
+      model: join(FIXTURES, 'gpt2-tiny'),
+      dtype: 'fp32',
+      text: SENTENCE,
+      allowRemote: false,
+    });
     const out = join(mkdtempSync(join(tmpdir(), 'al-export-')), 'all.json');
     dirs.push(join(out, '..'));
-    const { bytes } = await engine.exportJson({ analysisId: s.analysisId, path: out, scope: 'all', layer: 0, head: 0, source: 'test.txt:1' });
+    const { bytes } = await engine.exportJson({
+      analysisId: s.analysisId,
+      path: out,
+      scope: 'all',
+      layer: 0,
+      head: 0,
+      source: 'test.txt:1',
+    });
     const json = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(bytes, readFileSync(out).length);
     assert.deepEqual(Object.keys(json), ['model', 'source', 'n', 'tokens', 'attentions']);
     assert.equal(json.model.dtype, 'fp32');
     assert.equal(json.n, s.n);
-    for (const [l, h] of [[0, 1], [1, 3]]) {
+    for (const [l, h] of [
+      [0, 1],
+      [1, 3],
+    ]) {
       const m = new Float32Array((await engine.slice({ analysisId: s.analysisId, layer: l, head: h })).buffer);
-      for (let i = 0; i < s.n; i++) for (let j = 0; j < s.n; j++) assert.ok(Math.abs(json.attentions[l][h][i][j] - m[i * s.n + j]) < 1e-6);
+      for (let i = 0; i < s.n; i++)
+        for (let j = 0; j < s.n; j++) assert.ok(Math.abs(json.attentions[l][h][i][j] - m[i * s.n + j]) < 1e-6);
     }
-    await rejectsWith(engine.exportJson({ analysisId: s.analysisId, path: 'relative.json', scope: 'view', layer: 0, head: 0, source: '' }), 'bad-input', /absolute/);
+    await rejectsWith(
+      engine.exportJson({
+        analysisId: s.analysisId,
+        path: 'relative.json',
+        scope: 'view',
+        layer: 0,
+        head: 0,
+        source: '',
+      }),
+      'bad-input',
+      /absolute/,
+    );
     await engine.dispose();
   });
 });

@@ -23,46 +23,89 @@ function hub(): Promise<{ server: Server; url: string; requests: string[]; setMo
     const m = /^\/([^/]+)\/([^/]+)\/resolve\/main\/(.+)$/.exec(path);
     const file = m && join(FIXTURES, m[2], m[3]);
     const mode = forced ?? (m?.[1] as Mode | undefined);
-    if (!m || !file || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404).end('not found'); return; }
-    if (mode === '500') { res.writeHead(500).end('internal error'); return; }
-    if (mode === '404' && file.endsWith('.onnx')) { res.writeHead(404).end('not found'); return; }
+    if (!m || !file || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    if (mode === '500') {
+      res.writeHead(500).end('internal error');
+      return;
+    }
+    if (mode === '404' && file.endsWith('.onnx')) {
+      res.writeHead(404).end('not found');
+      return;
+    }
     const body = readFileSync(file);
     res.writeHead(200, { 'content-length': String(body.length), 'content-type': 'application/octet-stream' });
-    if (mode === 'truncated' && file.endsWith('.onnx')) { res.write(body.subarray(0, body.length / 2)); res.destroy(); return; }
+    if (mode === 'truncated' && file.endsWith('.onnx')) {
+      res.write(body.subarray(0, body.length / 2));
+      res.destroy();
+      return;
+    }
     if (mode === 'slow' && file.endsWith('.onnx')) {
       let at = 0;
       const timer = setInterval(() => {
-        if (res.destroyed) { clearInterval(timer); return; }
+        if (res.destroyed) {
+          clearInterval(timer);
+          return;
+        }
         const next = body.subarray(at, at + 65_536);
         at += next.length;
         if (next.length) res.write(next);
-        else { clearInterval(timer); res.end(); }
+        else {
+          clearInterval(timer);
+          res.end();
+        }
       }, 40);
       return;
     }
     res.end(body);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as { port: number };
-    resolve({ server, url: `http://127.0.0.1:${port}/`, requests, setMode: (mode) => { forced = mode; } });
-  }));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      resolve({
+        server,
+        url: `http://127.0.0.1:${port}/`,
+        requests,
+        setMode: (mode) => {
+          forced = mode;
+        },
+      });
+    }),
+  );
 }
 
 function files(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => relative(dir, join(d.parentPath, d.name)));
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => relative(dir, join(d.parentPath, d.name)));
 }
 
 describe('models from a hub (local server, hub URL layout)', function () {
   this.timeout(60_000);
   let h: Awaited<ReturnType<typeof hub>>;
   let cacheDir: string;
-  before(async () => { h = await hub(); });
+  before(async () => {
+    h = await hub();
+  });
   after(() => h.server.close());
-  beforeEach(() => { cacheDir = mkdtempSync(join(tmpdir(), 'al-cache-')); h.requests.length = 0; h.setMode(undefined as unknown as Mode); });
+  beforeEach(() => {
+    cacheDir = mkdtempSync(join(tmpdir(), 'al-cache-'));
+    h.requests.length = 0;
+    h.setMode(undefined as unknown as Mode);
+  });
   afterEach(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-  const params = (model: string) => ({ model, dtype: 'fp32' as const, text: SENTENCE, remoteHost: h.url, cacheDir, allowRemote: true });
+  const params = (model: string) => ({
+    model,
+    dtype: 'fp32' as const,
+    text: SENTENCE,
+    remoteHost: h.url,
+    cacheDir,
+    allowRemote: true,
+  });
 
   it('downloads with progress into the cache, and the second run makes no request', async () => {
     const events: DownloadProgress[] = [];
@@ -74,7 +117,10 @@ describe('models from a hub (local server, hub URL layout)', function () {
     assert.ok(onnx.length >= 1, `progress events: ${JSON.stringify(events.slice(0, 3))}`);
     assert.equal(onnx.at(-1)!.loaded, statSync(join(FIXTURES, 'bert-tiny', 'onnx', 'model.onnx')).size);
     assert.equal(onnx.at(-1)!.total, onnx.at(-1)!.loaded);
-    assert.ok(files(cacheDir).some((f) => f.endsWith(join('ok', 'bert-tiny', 'onnx', 'model.onnx'))), files(cacheDir).join(', '));
+    assert.ok(
+      files(cacheDir).some((f) => f.endsWith(join('ok', 'bert-tiny', 'onnx', 'model.onnx'))),
+      files(cacheDir).join(', '),
+    );
     const before = h.requests.length;
     assert.ok(before > 0);
     const again = new Engine();
@@ -90,23 +136,37 @@ describe('models from a hub (local server, hub URL layout)', function () {
     const reported = new Set<string>();
     const run = client.call('analyze', params('slow/bert-tiny'), (e) => {
       reported.add(e.file);
-      if (!cancelled && e.file === 'onnx/model.onnx' && e.loaded > 0 && e.loaded < e.total) { cancelled = true; void client.restart('download cancelled'); }
+      if (!cancelled && e.file === 'onnx/model.onnx' && e.loaded > 0 && e.loaded < e.total) {
+        cancelled = true;
+        void client.restart('download cancelled');
+      }
     });
     const pid = client.pid;
     await assert.rejects(run, (e: { code: string }) => e.code === 'cancelled');
     assert.ok(cancelled);
-    assert.ok(!files(cacheDir).some((f) => f.endsWith(join('onnx', 'model.onnx'))), `no complete-looking model file: ${files(cacheDir).join(', ')}`);
+    assert.ok(
+      !files(cacheDir).some((f) => f.endsWith(join('onnx', 'model.onnx'))),
+      `no complete-looking model file: ${files(cacheDir).join(', ')}`,
+    );
     // The killed process left its temporary file; the host removes exactly that one.
     await new Promise((r) => setTimeout(r, 100));
     const partial = files(cacheDir).filter((f) => f.includes(`.tmp.${pid}.`));
     assert.equal(partial.length, 1, files(cacheDir).join(', '));
-    assert.deepEqual((await removePartialDownloads(cacheDir, 'slow/bert-tiny', reported, pid)).map((p) => p.slice(cacheDir.length + 1)), partial);
+    assert.deepEqual(
+      (await removePartialDownloads(cacheDir, 'slow/bert-tiny', reported, pid)).map((p) =>
+        p.slice(cacheDir.length + 1),
+      ),
+      partial,
+    );
     assert.ok(!files(cacheDir).some((f) => f.includes('.tmp.')));
     h.setMode('ok');
     const s = await client.call('analyze', params('slow/bert-tiny'));
     assert.equal(s.n, 16);
     const cached = files(cacheDir).find((f) => f.endsWith(join('onnx', 'model.onnx')))!;
-    assert.equal(statSync(join(cacheDir, cached)).size, statSync(join(FIXTURES, 'bert-tiny', 'onnx', 'model.onnx')).size);
+    assert.equal(
+      statSync(join(cacheDir, cached)).size,
+      statSync(join(FIXTURES, 'bert-tiny', 'onnx', 'model.onnx')).size,
+    );
     await client.dispose();
   });
 
@@ -130,15 +190,25 @@ describe('models from a hub (local server, hub URL layout)', function () {
 
   it('an unknown model id is reported as not found', async () => {
     const engine = new Engine();
-    await assert.rejects(engine.analyze(params('ok/no-such-model')), (e: { code: string; message: string }) => e.code === 'model-not-found' && /no-such-model/.test(e.message));
+    await assert.rejects(
+      engine.analyze(params('ok/no-such-model')),
+      (e: { code: string; message: string }) => e.code === 'model-not-found' && /no-such-model/.test(e.message),
+    );
     await engine.dispose();
   });
 
   it('offline and not cached: a clear message, no request; a host nobody listens on: offline', async () => {
     const engine = new Engine();
-    await assert.rejects(engine.analyze({ ...params('ok/bert-tiny'), allowRemote: false }), (e: { code: string; message: string }) => e.code === 'model-not-found' && /bert-tiny.*not in the cache/.test(e.message));
+    await assert.rejects(
+      engine.analyze({ ...params('ok/bert-tiny'), allowRemote: false }),
+      (e: { code: string; message: string }) =>
+        e.code === 'model-not-found' && /bert-tiny.*not in the cache/.test(e.message),
+    );
     assert.equal(h.requests.length, 0);
-    await assert.rejects(engine.analyze({ ...params('ok/bert-tiny'), remoteHost: 'http://127.0.0.1:9/' }), (e: { code: string; message: string }) => e.code === 'offline' && /cannot be reached/.test(e.message));
+    await assert.rejects(
+      engine.analyze({ ...params('ok/bert-tiny'), remoteHost: 'http://127.0.0.1:9/' }),
+      (e: { code: string; message: string }) => e.code === 'offline' && /cannot be reached/.test(e.message),
+    );
     await engine.dispose();
   });
 });

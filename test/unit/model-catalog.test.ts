@@ -22,7 +22,10 @@ describe('model catalog', () => {
       mkdirSync(join(dir, 'test-org', 'half-downloaded', 'onnx'), { recursive: true });
       writeFileSync(join(dir, 'test-org', 'half-downloaded', 'onnx', 'model.onnx.tmp.1.abc'), 'x');
       const found = cachedModels(dir);
-      assert.deepEqual(found.map((m) => m.id), ['test-org/bert-tiny']);
+      assert.deepEqual(
+        found.map((m) => m.id),
+        ['test-org/bert-tiny'],
+      );
       assert.deepEqual(found[0].files, ['model.onnx']);
       assert.equal(found[0].bytes, statSync(join(FIXTURES, 'bert-tiny', 'onnx', 'model.onnx')).size);
       assert.deepEqual(cachedModels(join(dir, 'nope')), []);

@@ -12,7 +12,8 @@ export function readInitializers(file: string): Weights {
   for (const t of model.graph?.initializer ?? []) {
     const raw = t.rawData!;
     const copy = Uint8Array.from(raw);
-    const data = t.dataType === 1 ? new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4) : new Uint8Array(copy);
+    const data =
+      t.dataType === 1 ? new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4) : new Uint8Array(copy);
     out.set(t.name!, { dims: (t.dims ?? []).map(Number), data });
   }
   return out;
@@ -43,7 +44,11 @@ function roundHalfEven(v: number): number {
 function dynamicQuantize(x: ArrayLike<number>): { q: Int32Array; scale: number; zero: number } {
   let min = 0;
   let max = 0;
-  for (let i = 0; i < x.length; i++) { const v = f(x[i]); if (v < min) min = v; if (v > max) max = v; }
+  for (let i = 0; i < x.length; i++) {
+    const v = f(x[i]);
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
   const scale = f((max - min) / 255);
   const zero = Math.min(255, Math.max(0, roundHalfEven(f(-min / scale))));
   const q = new Int32Array(x.length);
@@ -58,11 +63,12 @@ function linear(x: Float64Array, rows: number, d: number, w: Weights, name: stri
   const y = new Float64Array(rows * a);
   if (!quantized) {
     const W = w.get(`${name}.weight`)!.data as Float32Array;
-    for (let r = 0; r < rows; r++) for (let j = 0; j < a; j++) {
-      let s = 0;
-      for (let i = 0; i < d; i++) s += x[r * d + i] * W[i * a + j];
-      y[r * a + j] = s + bias[j];
-    }
+    for (let r = 0; r < rows; r++)
+      for (let j = 0; j < a; j++) {
+        let s = 0;
+        for (let i = 0; i < d; i++) s += x[r * d + i] * W[i * a + j];
+        y[r * a + j] = s + bias[j];
+      }
     return y;
   }
   const W = w.get(`${name}.weight_quantized`)!.data as Uint8Array;
@@ -70,17 +76,20 @@ function linear(x: Float64Array, rows: number, d: number, w: Weights, name: stri
   const wz = (w.get(`${name}.weight_zero_point`)!.data as Uint8Array)[0];
   const xq = dynamicQuantize(x);
   const scale = f(xq.scale * ws);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < a; j++) {
-    let s = 0;
-    for (let i = 0; i < d; i++) s += (xq.q[r * d + i] - xq.zero) * (W[i * a + j] - wz);
-    y[r * a + j] = f(s * scale) + bias[j];
-  }
+  for (let r = 0; r < rows; r++)
+    for (let j = 0; j < a; j++) {
+      let s = 0;
+      for (let i = 0; i < d; i++) s += (xq.q[r * d + i] - xq.zero) * (W[i * a + j] - wz);
+      y[r * a + j] = f(s * scale) + bias[j];
+    }
   return y;
 }
 
 /** Layer-0 attention [heads][N][N] for token ids, as the fixture graph defines it. */
 export function referenceLayer0(
-  file: string, ids: number[], opts: { kind: 'encoder' | 'causal'; heads: number; quantized?: boolean },
+  file: string,
+  ids: number[],
+  opts: { kind: 'encoder' | 'causal'; heads: number; quantized?: boolean },
 ): number[][][] {
   const w = readInitializers(file);
   const word = w.get('embeddings.word')!;
@@ -93,9 +102,21 @@ export function referenceLayer0(
   if (opts.kind === 'encoder') {
     const type = w.get('embeddings.token_type')!.data as Float32Array;
     for (let t = 0; t < n; t++) for (let i = 0; i < d; i++) x[t * d + i] += type[i];
-    x = layerNorm(x, n, d, w.get('embeddings.ln.weight')!.data as Float32Array, w.get('embeddings.ln.bias')!.data as Float32Array);
+    x = layerNorm(
+      x,
+      n,
+      d,
+      w.get('embeddings.ln.weight')!.data as Float32Array,
+      w.get('embeddings.ln.bias')!.data as Float32Array,
+    );
   } else {
-    x = layerNorm(x, n, d, w.get('layer.0.ln1.weight')!.data as Float32Array, w.get('layer.0.ln1.bias')!.data as Float32Array);
+    x = layerNorm(
+      x,
+      n,
+      d,
+      w.get('layer.0.ln1.weight')!.data as Float32Array,
+      w.get('layer.0.ln1.bias')!.data as Float32Array,
+    );
   }
   const q = linear(x, n, d, w, 'layer.0.attention.query', !!opts.quantized);
   const k = linear(x, n, d, w, 'layer.0.attention.key', !!opts.quantized);

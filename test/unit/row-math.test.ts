@@ -28,7 +28,14 @@ describe('panel row arithmetic', () => {
     assert.deepEqual(Array.from(rows), [2 / 3, 1 / 3, 0, 0, 0, 0].map(Math.fround));
     let seed = 5;
     const values = Array.from({ length: 500 }, () => ((seed = (seed * 16807) % 2147483647) % 1000) / 1000);
-    const full = values.map((v, j) => j).filter((j) => values[j] > 0).sort((a, b) => values[b] - values[a] || a - b).slice(0, 12);
-    assert.deepEqual(topIndices(values, 12).map((j) => values[j]), full.map((j) => values[j]));
+    const full = values
+      .map((v, j) => j)
+      .filter((j) => values[j] > 0)
+      .sort((a, b) => values[b] - values[a] || a - b)
+      .slice(0, 12);
+    assert.deepEqual(
+      topIndices(values, 12).map((j) => values[j]),
+      full.map((j) => values[j]),
+    );
   });
 });

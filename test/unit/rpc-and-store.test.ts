@@ -3,18 +3,26 @@ import { AttentionStore } from '../../src/worker/attention-store';
 import { EngineError, RpcClient, serve } from '../../src/protocol/rpc';
 import type { ReplyMessage, RequestMessage } from '../../src/protocol/messages';
 
-interface TestApi { double(p: { x: number }): number; boom(p: Record<string, never>): number; never(p: Record<string, never>): number }
+interface TestApi {
+  double(p: { x: number }): number;
+  boom(p: Record<string, never>): number;
+  never(p: Record<string, never>): number;
+}
 
 describe('rpc', () => {
   const impl = {
     double: async ({ x }: { x: number }) => x * 2,
-    boom: async () => { throw new EngineError('bad-input', 'no good'); },
+    boom: async () => {
+      throw new EngineError('bad-input', 'no good');
+    },
     never: () => new Promise<number>(() => undefined),
   };
   function pair() {
     let client!: RpcClient<TestApi>;
     client = new RpcClient<TestApi>((m: RequestMessage<TestApi>) => {
-      void serve<TestApi>(impl, m).then(({ reply }) => client.receive(JSON.parse(JSON.stringify(reply)) as ReplyMessage));
+      void serve<TestApi>(impl, m).then(({ reply }) =>
+        client.receive(JSON.parse(JSON.stringify(reply)) as ReplyMessage),
+      );
     });
     return client;
   }
@@ -22,7 +30,10 @@ describe('rpc', () => {
   it('answers by id and carries errors as data', async () => {
     const c = pair();
     assert.deepEqual(await Promise.all([c.call('double', { x: 2 }), c.call('double', { x: 5 })]), [4, 10]);
-    await assert.rejects(c.call('boom', {}), (e: EngineError) => e instanceof EngineError && e.code === 'bad-input' && e.message === 'no good');
+    await assert.rejects(
+      c.call('boom', {}),
+      (e: EngineError) => e instanceof EngineError && e.code === 'bad-input' && e.message === 'no good',
+    );
   });
 
   it('times out and fails pending calls on dispose', async () => {
@@ -63,7 +74,8 @@ describe('attention store', () => {
     assert.equal(t.data.length, 2 * 4);
     const expect = (h: number, bi: number, bj: number) => {
       let s = 0;
-      for (let i = bi * 2; i < bi * 2 + 2; i++) for (let j = bj * 2; j < bj * 2 + 2; j++) s += data[h * n * n + i * n + j];
+      for (let i = bi * 2; i < bi * 2 + 2; i++)
+        for (let j = bj * 2; j < bj * 2 + 2; j++) s += data[h * n * n + i * n + j];
       return s / 4;
     };
     assert.ok(Math.abs(t.data[0] - expect(0, 0, 0)) < 1e-6);

@@ -8,8 +8,12 @@ describe('graph surgery under fuzzing', function () {
   this.timeout(120_000);
 
   it('500 mutated or truncated fixture models each succeed or throw the typed error, quickly', () => {
-    const files = ['bert-tiny/onnx/model.onnx', 'bert-tiny/onnx/model_quantized.onnx', 'gpt2-tiny-merged/onnx/model.onnx', 'fused-attention/onnx/model.onnx']
-      .map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(FIXTURES, f))) }));
+    const files = [
+      'bert-tiny/onnx/model.onnx',
+      'bert-tiny/onnx/model_quantized.onnx',
+      'gpt2-tiny-merged/onnx/model.onnx',
+      'fused-attention/onnx/model.onnx',
+    ].map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(FIXTURES, f))) }));
     const report = fuzzSurgery(files, 500, 20261127, 2_000);
     assert.deepEqual(report.bad, [], report.bad.slice(0, 10).join('\n'));
     const typed = Object.values(report.typed).reduce((a, b) => a + b, 0);

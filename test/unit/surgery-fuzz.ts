@@ -24,7 +24,8 @@ export function mutate(original: Uint8Array, random: () => number): { bytes: Uin
       const at = pick(original.length);
       return { bytes: original.slice(0, at), how: `truncated at ${at}` };
     }
-    case 1: case 2: {
+    case 1:
+    case 2: {
       const bytes = original.slice();
       const flips = 1 + pick(16);
       for (let k = 0; k < flips; k++) bytes[pick(head)] = pick(256);
@@ -51,10 +52,20 @@ export function mutate(original: Uint8Array, random: () => number): { bytes: Uin
 }
 
 /** Outcome counts of fuzzing; `bad` lists cases that threw something other than the engine's typed error or took too long. */
-export interface FuzzReport { ok: number; typed: Record<string, number>; bad: string[]; slowestMs: number }
+export interface FuzzReport {
+  ok: number;
+  typed: Record<string, number>;
+  bad: string[];
+  slowestMs: number;
+}
 
 /** Runs `count` mutated copies of each file through graph surgery. */
-export function fuzzSurgery(files: { name: string; bytes: Uint8Array }[], count: number, seed: number, boundMs: number): FuzzReport {
+export function fuzzSurgery(
+  files: { name: string; bytes: Uint8Array }[],
+  count: number,
+  seed: number,
+  boundMs: number,
+): FuzzReport {
   const random = prng(seed);
   const report: FuzzReport = { ok: 0, typed: {}, bad: [], slowestMs: 0 };
   for (let i = 0; i < count; i++) {
@@ -66,7 +77,10 @@ export function fuzzSurgery(files: { name: string; bytes: Uint8Array }[], count:
       report.ok++;
     } catch (error) {
       if (error instanceof EngineError) report.typed[error.code] = (report.typed[error.code] ?? 0) + 1;
-      else report.bad.push(`${file.name} #${i} (${how}): ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`);
+      else
+        report.bad.push(
+          `${file.name} #${i} (${how}): ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`,
+        );
     }
     const ms = performance.now() - t0;
     report.slowestMs = Math.max(report.slowestMs, ms);

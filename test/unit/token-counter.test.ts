@@ -8,10 +8,13 @@ import { FIXTURES, SENTENCE } from './fixtures';
 
 /** ~200 KB of mixed text: prose, code, blank lines, CRLF, indentation, emoji, CJK, long runs of spaces. */
 function bigText(): string {
-  const parts = [readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8'), readFileSync(join(__dirname, '..', '..', 'src', 'worker', 'engine.ts'), 'utf8'),
+  const parts = [
+    readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8'),
+    readFileSync(join(__dirname, '..', '..', 'src', 'worker', 'engine.ts'), 'utf8'),
     `${SENTENCE}\r\n\r\n   indented line\n\n\n日本語のテキスト 👩‍👩‍👧 café\n\t\ttabs\n${' '.repeat(40)}spaces\n`,
     // Whitespace right before a line start: the case that made cutting after the newline inexact.
-    'trailing spaces  \nnext line\t\nafter a tab \r\nafter CRLF\n\nafter a blank line\n'];
+    'trailing spaces  \nnext line\t\nafter a tab \r\nafter CRLF\n\nafter a blank line\n',
+  ];
   let text = '';
   for (let i = 0; text.length < 200_000; i++) text += parts[i % parts.length];
   return text;
@@ -25,7 +28,8 @@ describe('token counter: chunked counts equal whole-text counts', function () {
     const chunks = chunkText(text, 4096);
     assert.ok(chunks.length > 20);
     assert.equal(chunks.join(''), text);
-    for (const c of chunks.slice(1)) assert.ok(/^\n\S/.test(c), 'each later chunk starts with a newline and a non-space');
+    for (const c of chunks.slice(1))
+      assert.ok(/^\n\S/.test(c), 'each later chunk starts with a newline and a non-space');
   });
 
   for (const folder of ['bert-tiny', 'gpt2-tiny']) {

@@ -12,10 +12,19 @@ describe('engine in a worker thread', function () {
     const client = new EngineClient(join(root, 'dist', 'worker.js'));
     let maxGap = 0;
     let last = performance.now();
-    const ticker = setInterval(() => { const now = performance.now(); maxGap = Math.max(maxGap, now - last); last = now; }, 5);
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+    }, 5);
     try {
       for (const folder of ['bert-tiny', 'gpt2-tiny-merged', 'bert-tiny']) {
-        const s = await client.call('analyze', { model: join(FIXTURES, folder), dtype: 'fp32', text: SENTENCE.repeat(4), allowRemote: false });
+        const s = await client.call('analyze', {
+          model: join(FIXTURES, folder),
+          dtype: 'fp32',
+          text: SENTENCE.repeat(4),
+          allowRemote: false,
+        });
         const slice = await client.call('slice', { analysisId: s.analysisId, layer: 1, head: 'mean' });
         assert.ok(slice.buffer instanceof ArrayBuffer);
         assert.equal(slice.buffer.byteLength, s.n * s.n * 4);
@@ -30,10 +39,20 @@ describe('engine in a worker thread', function () {
 
   it('restarts after the worker dies and fails the pending call', async () => {
     const client = new EngineClient(join(root, 'dist', 'worker.js'));
-    const p = client.call('analyze', { model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false });
+    const p = client.call('analyze', {
+      model: join(FIXTURES, 'bert-tiny'),
+      dtype: 'fp32',
+      text: SENTENCE,
+      allowRemote: false,
+    });
     await client.restart('test restart');
     await assert.rejects(p, (e: { code: string }) => e.code === 'cancelled');
-    const s = await client.call('analyze', { model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false });
+    const s = await client.call('analyze', {
+      model: join(FIXTURES, 'bert-tiny'),
+      dtype: 'fp32',
+      text: SENTENCE,
+      allowRemote: false,
+    });
     assert.equal(s.tokens[0].text, '[CLS]');
     await client.dispose();
   });
@@ -41,14 +60,34 @@ describe('engine in a worker thread', function () {
 
 describe('command line', function () {
   this.timeout(60_000);
-  const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'attention-lens.js'), ...args], { encoding: 'utf8' });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [join(root, 'bin', 'attention-lens.js'), ...args], { encoding: 'utf8' });
 
   it('prints the documented JSON', () => {
-    const r = cli('analyze', '--model', join(FIXTURES, 'gpt2-tiny'), '--text', SENTENCE, '--json', '--layer', '1', '--head', '3', '--offline');
+    const r = cli(
+      'analyze',
+      '--model',
+      join(FIXTURES, 'gpt2-tiny'),
+      '--text',
+      SENTENCE,
+      '--json',
+      '--layer',
+      '1',
+      '--head',
+      '3',
+      '--offline',
+    );
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.deepEqual(Object.keys(out), ['model', 'source', 'n', 'tokens', 'attention']);
-    assert.deepEqual(out.model, { id: join(FIXTURES, 'gpt2-tiny'), kind: 'causal', layers: 2, heads: [2, 4], maxPositions: 128, dtype: 'fp32' });
+    assert.deepEqual(out.model, {
+      id: join(FIXTURES, 'gpt2-tiny'),
+      kind: 'causal',
+      layers: 2,
+      heads: [2, 4],
+      maxPositions: 128,
+      dtype: 'fp32',
+    });
     assert.equal(out.source, '--text');
     assert.equal(out.n, out.tokens.length);
     assert.deepEqual(Object.keys(out.tokens[0]), ['text', 'id', 'start', 'end', 'special']);
@@ -60,29 +99,69 @@ describe('command line', function () {
   });
 
   it('--rollout gives the rollout through the last layer (or --layer); --rank-heads ranks every head', () => {
-    const r = cli('analyze', '--model', join(FIXTURES, 'bert-tiny'), '--text', SENTENCE, '--json', '--rollout', '--rank-heads', '10', '2', '--offline');
+    const r = cli(
+      'analyze',
+      '--model',
+      join(FIXTURES, 'bert-tiny'),
+      '--text',
+      SENTENCE,
+      '--json',
+      '--rollout',
+      '--rank-heads',
+      '10',
+      '2',
+      '--offline',
+    );
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.tokens[10].text, 'it');
     assert.deepEqual([out.attention.layer, out.attention.rollout], [1, true]);
-    for (const row of out.attention.matrix) assert.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-4);
+    for (const row of out.attention.matrix)
+      assert.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-4);
     assert.equal(out.heads.length, 6, 'all layers × heads');
     assert.deepEqual(Object.keys(out.heads[0]), ['layer', 'head', 'weight']);
     for (let i = 1; i < out.heads.length; i++) assert.ok(out.heads[i - 1].weight >= out.heads[i].weight);
-    const all = JSON.parse(cli('analyze', '--model', join(FIXTURES, 'bert-tiny'), '--text', SENTENCE, '--json', '--all', '--offline').stdout);
+    const all = JSON.parse(
+      cli('analyze', '--model', join(FIXTURES, 'bert-tiny'), '--text', SENTENCE, '--json', '--all', '--offline').stdout,
+    );
     for (const h of out.heads) assert.ok(Math.abs(h.weight - all.attentions[h.layer][h.head][10][2]) < 1e-6);
-    const first = JSON.parse(cli('analyze', '--model', join(FIXTURES, 'bert-tiny'), '--text', SENTENCE, '--json', '--rollout', '--layer', '0', '--offline').stdout);
+    const first = JSON.parse(
+      cli(
+        'analyze',
+        '--model',
+        join(FIXTURES, 'bert-tiny'),
+        '--text',
+        SENTENCE,
+        '--json',
+        '--rollout',
+        '--layer',
+        '0',
+        '--offline',
+      ).stdout,
+    );
     assert.equal(first.attention.layer, 0);
     assert.notDeepEqual(first.attention.matrix, out.attention.matrix);
   });
 
   it('--all gives [layer][head][query][key]', () => {
-    const r = cli('analyze', '--model', join(FIXTURES, 'bert-tiny'), '--text', 'hello world', '--json', '--all', '--offline');
+    const r = cli(
+      'analyze',
+      '--model',
+      join(FIXTURES, 'bert-tiny'),
+      '--text',
+      'hello world',
+      '--json',
+      '--all',
+      '--offline',
+    );
     const out = JSON.parse(r.stdout);
     assert.equal(out.attentions.length, 2);
     assert.equal(out.attentions[1].length, 4);
     assert.equal(out.attentions[1][3].length, 4);
-    assert.deepEqual(out.tokens.map((t: { text: string }) => t.text), ['[CLS]', 'hello', 'world', '[SEP]']);
+    assert.deepEqual(
+      out.tokens.map((t: { text: string }) => t.text),
+      ['[CLS]', 'hello', 'world', '[SEP]'],
+    );
     assert.equal(out.tokens[1].id, 7592);
   });
 
@@ -94,8 +173,12 @@ describe('command line', function () {
   });
 
   it('fails with one line and a non-zero code on user errors', () => {
-    for (const args of [['analyze'], ['analyze', '--model', join(FIXTURES, 'bert-tiny'), '--file', '/no/such/file'],
-      ['analyze', '--model', join(FIXTURES, 'fused-attention'), '--text', 'x'], ['frobnicate']]) {
+    for (const args of [
+      ['analyze'],
+      ['analyze', '--model', join(FIXTURES, 'bert-tiny'), '--file', '/no/such/file'],
+      ['analyze', '--model', join(FIXTURES, 'fused-attention'), '--text', 'x'],
+      ['frobnicate'],
+    ]) {
       const r = cli(...args);
       assert.notEqual(r.status, 0, args.join(' '));
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

@@ -26,29 +26,62 @@ export interface FakeRecord {
 }
 
 declare global {
-  interface Window { __fixture: PanelFixture; __fake: FakeRecord; acquireVsCodeApi(): unknown }
+  interface Window {
+    __fixture: PanelFixture;
+    __fake: FakeRecord;
+    acquireVsCodeApi(): unknown;
+  }
 }
 
-function syntheticStore(spec: NonNullable<PanelFixture['synthetic']>): { store: AttentionStore; summary: AnalysisSummary } {
+function syntheticStore(spec: NonNullable<PanelFixture['synthetic']>): {
+  store: AttentionStore;
+  summary: AnalysisSummary;
+} {
   let seed = spec.seed >>> 0;
-  const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const { n } = spec;
   const layers = Array.from({ length: spec.layers }, () => {
     const data = new Float32Array(spec.heads * n * n);
-    for (let h = 0; h < spec.heads; h++) for (let i = 0; i < n; i++) {
-      const keys = spec.causal ? i + 1 : n;
-      let total = 0;
-      for (let j = 0; j < keys; j++) { const v = Math.exp(4 * random()); data[h * n * n + i * n + j] = v; total += v; }
-      for (let j = 0; j < keys; j++) data[h * n * n + i * n + j] /= total;
-    }
+    for (let h = 0; h < spec.heads; h++)
+      for (let i = 0; i < n; i++) {
+        const keys = spec.causal ? i + 1 : n;
+        let total = 0;
+        for (let j = 0; j < keys; j++) {
+          const v = Math.exp(4 * random());
+          data[h * n * n + i * n + j] = v;
+          total += v;
+        }
+        for (let j = 0; j < keys; j++) data[h * n * n + i * n + j] /= total;
+      }
     return data;
   });
   const words = ['the', 'animal', 'didn', "'", 't', 'cross', 'street', 'because', 'it', 'was', 'too', 'tired', '.'];
-  const tokens = Array.from({ length: n }, (_, i) => ({ text: i === 0 ? '[CLS]' : i === n - 1 ? '[SEP]' : words[i % words.length], id: i, start: null, end: null, special: i === 0 || i === n - 1 }));
+  const tokens = Array.from({ length: n }, (_, i) => ({
+    text: i === 0 ? '[CLS]' : i === n - 1 ? '[SEP]' : words[i % words.length],
+    id: i,
+    start: null,
+    end: null,
+    special: i === 0 || i === n - 1,
+  }));
   const heads = new Array(spec.layers).fill(spec.heads);
   const summary: AnalysisSummary = {
-    analysisId: 1, n, tokens, truncated: false, analysedFrom: 0, analysedChars: n * 4, totalChars: n * 4,
-    model: { id: 'synthetic', kind: spec.causal ? 'causal' : 'encoder', modelType: 'bert', layers: spec.layers, heads, maxPositions: 4096, hiddenSize: 768, dtype: 'fp32' },
+    analysisId: 1,
+    n,
+    tokens,
+    truncated: false,
+    analysedFrom: 0,
+    analysedChars: n * 4,
+    totalChars: n * 4,
+    model: {
+      id: 'synthetic',
+      kind: spec.causal ? 'causal' : 'encoder',
+      modelType: 'bert',
+      layers: spec.layers,
+      heads,
+      maxPositions: 4096,
+      hiddenSize: 768,
+      dtype: 'fp32',
+    },
     timings: { loadMs: 0, tokenizeMs: 0, forwardMs: 0 },
   };
   return { store: new AttentionStore(n, layers, heads), summary };
@@ -57,13 +90,21 @@ function syntheticStore(spec: NonNullable<PanelFixture['synthetic']>): { store: 
 const fixture = window.__fixture ?? {};
 const { store, summary } = fixture.synthetic
   ? syntheticStore(fixture.synthetic)
-  : { store: new AttentionStore(fixture.summary!.n, fixture.layers!.map((l) => Float32Array.from(l)), fixture.summary!.model.heads), summary: fixture.summary! };
+  : {
+      store: new AttentionStore(
+        fixture.summary!.n,
+        fixture.layers!.map((l) => Float32Array.from(l)),
+        fixture.summary!.model.heads,
+      ),
+      summary: fixture.summary!,
+    };
 const record: FakeRecord = { sent: [], delivered: [], state: fixture.state };
 window.__fake = record;
 
 function deliver(message: ToWebview, buffer?: ArrayBuffer): void {
   const { type } = message;
-  const bytes = JSON.stringify(message, (k, v) => (v instanceof ArrayBuffer ? undefined : v)).length + (buffer?.byteLength ?? 0);
+  const bytes =
+    JSON.stringify(message, (k, v) => (v instanceof ArrayBuffer ? undefined : v)).length + (buffer?.byteLength ?? 0);
   record.delivered.push({ type, bytes });
   window.postMessage(message, '*');
 }
@@ -76,20 +117,59 @@ function answer(m: FromWebview): void {
         const slice = ownBuffer(store.slice(0, 0));
         const t = store.thumbnails(24);
         const thumbs = ownBuffer(t.data);
-        const first = { slice: { analysisId: summary.analysisId, layer: 0, head: 0, n: store.n, buffer: slice }, thumbnails: { analysisId: summary.analysisId, size: t.size, heads: store.heads, buffer: thumbs } };
-        deliver({ type: 'analysis', summary, sourceLabel: fixture.sourceLabel ?? 'fixture', sourceText: fixture.sourceText, first }, slice);
+        const first = {
+          slice: { analysisId: summary.analysisId, layer: 0, head: 0, n: store.n, buffer: slice },
+          thumbnails: { analysisId: summary.analysisId, size: t.size, heads: store.heads, buffer: thumbs },
+        };
+        deliver(
+          {
+            type: 'analysis',
+            summary,
+            sourceLabel: fixture.sourceLabel ?? 'fixture',
+            sourceText: fixture.sourceText,
+            first,
+          },
+          slice,
+        );
       } else {
-        deliver({ type: 'analysis', summary, sourceLabel: fixture.sourceLabel ?? 'fixture', sourceText: fixture.sourceText });
+        deliver({
+          type: 'analysis',
+          summary,
+          sourceLabel: fixture.sourceLabel ?? 'fixture',
+          sourceText: fixture.sourceText,
+        });
       }
       break;
     case 'requestSlice': {
       const buffer = ownBuffer(store.slice(m.layer, m.head));
-      deliver({ type: 'slice', requestId: m.requestId, slice: { analysisId: m.analysisId, layer: m.layer, head: m.head, n: store.n, buffer } }, buffer);
+      deliver(
+        {
+          type: 'slice',
+          requestId: m.requestId,
+          slice: { analysisId: m.analysisId, layer: m.layer, head: m.head, n: store.n, buffer },
+        },
+        buffer,
+      );
       break;
     }
     case 'requestRows': {
       const buffer = ownBuffer(store.rows(m.layer, m.index, m.direction));
-      deliver({ type: 'rows', requestId: m.requestId, rows: { analysisId: m.analysisId, layer: m.layer, index: m.index, direction: m.direction, heads: store.heads[m.layer], n: store.n, buffer } }, buffer);
+      deliver(
+        {
+          type: 'rows',
+          requestId: m.requestId,
+          rows: {
+            analysisId: m.analysisId,
+            layer: m.layer,
+            index: m.index,
+            direction: m.direction,
+            heads: store.heads[m.layer],
+            n: store.n,
+            buffer,
+          },
+        },
+        buffer,
+      );
       break;
     }
     case 'rankHeads':
@@ -98,7 +178,10 @@ function answer(m: FromWebview): void {
     case 'requestThumbnails': {
       const t = store.thumbnails(m.size);
       const buffer = ownBuffer(t.data);
-      deliver({ type: 'thumbnails', thumbnails: { analysisId: m.analysisId, size: t.size, heads: store.heads, buffer } }, buffer);
+      deliver(
+        { type: 'thumbnails', thumbnails: { analysisId: m.analysisId, size: t.size, heads: store.heads, buffer } },
+        buffer,
+      );
       break;
     }
   }
@@ -111,5 +194,7 @@ window.acquireVsCodeApi = () => ({
     setTimeout(() => answer(m), 0);
   },
   getState: () => record.state,
-  setState: (s: unknown) => { record.state = s; },
+  setState: (s: unknown) => {
+    record.state = s;
+  },
 });

@@ -8,8 +8,15 @@ import type { AnalysisSummary } from '../../src/protocol/messages';
 import { Engine } from '../../src/worker/engine';
 import { FIXTURES, SENTENCE } from '../unit/fixtures';
 
-interface Recording { summary: AnalysisSummary; layers: number[][]; sourceText: string }
-interface Browser { open(f: unknown): Promise<{ page: Page; problems: string[] }>; close(): Promise<void> }
+interface Recording {
+  summary: AnalysisSummary;
+  layers: number[][];
+  sourceText: string;
+}
+interface Browser {
+  open(f: unknown): Promise<{ page: Page; problems: string[] }>;
+  close(): Promise<void>;
+}
 
 async function record(folder: string, text: string): Promise<Recording> {
   const engine = new Engine();
@@ -18,7 +25,10 @@ async function record(folder: string, text: string): Promise<Recording> {
     const layers: number[][] = [];
     for (let l = 0; l < summary.model.layers; l++) {
       const flat: number[] = [];
-      for (let h = 0; h < summary.model.heads[l]; h++) flat.push(...new Float32Array((await engine.slice({ analysisId: summary.analysisId, layer: l, head: h })).buffer));
+      for (let h = 0; h < summary.model.heads[l]; h++)
+        flat.push(
+          ...new Float32Array((await engine.slice({ analysisId: summary.analysisId, layer: l, head: h })).buffer),
+        );
       layers.push(flat);
     }
     return { summary, layers, sourceText: text };
@@ -34,23 +44,33 @@ function row(r: Recording, l: number, h: number, i: number): number[] {
 }
 
 async function chips(page: Page) {
-  return page.locator('.token').evaluateAll((els) => els.map((e) => {
-    const bg = getComputedStyle(e).backgroundColor;
-    const parts = /rgba?\(([^)]*)\)/.exec(bg)?.[1].split(',').map(Number) ?? [];
-    return {
-      index: Number((e as HTMLElement).dataset.index), text: e.textContent ?? '', weight: Number(e.getAttribute('data-weight')),
-      weights: (e.getAttribute('data-weights') ?? '').split(',').filter(Boolean).map(Number),
-      alpha: parts.length === 4 ? parts[3] : parts.length === 3 ? 1 : 0, focus: e.classList.contains('focus'),
-    };
-  }));
+  return page.locator('.token').evaluateAll((els) =>
+    els.map((e) => {
+      const bg = getComputedStyle(e).backgroundColor;
+      const parts = /rgba?\(([^)]*)\)/.exec(bg)?.[1].split(',').map(Number) ?? [];
+      return {
+        index: Number((e as HTMLElement).dataset.index),
+        text: e.textContent ?? '',
+        weight: Number(e.getAttribute('data-weight')),
+        weights: (e.getAttribute('data-weights') ?? '').split(',').filter(Boolean).map(Number),
+        alpha: parts.length === 4 ? parts[3] : parts.length === 3 ? 1 : 0,
+        focus: e.classList.contains('focus'),
+      };
+    }),
+  );
 }
 
 async function choose(page: Page, id: string, value: string): Promise<void> {
-  await page.locator(`#${id}`).evaluate((sel, v) => { (sel as HTMLSelectElement).value = v; sel.dispatchEvent(new Event('change')); }, value);
+  await page.locator(`#${id}`).evaluate((sel, v) => {
+    (sel as HTMLSelectElement).value = v;
+    sel.dispatchEvent(new Event('change'));
+  }, value);
 }
 
 async function ready(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.body.dataset.painted !== undefined && document.querySelectorAll('.thumb').length > 0);
+  await page.waitForFunction(
+    () => document.body.dataset.painted !== undefined && document.querySelectorAll('.thumb').length > 0,
+  );
 }
 
 describe('webview panel in headless Chromium', function () {
@@ -60,7 +80,9 @@ describe('webview panel in headless Chromium', function () {
   let gpt2: Recording;
 
   before(async () => {
-    const { startPanelBrowser } = await import(pathToFileURL(join(__dirname, '..', '..', 'scripts', 'harness', 'panel-page.mjs')).href);
+    const { startPanelBrowser } = await import(
+      pathToFileURL(join(__dirname, '..', '..', 'scripts', 'harness', 'panel-page.mjs')).href
+    );
     browser = await startPanelBrowser();
     bert = await record('bert-tiny', SENTENCE);
     gpt2 = await record('gpt2-tiny', SENTENCE);
@@ -83,19 +105,31 @@ describe('webview panel in headless Chromium', function () {
     assert.equal(got.length, bert.summary.n);
     for (const c of got) {
       assert.ok(Math.abs(c.weight - want[c.index]) < 1e-6, `${c.text}: ${c.weight} vs ${want[c.index]}`);
-      assert.ok(Math.abs(c.alpha - want[c.index] / max) < 0.01, `${c.text}: shade ${c.alpha} vs ${want[c.index] / max}`);
+      assert.ok(
+        Math.abs(c.alpha - want[c.index] / max) < 0.01,
+        `${c.text}: shade ${c.alpha} vs ${want[c.index] / max}`,
+      );
     }
-    assert.equal(got.filter((c) => c.focus).map((c) => c.index).join(), String(it));
+    assert.equal(
+      got
+        .filter((c) => c.focus)
+        .map((c) => c.index)
+        .join(),
+      String(it),
+    );
     const pcts = (await page.locator('.barlist .pct').allTextContents()).map((t) => parseFloat(t));
     assert.ok(Math.abs(pcts[0] - Math.max(...want) * 100) < 0.06, 'the top bar is the largest weight');
-    assert.match(await page.locator('.sr-only[aria-live]').textContent() ?? '', /^it: .+%, .+%, .+%$/);
+    assert.match((await page.locator('.sr-only[aria-live]').textContent()) ?? '', /^it: .+%, .+%, .+%$/);
     assert.deepEqual(problems, []);
   });
 
   it('paints from the data sent with the analysis, without asking again', async () => {
     const { page } = await open({ ...bert, pushFirst: true });
     const sent = await page.evaluate(() => window.__fake.sent.map((m) => m.type));
-    assert.deepEqual(sent.filter((t) => t === 'requestSlice' || t === 'requestThumbnails'), []);
+    assert.deepEqual(
+      sent.filter((t) => t === 'requestSlice' || t === 'requestThumbnails'),
+      [],
+    );
     const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
     await page.locator(`.token[data-index="${it}"]`).hover();
     const want = row(bert, 0, 0, it);
@@ -116,17 +150,33 @@ describe('webview panel in headless Chromium', function () {
     const { page } = await open(bert);
     await page.locator('.token[data-index="5"]').click();
     await page.locator('.token[data-index="2"]').hover();
-    assert.deepEqual((await chips(page)).filter((c) => c.focus).map((c) => c.index), [5], 'locked: hover elsewhere does not move it');
+    assert.deepEqual(
+      (await chips(page)).filter((c) => c.focus).map((c) => c.index),
+      [5],
+      'locked: hover elsewhere does not move it',
+    );
     await page.keyboard.press('ArrowRight');
-    assert.deepEqual((await chips(page)).filter((c) => c.focus).map((c) => c.index), [6]);
+    assert.deepEqual(
+      (await chips(page)).filter((c) => c.focus).map((c) => c.index),
+      [6],
+    );
     const want = row(bert, 0, 0, 6);
-    assert.ok((await chips(page)).every((c) => Math.abs(c.weight - want[c.index]) < 1e-6), 'shading follows the moved focus');
+    assert.ok(
+      (await chips(page)).every((c) => Math.abs(c.weight - want[c.index]) < 1e-6),
+      'shading follows the moved focus',
+    );
     await page.keyboard.press('ArrowLeft');
     await page.keyboard.press('ArrowLeft');
-    assert.deepEqual((await chips(page)).filter((c) => c.focus).map((c) => c.index), [4]);
+    assert.deepEqual(
+      (await chips(page)).filter((c) => c.focus).map((c) => c.index),
+      [4],
+    );
     await page.keyboard.press('Escape');
     await page.mouse.move(1, 1);
-    assert.deepEqual((await chips(page)).filter((c) => c.focus), []);
+    assert.deepEqual(
+      (await chips(page)).filter((c) => c.focus),
+      [],
+    );
     assert.ok((await chips(page)).every((c) => c.alpha === 0));
   });
 
@@ -135,34 +185,73 @@ describe('webview panel in headless Chromium', function () {
     await page.evaluate(() => window.postMessage({ type: 'lockToken', index: 10 }, '*'));
     await page.waitForFunction(() => document.querySelector('.token[data-index="10"]')?.classList.contains('focus'));
     await page.locator('.token[data-index="3"]').hover();
-    assert.deepEqual((await chips(page)).filter((c) => c.focus).map((c) => c.index), [10], 'locked');
+    assert.deepEqual(
+      (await chips(page)).filter((c) => c.focus).map((c) => c.index),
+      [10],
+      'locked',
+    );
     for (let i = 0; i < 2; i++) await page.evaluate(() => window.postMessage({ type: 'nextHead' }, '*'));
-    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === 1 && m.head === 0));
-    assert.deepEqual(await page.evaluate(() => window.__fake.sent.filter((m) => m.type === 'requestSlice').map((m) => [m.layer, m.head])), [[0, 0], [0, 1], [1, 0]]);
+    await page.waitForFunction(() =>
+      window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === 1 && m.head === 0),
+    );
+    assert.deepEqual(
+      await page.evaluate(() =>
+        window.__fake.sent.filter((m) => m.type === 'requestSlice').map((m) => [m.layer, m.head]),
+      ),
+      [
+        [0, 0],
+        [0, 1],
+        [1, 0],
+      ],
+    );
   });
 
   it('a causal model shows the upper triangle masked, not as zero weights', async () => {
     const { page } = await open(gpt2);
     const n = gpt2.summary.n;
     // No helper functions inside evaluate: tsx's keepNames would reference a helper the page lacks.
-    const [upper, lower] = await page.locator('#heatmap').evaluate((c: HTMLCanvasElement, cells) => {
-      const margin = Number(c.dataset.margin);
-      const plot = Number(c.dataset.plot);
-      const k = c.width / (margin + plot);
-      const ctx = c.getContext('2d')!;
-      return cells.map(([i, j, size]) => Array.from(ctx.getImageData(Math.floor((margin + ((j + 0.5) * plot) / size) * k), Math.floor((margin + ((i + 0.5) * plot) / size) * k), 1, 1).data));
-    }, [[1, n - 1, n], [n - 1, 1, n]]);
+    const [upper, lower] = await page.locator('#heatmap').evaluate(
+      (c: HTMLCanvasElement, cells) => {
+        const margin = Number(c.dataset.margin);
+        const plot = Number(c.dataset.plot);
+        const k = c.width / (margin + plot);
+        const ctx = c.getContext('2d')!;
+        return cells.map(([i, j, size]) =>
+          Array.from(
+            ctx.getImageData(
+              Math.floor((margin + ((j + 0.5) * plot) / size) * k),
+              Math.floor((margin + ((i + 0.5) * plot) / size) * k),
+              1,
+              1,
+            ).data,
+          ),
+        );
+      },
+      [
+        [1, n - 1, n],
+        [n - 1, 1, n],
+      ],
+    );
     const px = { upper, lower };
-    assert.ok(px.upper[0] === px.upper[1] && px.upper[1] === px.upper[2] && px.upper[3] < 255, `masked cell is translucent grey: ${px.upper}`);
+    assert.ok(
+      px.upper[0] === px.upper[1] && px.upper[1] === px.upper[2] && px.upper[3] < 255,
+      `masked cell is translucent grey: ${px.upper}`,
+    );
     assert.equal(px.lower[3], 255, 'a visible cell is opaque');
     assert.notEqual(px.lower.join(), px.upper.join());
     const box = (await page.locator('#heatmap').boundingBox())!;
     const geo = await page.locator('#heatmap').evaluate((c) => [Number(c.dataset.margin), Number(c.dataset.plot)]);
     const scale = box.width / (geo[0] + geo[1]);
-    await page.mouse.move(box.x + (geo[0] + ((n - 0.5) * geo[1]) / n) * scale, box.y + (geo[0] + (0.5 * geo[1]) / n) * scale);
-    assert.match(await page.locator('.tooltip').textContent() ?? '', /masked/);
-    await page.mouse.move(box.x + (geo[0] + (0.5 * geo[1]) / n) * scale, box.y + (geo[0] + ((n - 0.5) * geo[1]) / n) * scale);
-    assert.match(await page.locator('.tooltip').textContent() ?? '', /%$/);
+    await page.mouse.move(
+      box.x + (geo[0] + ((n - 0.5) * geo[1]) / n) * scale,
+      box.y + (geo[0] + (0.5 * geo[1]) / n) * scale,
+    );
+    assert.match((await page.locator('.tooltip').textContent()) ?? '', /masked/);
+    await page.mouse.move(
+      box.x + (geo[0] + (0.5 * geo[1]) / n) * scale,
+      box.y + (geo[0] + ((n - 0.5) * geo[1]) / n) * scale,
+    );
+    assert.match((await page.locator('.tooltip').textContent()) ?? '', /%$/);
   });
 
   it('hiding special tokens removes them and renormalises each row to 1', async () => {
@@ -187,8 +276,13 @@ describe('webview panel in headless Chromium', function () {
     const order = want.map((w, j) => j).sort((a, b) => want[b] - want[a]);
     const keep = new Set<number>();
     let acc = 0;
-    for (const j of order) { if (acc >= 0.5) break; keep.add(j); acc += want[j]; }
-    for (const c of await chips(page)) assert.equal(c.alpha > 0, keep.has(c.index), `${c.text} kept=${keep.has(c.index)} alpha=${c.alpha}`);
+    for (const j of order) {
+      if (acc >= 0.5) break;
+      keep.add(j);
+      acc += want[j];
+    }
+    for (const c of await chips(page))
+      assert.equal(c.alpha > 0, keep.has(c.index), `${c.text} kept=${keep.has(c.index)} alpha=${c.alpha}`);
   });
 
   it('"all heads" gives every token one stripe per head, from that head\'s row, with a legend', async () => {
@@ -206,17 +300,28 @@ describe('webview panel in headless Chromium', function () {
     await choose(page, 'head', '1');
     await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.head === 1));
     await page.locator('.token[data-index="5"]').hover();
-    const stripes = await page.locator('.token').evaluateAll((els) => els.filter((e) => getComputedStyle(e).backgroundImage !== 'none').length);
+    const stripes = await page
+      .locator('.token')
+      .evaluateAll((els) => els.filter((e) => getComputedStyle(e).backgroundImage !== 'none').length);
     assert.equal(stripes, 0, 'back on one head, no stripes remain');
   });
 
   it('a fast mouse does not queue a request per token', async () => {
     const { page } = await open(bert);
     await choose(page, 'head', 'all');
-    await page.evaluate(() => document.querySelectorAll('.token').forEach((c) => c.dispatchEvent(new MouseEvent('mouseenter'))));
+    await page.evaluate(() =>
+      document.querySelectorAll('.token').forEach((c) => c.dispatchEvent(new MouseEvent('mouseenter'))),
+    );
     const last = bert.summary.n - 1;
-    await page.waitForFunction((i) => document.querySelector(`.token[data-index="${i}"]`)?.classList.contains('focus') && document.querySelector('.token[data-weights]'), last);
-    const sent = await page.evaluate(() => window.__fake.sent.filter((m) => m.type === 'requestRows').map((m) => (m as { index: number }).index));
+    await page.waitForFunction(
+      (i) =>
+        document.querySelector(`.token[data-index="${i}"]`)?.classList.contains('focus') &&
+        document.querySelector('.token[data-weights]'),
+      last,
+    );
+    const sent = await page.evaluate(() =>
+      window.__fake.sent.filter((m) => m.type === 'requestRows').map((m) => (m as { index: number }).index),
+    );
     assert.ok(sent.length <= 3, `sent ${sent.length} row requests for ${bert.summary.n} hovers`);
     assert.equal(sent.at(-1), last, 'the last request is for the token under the mouse');
   });
@@ -224,7 +329,9 @@ describe('webview panel in headless Chromium', function () {
   it('clicking a thumbnail selects its layer and head', async () => {
     const { page } = await open(bert);
     await page.locator('.thumb[data-layer="1"][data-head="2"]').click();
-    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === 1 && m.head === 2));
+    await page.waitForFunction(() =>
+      window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === 1 && m.head === 2),
+    );
     assert.equal(await page.locator('#layer').evaluate((s) => (s as HTMLSelectElement).value), '1');
     assert.equal(await page.locator('#head').evaluate((s) => (s as HTMLSelectElement).value), '2');
     assert.equal(await page.locator('.thumb.selected').count(), 1);
@@ -234,27 +341,42 @@ describe('webview panel in headless Chromium', function () {
     await page.keyboard.press('ArrowUp');
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === 0 && m.head === 1));
+    await page.waitForFunction(() =>
+      window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === 0 && m.head === 1),
+    );
   });
 
   it('"rollout through layer 2" shows the rollout matrix: 0.5·mean + 0.5·I multiplied through the layers', async () => {
     const { page } = await open(bert);
     await choose(page, 'layer', 'r1');
-    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.head === 'rollout' && m.layer === 1));
-    assert.equal(await page.locator('#head').evaluate((s) => (s as HTMLElement & { disabled: boolean }).disabled), true, 'heads do not apply');
+    await page.waitForFunction(() =>
+      window.__fake.sent.some((m) => m.type === 'requestSlice' && m.head === 'rollout' && m.layer === 1),
+    );
+    assert.equal(
+      await page.locator('#head').evaluate((s) => (s as HTMLElement & { disabled: boolean }).disabled),
+      true,
+      'heads do not apply',
+    );
     const n = bert.summary.n;
-    const b = [0, 1].map((l) => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => {
-      const heads = bert.summary.model.heads[l];
-      let mean = 0;
-      for (let h = 0; h < heads; h++) mean += row(bert, l, h, i)[j] / heads;
-      return (mean + (i === j ? 1 : 0)) / 2;
-    })));
+    const b = [0, 1].map((l) =>
+      Array.from({ length: n }, (_, i) =>
+        Array.from({ length: n }, (_, j) => {
+          const heads = bert.summary.model.heads[l];
+          let mean = 0;
+          for (let h = 0; h < heads; h++) mean += row(bert, l, h, i)[j] / heads;
+          return (mean + (i === j ? 1 : 0)) / 2;
+        }),
+      ),
+    );
     const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
     const want = Array.from({ length: n }, (_, j) => b[1][it].reduce((a, v, k) => a + v * b[0][k][j], 0));
-    await page.waitForFunction(() => (document.querySelector('#heatmap')?.getAttribute('aria-label') ?? '').includes('rollout'));
+    await page.waitForFunction(() =>
+      (document.querySelector('#heatmap')?.getAttribute('aria-label') ?? '').includes('rollout'),
+    );
     await page.locator(`.token[data-index="${it}"]`).hover();
-    for (const c of await chips(page)) assert.ok(Math.abs(c.weight - want[c.index]) < 1e-5, `${c.text}: ${c.weight} vs ${want[c.index]}`);
-    assert.match(await page.locator('.bars h2').textContent() ?? '', /rollout through layer 2/);
+    for (const c of await chips(page))
+      assert.ok(Math.abs(c.weight - want[c.index]) < 1e-5, `${c.text}: ${c.weight} vs ${want[c.index]}`);
+    assert.match((await page.locator('.bars h2').textContent()) ?? '', /rollout through layer 2/);
   });
 
   it('head search ranks every head by attention from one token to another; a result selects its head', async () => {
@@ -265,13 +387,25 @@ describe('webview panel in headless Chromium', function () {
     await choose(page, 'search-to', String(animal));
     await page.locator('#search-go').click();
     await page.locator('.rank').first().waitFor();
-    const got = await page.locator('.rank').evaluateAll((els) => els.map((e) => [Number((e as HTMLElement).dataset.layer), Number((e as HTMLElement).dataset.head)]));
-    const want = bert.summary.model.heads.flatMap((h, l) => Array.from({ length: h }, (_, k) => ({ l, k, w: row(bert, l, k, it)[animal] }))).sort((a, b) => b.w - a.w);
-    assert.deepEqual(got, want.map((x) => [x.l, x.k]));
-    const pct = parseFloat(await page.locator('.ranklist .pct').first().textContent() ?? '');
+    const got = await page
+      .locator('.rank')
+      .evaluateAll((els) =>
+        els.map((e) => [Number((e as HTMLElement).dataset.layer), Number((e as HTMLElement).dataset.head)]),
+      );
+    const want = bert.summary.model.heads
+      .flatMap((h, l) => Array.from({ length: h }, (_, k) => ({ l, k, w: row(bert, l, k, it)[animal] })))
+      .sort((a, b) => b.w - a.w);
+    assert.deepEqual(
+      got,
+      want.map((x) => [x.l, x.k]),
+    );
+    const pct = parseFloat((await page.locator('.ranklist .pct').first().textContent()) ?? '');
     assert.ok(Math.abs(pct - want[0].w * 100) < 0.06);
     await page.locator('.rank').nth(1).click();
-    await page.waitForFunction(([l, k]) => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === l && m.head === k), [want[1].l, want[1].k]);
+    await page.waitForFunction(
+      ([l, k]) => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === l && m.head === k),
+      [want[1].l, want[1].k],
+    );
     await page.locator('vscode-button[data-preset="previous"]').click();
     await page.waitForFunction(() => /previous-token/.test(document.querySelector('.ranking h3')?.textContent ?? ''));
   });
@@ -291,7 +425,12 @@ describe('webview panel in headless Chromium', function () {
     assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [w, h], 'decodes to the canvas size');
     await page.locator('#export-json').click();
     await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'exportJson'));
-    assert.deepEqual(await page.evaluate(() => window.__fake.sent.find((m) => m.type === 'exportJson')), { type: 'exportJson', analysisId: bert.summary.analysisId, layer: 0, head: 0 });
+    assert.deepEqual(await page.evaluate(() => window.__fake.sent.find((m) => m.type === 'exportJson')), {
+      type: 'exportJson',
+      analysisId: bert.summary.analysisId,
+      layer: 0,
+      head: 0,
+    });
   });
 
   it('hostile token text is shown as text and runs nothing', async () => {
@@ -310,7 +449,10 @@ describe('webview panel in headless Chromium', function () {
 
   it('the View control switches between the views', async () => {
     const { page } = await open(bert);
-    const shown = () => page.evaluate(() => ['.tokens', '.matrix', '.grid', '.bars'].filter((q) => document.querySelector(q)!.checkVisibility()));
+    const shown = () =>
+      page.evaluate(() =>
+        ['.tokens', '.matrix', '.grid', '.bars'].filter((q) => document.querySelector(q)!.checkVisibility()),
+      );
     assert.deepEqual(await shown(), ['.tokens', '.matrix', '.grid', '.bars']);
     await choose(page, 'view', 'tokens');
     assert.deepEqual(await shown(), ['.tokens', '.bars']);
@@ -318,7 +460,11 @@ describe('webview panel in headless Chromium', function () {
     assert.deepEqual(await shown(), ['.matrix', '.bars']);
     await choose(page, 'view', 'grid');
     assert.deepEqual(await shown(), ['.grid']);
-    assert.equal((await page.evaluate(() => window.__fake.state as { view: string })).view, 'grid', 'kept across reloads');
+    assert.equal(
+      (await page.evaluate(() => window.__fake.state as { view: string })).view,
+      'grid',
+      'kept across reloads',
+    );
   });
 
   it('Tab reaches every control and the tokens', async () => {
@@ -328,11 +474,32 @@ describe('webview panel in headless Chromium', function () {
       await page.keyboard.press('Tab');
       seen.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.className || ''));
     }
-    for (const id of ['view', 'layer', 'head', 'direction', 'threshold', 'hide-special', 'export-png', 'export-json', 'tokens']) assert.ok(seen.includes(id), `${id} in ${seen.join(' → ')}`);
+    for (const id of [
+      'view',
+      'layer',
+      'head',
+      'direction',
+      'threshold',
+      'hide-special',
+      'export-png',
+      'export-json',
+      'tokens',
+    ])
+      assert.ok(seen.includes(id), `${id} in ${seen.join(' → ')}`);
   });
 
   it('restores layer, head and text after a reload', async () => {
-    const state = { summary: bert.summary, sourceLabel: 'sentences.txt:1', sourceText: SENTENCE, layer: 1, head: 3, direction: 'row', hideSpecial: false, keep: 1, locked: null };
+    const state = {
+      summary: bert.summary,
+      sourceLabel: 'sentences.txt:1',
+      sourceText: SENTENCE,
+      layer: 1,
+      head: 3,
+      direction: 'row',
+      hideSpecial: false,
+      keep: 1,
+      locked: null,
+    };
     const { page } = await open({ ...bert, state });
     const req = await page.evaluate(() => window.__fake.sent.filter((m) => m.type === 'requestSlice').at(-1));
     assert.deepEqual([req && 'layer' in req && req.layer, req && 'head' in req && req.head], [1, 3]);
