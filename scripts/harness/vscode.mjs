@@ -211,7 +211,7 @@ export async function startVSCode({
     const exited = new Promise((r) => {
       exitResolve = r;
     });
-    await page.exposeFunction('codeAutomationLog', (level, args) =>
+    await page.exposeFunction('codeAutomationLog', (_level, args) =>
       log(`[exthost] ${Array.isArray(args) ? args.join(' ') : String(args)}`),
     );
     await page.exposeFunction('codeAutomationExit', (code) => exitResolve(Number(code)));

@@ -36,25 +36,23 @@ async function main(argv: string[]): Promise<void> {
     if (q === undefined || k === undefined) fail(`--rank-heads needs two token indices. ${USAGE}`);
   }
   if (command !== 'analyze') fail(command ? `unknown command "${command}". ${USAGE}` : USAGE);
-  let values;
+  const options = {
+    model: { type: 'string' },
+    text: { type: 'string' },
+    file: { type: 'string' },
+    dtype: { type: 'string' },
+    layer: { type: 'string' },
+    head: { type: 'string' },
+    all: { type: 'boolean' },
+    json: { type: 'boolean' },
+    rollout: { type: 'boolean' },
+    'remote-host': { type: 'string' },
+    'cache-dir': { type: 'string' },
+    offline: { type: 'boolean' },
+  } as const;
+  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
   try {
-    ({ values } = parseArgs({
-      args: rest,
-      options: {
-        model: { type: 'string' },
-        text: { type: 'string' },
-        file: { type: 'string' },
-        dtype: { type: 'string' },
-        layer: { type: 'string' },
-        head: { type: 'string' },
-        all: { type: 'boolean' },
-        json: { type: 'boolean' },
-        rollout: { type: 'boolean' },
-        'remote-host': { type: 'string' },
-        'cache-dir': { type: 'string' },
-        offline: { type: 'boolean' },
-      },
-    }));
+    ({ values } = parseArgs({ args: rest, options }));
   } catch (error) {
     fail(`${(error as Error).message}. ${USAGE}`);
   }
@@ -86,7 +84,7 @@ async function main(argv: string[]): Promise<void> {
     // --rollout: through --layer, or the last layer by default.
     const layer = layerArg ?? (values.rollout ? summary.model.layers - 1 : 0);
     const selector = values.rollout ? ('rollout' as const) : head;
-    if (rankPair && rankPair.some((i) => i >= summary.n))
+    if (rankPair?.some((i) => i >= summary.n))
       fail(`--rank-heads token indices must be below ${summary.n} (the number of tokens).`);
     const ranking = rankPair
       ? (

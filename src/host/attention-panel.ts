@@ -35,7 +35,7 @@ export class AttentionPanel implements vscode.Disposable {
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
-    private readonly extensionUri: vscode.Uri,
+    extensionUri: vscode.Uri,
     private readonly client: EngineClient,
   ) {
     panel.webview.options = webviewOptions(extensionUri);

@@ -99,7 +99,7 @@ export class EditorHeat implements vscode.Disposable {
       );
       ranges.push({ start: base + t.start, end: base + t.end, level });
     });
-    this.levels.forEach((type, k) => editor.setDecorations(type, buckets[k]));
+    for (const [k, type] of this.levels.entries()) editor.setDecorations(type, buckets[k]);
     const f = this.summary.tokens[index];
     const focus = f?.start !== null && f?.end !== null && f ? { start: base + f.start, end: base + f.end } : undefined;
     editor.setDecorations(

@@ -82,7 +82,7 @@ export function exposeAttention(bytes: Uint8Array, modelName: string): SurgeryRe
     );
   }
   const graph = model.graph;
-  if (!graph || !graph.node || graph.node.length === 0) {
+  if (!graph?.node || graph.node.length === 0) {
     throw new EngineError('bad-model', `${modelName}: the ONNX file holds no graph.`);
   }
   const ops = countOps(graph);

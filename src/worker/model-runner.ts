@@ -302,7 +302,7 @@ async function runAttention(
   }
   return outputs.map((name) => {
     const tensor = result[name];
-    if (!tensor || tensor.type !== 'float32')
+    if (tensor?.type !== 'float32')
       throw new EngineError('bad-model', `attention output ${name} is missing or not float32.`);
     return tensor.data as Float32Array;
   });

@@ -157,7 +157,7 @@ function alignNormalized(text: string, pieces: PieceToAlign[], rules: AlignmentR
       return;
     }
     const surface = surfaces[t];
-    let at = norm.startsWith(surface, cursor) ? cursor : norm.indexOf(surface, cursor);
+    const at = norm.startsWith(surface, cursor) ? cursor : norm.indexOf(surface, cursor);
     if (!surface || at < 0) {
       spans.push({ start: null, end: null });
       return;

@@ -207,7 +207,7 @@ describe('Attention Lens in the real extension host', () => {
         );
         const got = all.attentions[l][h].flat();
         assert.equal(got.length, summary.n * summary.n);
-        got.forEach((v: number, i: number) => assert.ok(Math.abs(v - want[i]) < 1e-6));
+        for (const [i, v] of (got as number[]).entries()) assert.ok(Math.abs(v - want[i]) < 1e-6);
       }
     const viewUri = vscode.Uri.joinPath(dir, `al-export-view-${Date.now()}.json`);
     api.panel.exportTo(viewUri, 'view');
@@ -302,7 +302,7 @@ describe('Attention Lens in the real extension host', () => {
     const summary = await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
     const analysed = Date.now();
     assert.ok(
-      summary && summary.tokens.some((t) => t.text === 'pizza'),
+      summary?.tokens.some((t) => t.text === 'pizza'),
       JSON.stringify(api.panel.lastPosted()).slice(0, 300),
     );
     await busy;

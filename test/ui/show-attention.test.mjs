@@ -139,6 +139,6 @@ describe(`Show Attention in the real VS Code UI (${VSIX ? 'installed .vsix' : 'd
     await page.locator('.view-line', { hasText: 'The animal' }).first().click();
     const item = page.locator('.statusbar-item', { hasText: 'tok · N²' }).first();
     await item.waitFor({ timeout: 30_000 });
-    assert.match(await item.innerText(), /\d+ tok · N² = \d+/);
+    assert.match(await item.textContent(), /\d+ tok · N² = \d+/);
   });
 });

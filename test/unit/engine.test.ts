@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { Engine } from '../../src/worker/engine';
-import { LoadedModel } from '../../src/worker/model-runner';
+import type { LoadedModel } from '../../src/worker/model-runner';
 import { referenceLayer0 } from './reference-attention';
 import { FIXTURES, SENTENCE } from './fixtures';
 

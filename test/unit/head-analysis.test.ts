@@ -81,7 +81,7 @@ describe('rollout and head search', function () {
       heads.map((h) => [h.layer, h.head]),
       want.map((h) => [h.layer, h.head]),
     );
-    heads.forEach((h, i) => assert.ok(Math.abs(h.weight - want[i].weight) < 1e-7));
+    for (const [i, h] of heads.entries()) assert.ok(Math.abs(h.weight - want[i].weight) < 1e-7);
   });
 
   it('presets score previous-token, first-token and self attention', async () => {

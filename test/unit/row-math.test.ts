@@ -27,9 +27,12 @@ describe('panel row arithmetic', () => {
     const rows = normaliseRows(Float32Array.from([2, 1, 1, 0, 0, 0]), 2, 3, [false, false, true]);
     assert.deepEqual(Array.from(rows), [2 / 3, 1 / 3, 0, 0, 0, 0].map(Math.fround));
     let seed = 5;
-    const values = Array.from({ length: 500 }, () => ((seed = (seed * 16807) % 2147483647) % 1000) / 1000);
+    const values = Array.from({ length: 500 }, () => {
+      seed = (seed * 16807) % 2147483647;
+      return (seed % 1000) / 1000;
+    });
     const full = values
-      .map((v, j) => j)
+      .map((_v, j) => j)
       .filter((j) => values[j] > 0)
       .sort((a, b) => values[b] - values[a] || a - b)
       .slice(0, 12);

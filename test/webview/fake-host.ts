@@ -38,7 +38,10 @@ function syntheticStore(spec: NonNullable<PanelFixture['synthetic']>): {
   summary: AnalysisSummary;
 } {
   let seed = spec.seed >>> 0;
-  const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const random = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
   const { n } = spec;
   const layers = Array.from({ length: spec.layers }, () => {
     const data = new Float32Array(spec.heads * n * n);
@@ -104,7 +107,7 @@ window.__fake = record;
 function deliver(message: ToWebview, buffer?: ArrayBuffer): void {
   const { type } = message;
   const bytes =
-    JSON.stringify(message, (k, v) => (v instanceof ArrayBuffer ? undefined : v)).length + (buffer?.byteLength ?? 0);
+    JSON.stringify(message, (_k, v) => (v instanceof ArrayBuffer ? undefined : v)).length + (buffer?.byteLength ?? 0);
   record.delivered.push({ type, bytes });
   window.postMessage(message, '*');
 }

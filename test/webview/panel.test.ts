@@ -273,7 +273,7 @@ describe('webview panel in headless Chromium', function () {
     await choose(page, 'threshold', '0.5');
     await page.locator('.token[data-index="4"]').hover();
     const want = row(bert, 0, 0, 4);
-    const order = want.map((w, j) => j).sort((a, b) => want[b] - want[a]);
+    const order = want.map((_w, j) => j).sort((a, b) => want[b] - want[a]);
     const keep = new Set<number>();
     let acc = 0;
     for (const j of order) {
@@ -295,7 +295,8 @@ describe('webview panel in headless Chromium', function () {
     await page.locator('.token[data-weights]').first().waitFor();
     for (const c of await chips(page)) {
       assert.equal(c.weights.length, heads);
-      c.weights.forEach((w, k) => assert.ok(Math.abs(w - row(bert, 1, k, 4)[c.index]) < 1e-6, `head ${k} ${c.text}`));
+      for (const [k, w] of c.weights.entries())
+        assert.ok(Math.abs(w - row(bert, 1, k, 4)[c.index]) < 1e-6, `head ${k} ${c.text}`);
     }
     await choose(page, 'head', '1');
     await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.head === 1));
@@ -310,7 +311,9 @@ describe('webview panel in headless Chromium', function () {
     const { page } = await open(bert);
     await choose(page, 'head', 'all');
     await page.evaluate(() =>
-      document.querySelectorAll('.token').forEach((c) => c.dispatchEvent(new MouseEvent('mouseenter'))),
+      document.querySelectorAll('.token').forEach((c) => {
+        c.dispatchEvent(new MouseEvent('mouseenter'));
+      }),
     );
     const last = bert.summary.n - 1;
     await page.waitForFunction(

@@ -1,0 +1,316 @@
+/** Encoder (bidirectional) or causal (decoder, masked upper triangle). */
+export type ModelKind = 'encoder' | 'causal';
+/** Weight precision of the ONNX file transformers.js resolves. */
+export type Dtype = 'fp32' | 'q8';
+/** One token of the analysed text; offsets are UTF-16 indices into the analysed text, null for added special tokens. */
+export interface TokenInfo {
+  text: string;
+  id: number;
+  start: number | null;
+  end: number | null;
+  special: boolean;
+}
+/** What the engine knows about the loaded model. */
+export interface ModelInfo {
+  id: string;
+  kind: ModelKind;
+  modelType: string;
+  layers: number;
+  heads: number[];
+  maxPositions: number;
+  hiddenSize: number;
+  dtype: Dtype;
+}
+/** The reply to an analysis: everything but the attention numbers, which stay in the worker. */
+export interface AnalysisSummary {
+  analysisId: number;
+  model: ModelInfo;
+  tokens: TokenInfo[];
+  /** Number of tokens (the side of each N×N matrix). */
+  n: number;
+  /** True when the text was longer than the model's positions and only its first part was analysed. */
+  truncated: boolean;
+  /** Where the analysed part starts in the text (UTF-16 offset; 0 unless a window around the cursor was asked for). */
+  analysedFrom: number;
+  /** Where the analysed part ends in the text (UTF-16 offset). */
+  analysedChars: number;
+  totalChars: number;
+  timings: {
+    loadMs: number;
+    tokenizeMs: number;
+    forwardMs: number;
+  };
+}
+/** A head index, an aggregate over the heads of a layer, or the attention rollout through that layer. */
+export type HeadSelector = number | 'mean' | 'max' | 'rollout';
+/** What to rank heads by: attention from one token to another, or a preset naming a common head type. */
+export type RankBy =
+  | {
+      kind: 'pair';
+      query: number;
+      key: number;
+    }
+  | {
+      kind: 'previous';
+    }
+  | {
+      kind: 'first';
+    }
+  | {
+      kind: 'self';
+    };
+/** One head's score in a ranking. */
+export interface HeadScore {
+  layer: number;
+  head: number;
+  weight: number;
+}
+/** Parameters of an analysis. */
+export interface AnalyzeParams {
+  model: string;
+  dtype: Dtype;
+  text: string;
+  maxTokens?: number;
+  /** Largest size in bytes of all attention maps (L·H·N²·4) an analysis may hold; larger ones are refused. */
+  maxAttentionBytes?: number;
+  /** For text longer than the model reads at once: analyse the window of tokens around this UTF-16 offset instead of the start. */
+  around?: number;
+  remoteHost?: string;
+  cacheDir?: string;
+  allowRemote?: boolean;
+  /** Bytes of memory a model may need to load (default: 80% of this machine's memory); tests lower it. */
+  modelMemoryLimit?: number;
+  /** Also cut this slice (and the thumbnails, when a size is given), so the panel's first paint needs no further round trip. */
+  firstView?: {
+    layer: number;
+    head: HeadSelector;
+    thumbnailSize?: number;
+  };
+}
+/** An analysis with, when asked for, the data of its first paint. */
+export interface AnalysisReply extends AnalysisSummary {
+  first?: {
+    slice: SliceReply;
+    thumbnails?: ThumbnailsReply;
+  };
+}
+/** One N×N matrix, row-major, as an ArrayBuffer of float32 trimmed to exactly the slice. */
+export interface SliceReply {
+  analysisId: number;
+  layer: number;
+  head: HeadSelector;
+  n: number;
+  buffer: ArrayBuffer;
+}
+/** Most heads (layers × heads per layer) the thumbnail grid shows; bigger models get no grid (98,304 took 44 s and 3.7 GB). */
+export declare const MAX_GRID_HEADS = 2048;
+/** Downsampled previews of every layer × head: `size`×`size` float32 each, concatenated layer-major; size 0 (no data) over MAX_GRID_HEADS. */
+export interface ThumbnailsReply {
+  analysisId: number;
+  size: number;
+  heads: number[];
+  buffer: ArrayBuffer;
+}
+/** Whether a focus token's distribution is what it pays (its row) or what it receives (its column). */
+export type Direction = 'row' | 'column';
+/** One token's row (or column) in every head of a layer: heads × N float32, head-major. */
+export interface RowsReply {
+  analysisId: number;
+  layer: number;
+  index: number;
+  direction: Direction;
+  heads: number;
+  n: number;
+  buffer: ArrayBuffer;
+}
+/** The engine's methods, as the worker serves them. */
+export interface EngineApi {
+  analyze(params: AnalyzeParams): AnalysisReply;
+  slice(params: { analysisId: number; layer: number; head: HeadSelector }): SliceReply;
+  thumbnails(params: { analysisId: number; size: number }): ThumbnailsReply;
+  rows(params: { analysisId: number; layer: number; index: number; direction: Direction }): RowsReply;
+  countTokens(params: {
+    model: string;
+    dtype: Dtype;
+    text: string;
+    allowRemote?: boolean;
+    cacheDir?: string;
+    remoteHost?: string;
+  }): {
+    count: number;
+    maxPositions: number;
+    layers: number;
+    heads: number[];
+    hiddenSize: number;
+  };
+  release(params: { analysisId: number }): {
+    released: boolean;
+  };
+  rankHeads(params: { analysisId: number; by: RankBy }): {
+    heads: HeadScore[];
+  };
+  /** Writes the analysis as attention JSON (the CLI's shape) to a file the user chose, streaming one matrix at a time. */
+  exportJson(params: {
+    analysisId: number;
+    path: string;
+    scope: 'view' | 'all';
+    layer: number;
+    head: HeadSelector;
+    source: string;
+  }): {
+    bytes: number;
+  };
+}
+/** Error codes every side can branch on. */
+export type EngineErrorCode =
+  | 'fused-attention'
+  | 'no-attention-softmax'
+  | 'model-not-found'
+  | 'bad-model'
+  | 'bad-input'
+  | 'over-budget'
+  | 'unknown-analysis'
+  | 'cancelled'
+  | 'timeout'
+  | 'worker-died'
+  | 'offline'
+  | 'internal';
+/** An error as plain data, so it crosses threads and processes intact. */
+export interface ErrorData {
+  code: EngineErrorCode;
+  message: string;
+  details?: string;
+}
+/** A request to a method of an API. */
+export interface RequestMessage<Api, K extends keyof Api = keyof Api> {
+  kind: 'request';
+  id: number;
+  method: K;
+  params: Api[K] extends (p: infer P) => unknown ? P : never;
+}
+/** Download progress of one model file, sent while a request that loads a model runs. */
+export interface DownloadProgress {
+  file: string;
+  loaded: number;
+  /** 0 when the server did not say. */
+  total: number;
+}
+/** A reply: the result or an error, as data; or an event about a request still running. */
+export type ReplyMessage =
+  | {
+      kind: 'reply';
+      id: number;
+      ok: true;
+      result: unknown;
+    }
+  | {
+      kind: 'reply';
+      id: number;
+      ok: false;
+      error: ErrorData;
+    }
+  | {
+      kind: 'event';
+      id: number;
+      event: DownloadProgress;
+    };
+/** Messages the host sends to the webview. */
+export type ToWebview =
+  | {
+      type: 'loading';
+      text: string;
+      title: string;
+    }
+  | {
+      type: 'analysis';
+      summary: AnalysisSummary;
+      sourceLabel: string;
+      sourceText?: string;
+      first?: {
+        slice: SliceReply;
+        thumbnails?: ThumbnailsReply;
+      };
+    }
+  | {
+      type: 'slice';
+      requestId: number;
+      slice: SliceReply;
+    }
+  | {
+      type: 'rows';
+      requestId: number;
+      rows: RowsReply;
+    }
+  | {
+      type: 'thumbnails';
+      thumbnails: ThumbnailsReply;
+    }
+  | {
+      type: 'ranking';
+      by: RankBy;
+      heads: HeadScore[];
+    }
+  | {
+      type: 'focusFromEditor';
+      index: number;
+    }
+  | {
+      type: 'notice';
+      text: string;
+    }
+  | {
+      type: 'lockToken';
+      index: number;
+    }
+  | {
+      type: 'nextHead';
+    }
+  | {
+      type: 'error';
+      message: string;
+    };
+/** Messages the webview sends to the host. */
+export type FromWebview =
+  | {
+      type: 'ready';
+    }
+  | {
+      type: 'requestSlice';
+      requestId: number;
+      analysisId: number;
+      layer: number;
+      head: HeadSelector;
+    }
+  | {
+      type: 'requestThumbnails';
+      analysisId: number;
+      size: number;
+    }
+  | {
+      type: 'requestRows';
+      requestId: number;
+      analysisId: number;
+      layer: number;
+      index: number;
+      direction: Direction;
+    }
+  | {
+      type: 'focusToken';
+      index: number | null;
+      weights?: number[];
+    }
+  | {
+      type: 'rankHeads';
+      analysisId: number;
+      by: RankBy;
+    }
+  | {
+      type: 'exportPng';
+      dataUrl: string;
+    }
+  | {
+      type: 'exportJson';
+      analysisId: number;
+      layer: number;
+      head: HeadSelector;
+    };
