@@ -1,0 +1,51 @@
+// What the panel does with each message from the host.
+import type { ToWebview } from '../src/protocol/messages';
+import type { PanelView } from './panel-view';
+
+/** Applies one host message to the panel. */
+export function handleHostMessage(panel: PanelView, m: ToWebview): void {
+  const state = panel.state;
+  switch (m.type) {
+    case 'loading':
+      panel.setStatus(m.text);
+      panel.setTitle(m.title);
+      break;
+    case 'analysis':
+      panel.showAnalysis(m.summary, m.sourceLabel, m.sourceText, m.first);
+      break;
+    case 'slice':
+      panel.onSlice(m.requestId, m.slice);
+      break;
+    case 'rows':
+      panel.onRows(m.requestId, m.rows);
+      break;
+    case 'thumbnails':
+      panel.onThumbnails(m.thumbnails);
+      break;
+    case 'focusFromEditor':
+      // The editor cursor moved onto an analysed token: focus it unless the user locked another.
+      if (state.locked === null && state.summary && m.index < state.summary.n) {
+        panel.setFocus(m.index);
+        panel.tokens.chip(m.index)?.scrollIntoView({ block: 'nearest' });
+      }
+      break;
+    case 'notice':
+      panel.setStatus(m.text);
+      break;
+    case 'lockToken':
+      if (state.summary && m.index < state.summary.n) {
+        panel.lock(m.index);
+        panel.tokens.chip(m.index)?.scrollIntoView({ block: 'nearest' });
+      }
+      break;
+    case 'nextHead':
+      panel.nextHead();
+      break;
+    case 'ranking':
+      panel.onRanking(m.by, m.heads);
+      break;
+    case 'error':
+      panel.onError(m.message);
+      break;
+  }
+}

@@ -1,0 +1,456 @@
+// The panel's views and what links them: token chips, the matrix, focus bars, the head legend and the layer × head
+// grid, all driven by one view state. Token text reaches the DOM only through textContent (see dom.ts) or canvas
+// fillText.
+import type {
+  AnalysisSummary,
+  Direction,
+  HeadSelector,
+  RowsReply,
+  SliceReply,
+  ThumbnailsReply,
+} from '../src/protocol/messages';
+import { headColour } from './color-scale';
+import { displayText, el } from './dom';
+import { renderFocusBars } from './focus-bars';
+import { HeadSearch } from './head-search';
+import { Heatmap } from './heatmap';
+import { LatestRequest } from './latest-request';
+import { focusDistribution, keepTopMass, normaliseRows, renormalise } from './row-math';
+import { markSelectedThumb, renderThumbnailGrid } from './thumbnail-grid';
+import { TokenView } from './token-view';
+import { Toolbar } from './toolbar';
+import {
+  allHeads,
+  currentSelector,
+  hiddenMask,
+  loadViewState,
+  saveViewState,
+  type ViewState,
+  viewName,
+} from './view-state';
+import { vscode } from './vscode-api';
+
+/** Side of the layer × head thumbnails asked of the engine. */
+const THUMB = 24;
+
+/** The first paint's data when the host sent it along with the analysis. */
+export type FirstView = { slice: SliceReply; thumbnails?: ThumbnailsReply };
+
+/** Every view of the panel, built into `app`. */
+export class PanelView {
+  readonly state: ViewState = loadViewState();
+  /** The slice as received, with hidden tokens renormalised away, and after the threshold. */
+  private raw: Float32Array | undefined;
+  private visible: Float32Array | undefined;
+  private shown: Float32Array | undefined;
+  private headRows: { key: string; heads: number; data: Float32Array } | undefined;
+  /** The focus token (hovered or locked) and the highlighted peer on the other axis. */
+  focus: number | null = this.state.locked;
+  private peer: number | null = null;
+  /** What the editor was last told to highlight, so a moving mouse inside one cell sends nothing. */
+  private lastHeat = '';
+
+  private readonly status = el('div', { class: 'status', role: 'status' });
+  private readonly title = el('h1', {}, 'Attention Lens');
+  private readonly meta = el('div', { class: 'meta' });
+  private readonly headLegend = el('div', { class: 'head-legend', 'aria-label': 'Head colours' });
+  readonly tokensView = el('section', {
+    class: 'tokens',
+    'aria-label': 'Tokens: hover, or focus here and use the arrow keys; Enter or click locks, Esc unlocks',
+    tabindex: '0',
+  });
+  readonly matrixWrap = el('section', {
+    class: 'matrix',
+    'aria-label': 'Attention matrix: query tokens down the side, key tokens across',
+  });
+  readonly tooltip = el('div', { class: 'tooltip', role: 'tooltip' });
+  private readonly bars = el('section', { class: 'bars', 'aria-label': 'Focus token attention' });
+  private readonly grid = el('section', { class: 'grid', 'aria-label': 'Every layer and head' });
+  private readonly live = el('div', { class: 'sr-only', 'aria-live': 'polite' });
+  private readonly toolbar: Toolbar;
+  private readonly search: HeadSearch;
+  readonly tokens: TokenView;
+  readonly heatmap: Heatmap;
+  private readonly slices = new LatestRequest<{ analysisId: number; layer: number; head: HeadSelector }>(
+    (requestId, p) => vscode.postMessage({ type: 'requestSlice', requestId, ...p }),
+  );
+  private readonly rows = new LatestRequest<{ analysisId: number; layer: number; index: number; direction: Direction }>(
+    (requestId, p) => vscode.postMessage({ type: 'requestRows', requestId, ...p }),
+  );
+
+  constructor(private readonly app: HTMLElement) {
+    const state = this.state;
+    this.toolbar = new Toolbar(state, {
+      viewChanged: () => this.changedView(),
+      directionChanged: () => {
+        this.headRows = undefined;
+        this.save();
+        this.renderShading();
+      },
+      filterChanged: (hiddenChanged) => {
+        this.save();
+        if (!hiddenChanged) this.reprocess();
+        else if (state.summary) {
+          this.renderTokens();
+          this.reprocess();
+        }
+      },
+      layoutChanged: () => {
+        this.applyView();
+        this.save();
+      },
+      exportPng: () => this.exportPng(),
+      exportJson: () => {
+        if (state.summary) {
+          vscode.postMessage({
+            type: 'exportJson',
+            analysisId: state.summary.analysisId,
+            layer: state.layer,
+            head: currentSelector(state),
+          });
+        }
+      },
+    });
+    const header = el('header');
+    header.append(this.title, this.meta, this.toolbar.element);
+    const main = el('div', { class: 'main' });
+    this.tooltip.hidden = true;
+    const legend = el('div', { class: 'legend', 'aria-hidden': 'true' });
+    legend.append(
+      el('span', {}, 'low'),
+      el('span', { class: 'ramp' }),
+      el('span', {}, 'high (relative to the matrix maximum) · grey checker = masked or hidden'),
+    );
+    this.matrixWrap.append(this.tooltip, legend);
+    main.append(this.matrixWrap, this.bars);
+    this.search = new HeadSearch(
+      (by) => {
+        if (state.summary) vscode.postMessage({ type: 'rankHeads', analysisId: state.summary.analysisId, by });
+      },
+      (layer, head) => this.selectHead(layer, head),
+    );
+    app.append(header, this.status, this.headLegend, this.tokensView, main, this.grid, this.search.element, this.live);
+    this.tokens = new TokenView(
+      this.tokensView,
+      (i) => this.setFocus(i),
+      (i) => this.lock(state.locked === i ? null : i),
+    );
+    this.heatmap = new Heatmap(this.matrixWrap, () => Math.max(200, Math.min(600, this.matrixWrap.clientWidth || 420)));
+  }
+
+  /** Shows the chosen views; hidden ones keep their state, and hover links the visible ones as before. */
+  applyView(): void {
+    this.app.dataset.view = this.state.view;
+    if (this.state.view === 'all' || this.state.view === 'matrix') this.heatmap.draw();
+  }
+
+  /** A line above the views: progress, a note, or an error. */
+  setStatus(text: string, kind: 'info' | 'error' = 'info'): void {
+    this.status.textContent = text;
+    this.status.className = `status ${kind}`;
+    this.status.hidden = text.length === 0;
+  }
+
+  /** The panel's title line. */
+  setTitle(text: string): void {
+    this.title.textContent = `Attention — ${text}`;
+  }
+
+  /** A new analysis: tokens at once, the first matrix from `first` when the host guessed the view, else asked for. */
+  showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: string | undefined, first?: FirstView): void {
+    const state = this.state;
+    const sameModel = state.summary?.model.id === s.model.id;
+    state.summary = s;
+    state.sourceLabel = sourceLabel;
+    state.sourceText = sourceText;
+    if (!sameModel) {
+      state.layer = 0;
+      state.head = 0;
+      state.rollout = false;
+    }
+    if (state.locked !== null && state.locked >= s.n) state.locked = null;
+    this.focus = state.locked;
+    this.raw = this.visible = this.shown = this.headRows = undefined;
+    this.lastHeat = '';
+    this.slices.reset();
+    this.rows.reset();
+    this.save();
+    this.setTitle(sourceLabel);
+    const model = s.model;
+    this.meta.textContent = `${model.id} · ${model.kind} · ${model.layers} layers × ${[...new Set(model.heads)].join('/')} heads · ${model.dtype} · N = ${s.n} tokens → N² = ${(s.n * s.n).toLocaleString()} scores per head per layer`;
+    this.setStatus(s.truncated ? truncationNote(s) : '');
+    this.toolbar.fillSelectors(s);
+    this.renderTokens();
+    this.search.setTokens(s.tokens, state.locked);
+    this.renderHeadLegend();
+    this.renderShading();
+    if (
+      first &&
+      first.slice.analysisId === s.analysisId &&
+      first.slice.layer === state.layer &&
+      first.slice.head === currentSelector(state)
+    ) {
+      this.drawSlice(first.slice);
+    } else this.requestSlice();
+    if (first?.thumbnails?.analysisId === s.analysisId) this.onThumbnails(first.thumbnails);
+    else vscode.postMessage({ type: 'requestThumbnails', analysisId: s.analysisId, size: Math.min(THUMB, s.n) });
+  }
+
+  /** The tokens of a saved analysis without numbers, until the host sends the re-run. */
+  showShell(s: AnalysisSummary): void {
+    this.state.summary = s;
+    this.setTitle(this.state.sourceLabel ?? '');
+    this.setStatus('Restoring the analysis…');
+    this.toolbar.fillSelectors(s);
+    this.renderTokens();
+  }
+
+  onSlice(requestId: number, slice: SliceReply): void {
+    // A fast user may have asked again: only the answer to the newest wish is drawn.
+    if (!this.slices.settle(requestId) || slice.analysisId !== this.state.summary?.analysisId) return;
+    this.drawSlice(slice);
+  }
+
+  onRows(requestId: number, r: RowsReply): void {
+    if (!this.rows.settle(requestId) || r.analysisId !== this.state.summary?.analysisId) return;
+    this.headRows = {
+      key: `${r.analysisId}:${r.layer}:${r.index}:${r.direction}`,
+      heads: r.heads,
+      data: new Float32Array(r.buffer),
+    };
+    this.renderShading();
+  }
+
+  onThumbnails(t: ThumbnailsReply): void {
+    if (t.analysisId !== this.state.summary?.analysisId) return;
+    renderThumbnailGrid(this.grid, t, (layer, head) => this.selectHead(layer, head));
+    markSelectedThumb(this.grid, this.state.layer, this.state.rollout ? '' : String(this.state.head));
+  }
+
+  /** Heads ranked by the engine for the head search. */
+  onRanking(by: Parameters<HeadSearch['show']>[0], heads: Parameters<HeadSearch['show']>[1]): void {
+    if (this.state.summary) this.search.show(by, heads, this.state.summary.tokens);
+  }
+
+  /** A request failed: forget what is in flight so the queue moves on, and say why. */
+  onError(message: string): void {
+    this.slices.reset();
+    this.rows.reset();
+    this.setStatus(message, 'error');
+  }
+
+  /** Hover focus (ignored while a token is locked). */
+  setFocus(i: number | null): void {
+    if (this.state.locked !== null) return;
+    this.focus = i;
+    this.renderShading();
+  }
+
+  /** Locks (or with null unlocks) the focus token. */
+  lock(i: number | null): void {
+    this.state.locked = i;
+    this.focus = i;
+    if (i !== null) this.search.setQuery(i);
+    this.save();
+    this.renderShading();
+  }
+
+  /** The cell under the pointer focuses its row's token (or column's) and marks the other axis. */
+  hoverCell(cell: { row: number; col: number } | undefined): void {
+    if (!cell) {
+      this.peer = null;
+      if (this.state.locked === null) this.setFocus(null);
+      else this.renderShading();
+      return;
+    }
+    this.peer = this.state.direction === 'row' ? cell.col : cell.row;
+    if (this.state.locked === null) this.focus = this.state.direction === 'row' ? cell.row : cell.col;
+    this.renderShading();
+  }
+
+  /** The weight shown in a cell (after hiding and the threshold). */
+  shownWeight(row: number, col: number): number | undefined {
+    const s = this.state.summary;
+    return s && this.shown ? this.shown[row * s.n + col] : undefined;
+  }
+
+  /** The next head of this layer, then the first head of the next layer (walkthrough). */
+  nextHead(): void {
+    const s = this.state.summary;
+    if (!s) return;
+    const heads = s.model.heads[this.state.layer];
+    const next = typeof this.state.head === 'number' && !this.state.rollout ? this.state.head + 1 : 0;
+    if (next < heads) this.selectHead(this.state.layer, next);
+    else this.selectHead((this.state.layer + 1) % s.model.layers, 0);
+  }
+
+  /** Selects one layer and head (grid, legend, head search). */
+  selectHead(layer: number, head: number): void {
+    this.state.layer = layer;
+    this.state.rollout = false;
+    this.state.head = head;
+    this.toolbar.showLayer();
+    this.changedView();
+  }
+
+  private save(): void {
+    saveViewState(this.state);
+  }
+
+  private renderTokens(): void {
+    const s = this.state.summary!;
+    this.tokens.render(s.tokens, hiddenMask(this.state, s));
+  }
+
+  /** Recomputes the derived matrices after the slice, hidden tokens or threshold changed. */
+  private reprocess(): void {
+    const s = this.state.summary;
+    if (!s || !this.raw) return;
+    const hidden = hiddenMask(this.state, s);
+    this.visible = renormalise(this.raw, s.n, hidden);
+    this.shown = keepTopMass(this.visible, s.n, s.n, this.state.keep);
+    this.heatmap.set(
+      this.shown,
+      s.n,
+      s.model.kind === 'causal',
+      hidden,
+      s.tokens.map((t) => displayText(t.text).slice(0, 14)),
+    );
+    this.renderShading();
+  }
+
+  private renderShading(): void {
+    const s = this.state.summary;
+    const focus = this.focus;
+    this.tokens.mark(focus, this.peer);
+    if (focus === null || !s || !this.visible || !this.shown) {
+      this.tokens.clear();
+      this.bars.replaceChildren(
+        el(
+          'p',
+          { class: 'hint' },
+          'Hover a token to see where its attention goes. Click to lock, Esc to unlock, arrow keys to move.',
+        ),
+      );
+      this.heatmap.crosshair(undefined);
+      this.live.textContent = '';
+      this.tellEditor(null, undefined);
+      return;
+    }
+    const n = s.n;
+    const direction = this.state.direction;
+    const dist = focusDistribution(this.visible, n, focus, direction);
+    if (allHeads(this.state)) this.shadeAllHeads(s, focus);
+    else this.tokens.shadeOne(dist, this.state.keep >= 1 ? dist : focusDistribution(this.shown, n, focus, direction));
+    const heading = `Attention ${direction === 'row' ? 'paid by' : 'received by'} "${s.tokens[focus].text}" (${viewName(this.state)})`;
+    const top3 = renderFocusBars(this.bars, heading, s.tokens, dist, (j, on) =>
+      this.tokens.chip(j)?.classList.toggle('peer', on),
+    );
+    this.tellEditor(focus, dist);
+    this.live.textContent = `${s.tokens[focus].text}: ${top3}`;
+    const peer = this.peer ?? focus;
+    this.heatmap.crosshair(direction === 'row' ? { row: focus, col: peer } : { row: peer, col: focus });
+  }
+
+  /** One colour per head: each chip carries a stripe per head whose opacity is that head's weight (relative to its max). */
+  private shadeAllHeads(s: AnalysisSummary, index: number): void {
+    const key = `${s.analysisId}:${this.state.layer}:${index}:${this.state.direction}`;
+    if (this.headRows?.key !== key) {
+      // Until this token's rows arrive, show nothing rather than another token's stripes.
+      this.tokens.clear();
+      this.rows.request({ analysisId: s.analysisId, layer: this.state.layer, index, direction: this.state.direction });
+      return;
+    }
+    const { heads, data } = this.headRows;
+    const rows = normaliseRows(data, heads, s.n, hiddenMask(this.state, s));
+    this.tokens.shadeHeads(keepTopMass(rows, heads, s.n, this.state.keep), heads, s.n);
+  }
+
+  /** Lets the host shade the source text in the editor by the focus token's distribution. */
+  private tellEditor(index: number | null, dist: Float32Array | undefined): void {
+    const st = this.state;
+    const key =
+      index === null
+        ? ''
+        : `${st.summary?.analysisId}:${index}:${viewName(st)}:${st.direction}:${st.hideSpecial}:${st.keep}`;
+    if (key === this.lastHeat) return;
+    this.lastHeat = key;
+    vscode.postMessage(
+      index === null || !dist
+        ? { type: 'focusToken', index: null }
+        : { type: 'focusToken', index, weights: Array.from(dist, (w) => Math.min(1, Math.max(0, w))) },
+    );
+  }
+
+  private renderHeadLegend(): void {
+    const s = this.state.summary;
+    const legend = this.headLegend;
+    if (!s || !allHeads(this.state)) {
+      legend.replaceChildren();
+      legend.hidden = true;
+      return;
+    }
+    legend.hidden = false;
+    const items = Array.from({ length: s.model.heads[this.state.layer] }, (_, k) => {
+      const [r, g, b] = headColour(k);
+      const key = el('button', { class: 'head-key', 'data-head': String(k), title: `show head ${k + 1} alone` });
+      const sw = el('span', { class: 'swatch' });
+      sw.style.background = `rgb(${r},${g},${b})`;
+      key.append(sw, document.createTextNode(`head ${k + 1}`));
+      key.addEventListener('click', () => this.selectHead(this.state.layer, k));
+      return key;
+    });
+    legend.replaceChildren(el('span', {}, 'One stripe per head on each token; stronger = more attention:'), ...items);
+  }
+
+  /** Layer or head changed: keep the focus, fetch the new slice. */
+  private changedView(): void {
+    this.headRows = undefined;
+    this.save();
+    markSelectedThumb(this.grid, this.state.layer, this.state.rollout ? '' : String(this.state.head));
+    this.renderHeadLegend();
+    this.requestSlice();
+  }
+
+  /** The matrix as drawn (labels included) on the theme's background, as a PNG for the host to save. */
+  private exportPng(): void {
+    if (!this.state.summary || !this.raw) return;
+    const canvas = this.heatmap.canvas;
+    const out = document.createElement('canvas');
+    out.width = canvas.width;
+    out.height = canvas.height;
+    const ctx = out.getContext('2d')!;
+    ctx.fillStyle = getComputedStyle(document.body).backgroundColor || '#fff';
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.drawImage(canvas, 0, 0);
+    vscode.postMessage({ type: 'exportPng', dataUrl: out.toDataURL('image/png') });
+  }
+
+  private requestSlice(): void {
+    const s = this.state.summary;
+    if (!s) return;
+    this.slices.request({ analysisId: s.analysisId, layer: this.state.layer, head: currentSelector(this.state) });
+  }
+
+  private drawSlice(slice: SliceReply): void {
+    const s = this.state.summary;
+    if (!s) return;
+    this.raw = new Float32Array(slice.buffer);
+    this.heatmap.canvas.setAttribute(
+      'aria-label',
+      `attention heatmap, ${viewName(this.state)}, ${slice.n} by ${slice.n}`,
+    );
+    this.setStatus(s.truncated ? truncationNote(s) : '');
+    this.reprocess();
+    document.body.dataset.painted = String(slice.analysisId);
+  }
+}
+
+/** The sentence that says which part of a long text is shown. */
+function truncationNote(s: AnalysisSummary): string {
+  const part =
+    s.analysedFrom > 0
+      ? `characters ${(s.analysedFrom + 1).toLocaleString()}–${s.analysedChars.toLocaleString()} (around the cursor)`
+      : `the first ${s.analysedChars.toLocaleString()}`;
+  return `The text is longer than the ${s.n} tokens analysed at once: showing ${part} of ${s.totalChars.toLocaleString()} characters.`;
+}

@@ -1,0 +1,139 @@
+// The panel's control row: view, layer (incl. rollout), head (incl. all / mean / max), direction, Keep, hide
+// special tokens, and the two exports. It edits the view state and tells the panel what changed.
+import type { AnalysisSummary } from '../src/protocol/messages';
+import { makeCheckbox, makeSelect, setChoices } from './controls';
+import { el } from './dom';
+import { KEEP_CHOICES, type ViewState } from './view-state';
+
+/** What the toolbar asks of the panel after it changed the state. */
+export interface ToolbarActions {
+  /** Layer, rollout or head changed: fetch the new matrix. */
+  viewChanged(): void;
+  /** Row/column changed. */
+  directionChanged(): void;
+  /** Keep threshold or hidden tokens changed: recompute what is shown. */
+  filterChanged(hiddenChanged: boolean): void;
+  /** Which views are on screen changed. */
+  layoutChanged(): void;
+  exportPng(): void;
+  exportJson(): void;
+}
+
+/** The control row, bound to one view state. */
+export class Toolbar {
+  readonly element = el('div', { class: 'controls', role: 'toolbar', 'aria-label': 'View controls' });
+  private readonly layer;
+  private readonly head;
+
+  constructor(
+    private readonly state: ViewState,
+    actions: ToolbarActions,
+  ) {
+    this.layer = makeSelect('layer', 'Layer', (v) => {
+      state.rollout = v.startsWith('r');
+      state.layer = Number(v.replace('r', ''));
+      this.fillHeads();
+      actions.viewChanged();
+    });
+    this.head = makeSelect('head', 'Head', (v) => {
+      state.head = v === 'mean' || v === 'max' || v === 'all' ? v : Number(v);
+      actions.viewChanged();
+    });
+    const direction = makeSelect('direction', 'Show', (v) => {
+      state.direction = v === 'column' ? 'column' : 'row';
+      actions.directionChanged();
+    });
+    const keep = makeSelect('threshold', 'Keep', (v) => {
+      state.keep = Number(v);
+      actions.filterChanged(false);
+    });
+    const view = makeSelect('view', 'View', (v) => {
+      state.view = v === 'tokens' || v === 'matrix' || v === 'grid' ? v : 'all';
+      actions.layoutChanged();
+    });
+    const hide = makeCheckbox('hide-special', 'hide special tokens', (on) => {
+      state.hideSpecial = on;
+      actions.filterChanged(true);
+    });
+    const png = button('export-png', 'Export PNG', () => actions.exportPng());
+    const json = button('export-json', 'Export JSON…', () => actions.exportJson());
+    this.element.append(view.wrap, this.layer.wrap, this.head.wrap, direction.wrap, keep.wrap, hide, png, json);
+    setChoices(
+      direction.select,
+      [
+        { value: 'row', label: 'attention paid (row)' },
+        { value: 'column', label: 'attention received (column)' },
+      ],
+      state.direction,
+    );
+    setChoices(
+      keep.select,
+      KEEP_CHOICES.map((k) => ({ value: String(k), label: k === 1 ? 'all weights' : `top ${k * 100}% of each row` })),
+      String(state.keep),
+    );
+    hide.checked = state.hideSpecial;
+    setChoices(
+      view.select,
+      [
+        { value: 'all', label: 'everything' },
+        { value: 'tokens', label: 'tokens + bars' },
+        { value: 'matrix', label: 'matrix + bars' },
+        { value: 'grid', label: 'layers × heads' },
+      ],
+      state.view,
+    );
+  }
+
+  /** Fills the layer and head choices for a model. */
+  fillSelectors(s: AnalysisSummary): void {
+    const state = this.state;
+    state.layer = Math.min(state.layer, s.model.layers - 1);
+    setChoices(
+      this.layer.select,
+      [
+        ...Array.from({ length: s.model.layers }, (_, l) => ({
+          value: String(l),
+          label: `${l + 1} of ${s.model.layers}`,
+        })),
+        ...Array.from({ length: s.model.layers }, (_, l) => ({ value: `r${l}`, label: `rollout through ${l + 1}` })),
+      ],
+      `${state.rollout ? 'r' : ''}${state.layer}`,
+    );
+    this.fillHeads();
+  }
+
+  /** Shows the state's layer (after a selection elsewhere: grid, legend, head search). */
+  showLayer(): void {
+    this.layer.select.value = String(this.state.layer);
+    this.fillHeads();
+  }
+
+  private fillHeads(): void {
+    const state = this.state;
+    const s = state.summary;
+    if (!s) return;
+    const h = s.model.heads[state.layer];
+    if (typeof state.head === 'number' && state.head >= h) state.head = 0;
+    setChoices(
+      this.head.select,
+      [
+        ...Array.from({ length: h }, (_, k) => ({ value: String(k), label: `head ${k + 1}` })),
+        { value: 'all', label: 'all heads (a colour each)' },
+        { value: 'mean', label: 'mean of heads' },
+        { value: 'max', label: 'max of heads' },
+      ],
+      String(state.head),
+    );
+    // Rollout already averages the heads of every layer.
+    this.head.select.disabled = state.rollout;
+  }
+}
+
+function button(id: string, label: string, onClick: () => void): HTMLElement {
+  const b = document.createElement('vscode-button');
+  b.id = id;
+  b.setAttribute('secondary', '');
+  b.textContent = label;
+  b.addEventListener('click', onClick);
+  return b;
+}
