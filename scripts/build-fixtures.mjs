@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeModel } from './fixtures/graph-builder.mjs';
-import { bertTokenizer, gpt2Tokenizer } from './fixtures/tokenizers.mjs';
+import { bertTokenizer, gpt2Tokenizer, llama2Tokenizer, unigramTokenizer } from './fixtures/tokenizers.mjs';
 import { makeWeights, buildTransformer, buildFusedAttention, buildNoSoftmax } from './fixtures/transformer.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -157,4 +157,21 @@ for (const [name, fx] of Object.entries(fixtures)) {
   writeFileSync(stamp, key);
   const mb = readdirSync(join(dir, 'onnx')).reduce((s, f) => s + statSync(join(dir, 'onnx', f)).size, 0) / 2 ** 20;
   console.log(`fixture ${name}: ${mb.toFixed(1)} MB in ${Date.now() - started} ms`);
+}
+
+// Tokenizer-only fixtures (no graph), one per tokenizer family the offset tests cover besides WordPiece (bert-tiny)
+// and byte-level BPE (gpt2-tiny): SentencePiece BPE with byte fallback, and SentencePiece Unigram with NFKC.
+const tokenizerOut = join(here, '..', 'test', 'fixtures', 'tokenizers');
+for (const [name, make] of Object.entries({ 'llama2-bpe': llama2Tokenizer, 'use-unigram': unigramTokenizer })) {
+  const dir = join(tokenizerOut, name);
+  const stamp = join(dir, '.stamp');
+  const key = createHash('sha256').update(builderHash.copy().digest('hex')).update(name).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) continue;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const { tokenizer, config } = make(4096);
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2));
+  writeFileSync(stamp, key);
+  console.log(`tokenizer fixture ${name}`);
 }

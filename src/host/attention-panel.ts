@@ -25,11 +25,7 @@ export class AttentionPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   /** Shading of the analysed source text while the panel has a focus token. */
   readonly heat = new EditorHeat(
-    () =>
-      this.post({
-        type: 'notice',
-        text: 'The text changed since this analysis, so the editor is no longer highlighted. Run Show Attention again to refresh.',
-      }),
+    (text) => this.post({ type: 'notice', text }),
     (index) => this.post({ type: 'focusFromEditor', index }),
   );
 

@@ -15,6 +15,9 @@ export interface AnalysisSource {
 
 const LEVELS = 6;
 
+const STALE_TEXT =
+  'The text changed since this analysis, so the editor is no longer highlighted. Run Show Attention again to refresh.';
+
 /** What the heat looks like now, for tests: document offset ranges per shade level, and whether it is stale. */
 export interface HeatState {
   ranges: { start: number; end: number; level: number }[];
@@ -41,8 +44,9 @@ export class EditorHeat implements vscode.Disposable {
   private current: HeatState = { ranges: [], focus: undefined, stale: false };
   private readonly disposables: vscode.Disposable[] = [];
 
+  /** `onStale` hears why the editor is not highlighted (the text changed, or tokens could not be placed). */
   constructor(
-    private readonly onStale: () => void,
+    private readonly onStale: (why: string) => void,
     private readonly onCursorToken: (index: number) => void,
   ) {
     this.disposables.push(
@@ -56,7 +60,7 @@ export class EditorHeat implements vscode.Disposable {
           return;
         this.clear();
         this.current.stale = true;
-        this.onStale();
+        this.onStale(STALE_TEXT);
       }),
       vscode.window.onDidChangeTextEditorSelection((e) => {
         const index = this.tokenAt(e.textEditor.document, e.textEditor.document.offsetAt(e.selections[0].active));
@@ -72,9 +76,16 @@ export class EditorHeat implements vscode.Disposable {
     this.summary = summary;
     // Edited while the analysis ran: the offsets no longer point at the right text.
     const doc = source && vscode.workspace.textDocuments.find((d) => d.uri.toString() === source.uri.toString());
-    const stale = !!doc && doc.version !== source?.version;
-    this.current = { ranges: [], focus: undefined, stale };
-    if (stale) this.onStale();
+    const edited = !!doc && doc.version !== source?.version;
+    // A token the engine could not place in the text would shade the wrong characters: no heat at all then.
+    const unplaced = summary.tokens.filter((t) => !t.special && (t.start === null || t.end === null)).length;
+    this.current = { ranges: [], focus: undefined, stale: edited || unplaced > 0 };
+    if (edited) this.onStale(STALE_TEXT);
+    else if (unplaced > 0) {
+      this.onStale(
+        `${unplaced} of the ${summary.n} tokens could not be placed in the source text, so the editor is not highlighted.`,
+      );
+    }
   }
 
   /** Shades each token of the source by `weights` (one per token) and outlines the focus token; null clears. */

@@ -94,15 +94,22 @@ function matchesAt(hay: Uint8Array, needle: Uint8Array, at: number): boolean {
   return true;
 }
 
-/** The text normalised per code point, with each normalised char's source span. */
-function normalizeWithMap(text: string, normalize: (s: string) => string) {
+/** How far ahead (in normalised characters) a piece may be found after the cursor; farther means it is not there. */
+const LOOKAHEAD = 16;
+
+/**
+ * The text normalised one code point at a time, with each normalised char's source span. Word markers ("▁") become
+ * spaces, which the aligner skips.
+ */
+function normalizeWithMap(text: string, normalize: (s: string) => string, metaspace: string | undefined) {
+  const one = codePointNormalizer(normalize, metaspace);
   let norm = '';
   const from: number[] = [];
   const to: number[] = [];
   for (let i = 0; i < text.length; ) {
     const cp = text.codePointAt(i)!;
     const units = cp > 0xffff ? 2 : 1;
-    const piece = normalize(text.slice(i, i + units));
+    const piece = one(text.slice(i, i + units));
     for (let k = 0; k < piece.length; k++) {
       from.push(i);
       to.push(i + units);
@@ -113,6 +120,27 @@ function normalizeWithMap(text: string, normalize: (s: string) => string) {
   return { norm, from, to };
 }
 
+/**
+ * Normalises one code point as the tokenizer would, word markers as spaces. A normaliser that prepends (Llama's
+ * Prepend "▁") would put its prefix before every code point: it is taken off each.
+ */
+function codePointNormalizer(normalize: (s: string) => string, metaspace: string | undefined): (s: string) => string {
+  const probe = normalize('x');
+  const prefix = probe.length > 1 && probe.endsWith('x') ? probe.slice(0, -1) : '';
+  return (ch) => {
+    let s = normalize(ch);
+    if (prefix && s.startsWith(prefix)) s = s.slice(prefix.length);
+    return metaspace ? s.split(metaspace).join(' ') : s;
+  };
+}
+
+/** `<0x0A>`-style byte-fallback pieces (SentencePiece): the byte, else undefined. */
+function fallbackByte(token: string): number | undefined {
+  const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(token);
+  return m ? Number.parseInt(m[1], 16) : undefined;
+}
+
+/** A piece's text as it appears in the normalised input: no continuation prefix, word markers as spaces, trimmed. */
 function surfaceOf(piece: PieceToAlign, rules: AlignmentRules): string {
   let s = piece.token;
   if (
@@ -122,48 +150,124 @@ function surfaceOf(piece: PieceToAlign, rules: AlignmentRules): string {
   ) {
     s = s.slice(rules.continuationPrefix.length);
   }
+  s = rules.normalize(s);
   if (rules.metaspace) s = s.split(rules.metaspace).join(' ');
-  return rules.normalize(s).trim();
+  // A piece that is only a word marker ("▁") stands for one space.
+  return s.trim() || (s.length > 0 ? ' ' : '');
 }
 
+/**
+ * The surfaces of the pieces: normalised text, '' for special and unknown pieces, and for runs of byte-fallback
+ * pieces the character their bytes spell (every piece of a multi-byte character gets that character).
+ */
+function surfacesOf(pieces: PieceToAlign[], rules: AlignmentRules): { surface: string; byte: boolean }[] {
+  const out = pieces.map((p) => ({ surface: p.special || p.unknown ? '' : surfaceOf(p, rules), byte: false }));
+  for (let i = 0; i < pieces.length; ) {
+    if (pieces[i].special || fallbackByte(pieces[i].token) === undefined) {
+      i++;
+      continue;
+    }
+    const first = fallbackByte(pieces[i].token)!;
+    const len = first < 0x80 ? 1 : first >= 0xf0 ? 4 : first >= 0xe0 ? 3 : first >= 0xc0 ? 2 : 1;
+    const bytes: number[] = [];
+    for (let k = 0; k < len && i + k < pieces.length; k++) {
+      const b = pieces[i + k].special ? undefined : fallbackByte(pieces[i + k].token);
+      if (b === undefined) break;
+      bytes.push(b);
+    }
+    const ch = bytes.length === len ? new TextDecoder('utf-8', { fatal: false }).decode(new Uint8Array(bytes)) : '';
+    const surface = ch && !ch.includes('\uFFFD') ? codePointNormalizer(rules.normalize, rules.metaspace)(ch) : '';
+    for (let k = 0; k < Math.max(1, bytes.length); k++) out[i + k] = { surface, byte: true };
+    i += Math.max(1, bytes.length);
+  }
+  return out;
+}
+
+/**
+ * Places non-byte-level tokens (WordPiece, SentencePiece BPE and Unigram) in the text. Each piece must match right
+ * at the cursor, after skipping whitespace it does not itself start with, or within a short look-ahead; what is
+ * skipped to reach it belongs to the unknown pieces before it. A piece that cannot be placed gets no offsets and the
+ * cursor stays, so one odd piece never throws the rest off (it used to jump to a far occurrence and never recover).
+ */
 function alignNormalized(text: string, pieces: PieceToAlign[], rules: AlignmentRules): Span[] {
-  const { norm, from, to } = normalizeWithMap(text, rules.normalize);
+  const { norm, from, to } = normalizeWithMap(text, rules.normalize, rules.metaspace);
   const isSpace = (i: number) => /\s/.test(norm[i]);
-  const surfaces = pieces.map((p) => (p.special || p.unknown ? '' : surfaceOf(p, rules)));
+  const surfaces = surfacesOf(pieces, rules);
+  const spans: Span[] = pieces.map(() => ({ start: null, end: null }));
+  const span = (a: number, b: number): Span => ({ start: from[a], end: to[b - 1] });
   let cursor = 0;
-  const spans: Span[] = [];
+  /** Unknown pieces waiting for the next placed piece to say where they end. */
+  let unknown: number[] = [];
+  let unknownFrom = 0;
+  const settleUnknown = (end: number) => {
+    if (unknown.length === 0) return;
+    let a = unknownFrom;
+    let b = end;
+    // Trim whitespace around the unknown text, unless whitespace is all it is (SentencePiece's unknown newline).
+    let ta = a;
+    let tb = b;
+    while (ta < tb && isSpace(ta)) ta++;
+    while (tb > ta && isSpace(tb - 1)) tb--;
+    if (tb > ta) [a, b] = [ta, tb];
+    if (b > a) {
+      // Consecutive unknown pieces share the text: one code point each, the last takes the rest.
+      let at = a;
+      unknown.forEach((t, k) => {
+        if (at >= b) return;
+        let next = k === unknown.length - 1 ? b : at + 1;
+        while (next < b && from[next] === from[at]) next++;
+        spans[t] = span(at, next);
+        at = next;
+      });
+    }
+    unknown = [];
+  };
+  let prevByteGroup: { surface: string; at: number; end: number } | undefined;
   pieces.forEach((piece, t) => {
-    const span = (a: number, b: number): Span => ({ start: from[a], end: to[b - 1] });
     if (piece.special) {
       const lit = rules.normalize(piece.token);
       let at = cursor;
       while (at < norm.length && isSpace(at)) at++;
-      if (lit && norm.startsWith(lit, at)) cursor = at + lit.length;
-      spans.push({ start: null, end: null });
-      return;
-    }
-    while (cursor < norm.length && isSpace(cursor)) cursor++;
-    if (cursor >= norm.length) {
-      spans.push({ start: null, end: null });
+      if (lit && norm.startsWith(lit, at)) {
+        settleUnknown(at);
+        cursor = at + lit.length;
+      }
       return;
     }
     if (piece.unknown) {
-      // The unknown token covers a whole pre-token: up to the next space or the next known piece.
-      const next = surfaces.slice(t + 1).find((s) => s.length > 0);
-      let end = cursor + 1;
-      while (end < norm.length && !isSpace(end) && !(next && norm.startsWith(next, end))) end++;
-      spans.push(span(cursor, end));
-      cursor = end;
+      if (unknown.length === 0) unknownFrom = cursor;
+      unknown.push(t);
       return;
     }
-    const surface = surfaces[t];
-    const at = norm.startsWith(surface, cursor) ? cursor : norm.indexOf(surface, cursor);
-    if (!surface || at < 0) {
-      spans.push({ start: null, end: null });
+    const { surface, byte } = surfaces[t];
+    if (!surface) return;
+    // The later bytes of a multi-byte character share its span.
+    if (
+      byte &&
+      t > 0 &&
+      surfaces[t - 1].byte &&
+      surfaces[t - 1].surface === surface &&
+      prevByteGroup &&
+      prevByteGroup.end === cursor &&
+      pieces[t - 1].token !== piece.token
+    ) {
+      spans[t] = span(prevByteGroup.at, prevByteGroup.end);
       return;
     }
-    spans.push(span(at, at + surface.length));
+    let at = cursor;
+    while (at < norm.length && isSpace(at) && norm[at] !== surface[0]) at++;
+    if (!norm.startsWith(surface, at)) {
+      const found = norm.indexOf(surface, at);
+      at = found >= 0 && found - at <= LOOKAHEAD && unknown.length + 1 > 0 ? found : -1;
+      // Without an unknown piece before it, a skip over real text would mean the piece is not where we are.
+      if (at >= 0 && unknown.length === 0 && norm.slice(cursor, at).trim().length > 0) at = -1;
+    }
+    if (at < 0) return;
+    settleUnknown(at);
+    spans[t] = span(at, at + surface.length);
+    prevByteGroup = byte ? { surface, at, end: at + surface.length } : undefined;
     cursor = at + surface.length;
   });
+  settleUnknown(norm.length);
   return spans;
 }

@@ -8,6 +8,7 @@ import { alignTokens, type AlignmentRules } from './token-offsets';
 interface TokenizerInternals {
   _tokenizerJSON?: {
     model?: { type?: string; continuing_subword_prefix?: string };
+    normalizer?: unknown;
     decoder?: unknown;
     pre_tokenizer?: unknown;
   };
@@ -32,8 +33,14 @@ export function alignmentRules(tokenizer: PreTrainedTokenizer): AlignmentRules {
     mode: byteLevel ? 'byte-level' : 'normalized',
     normalize,
     continuationPrefix: json.model?.type === 'WordPiece' ? (json.model.continuing_subword_prefix ?? '##') : undefined,
+    // SentencePiece's word marker: a Metaspace pre-tokenizer or decoder, or (Llama) a normaliser that writes "▁".
     metaspace:
-      mentionsType(json.pre_tokenizer, 'Metaspace') || mentionsType(json.decoder, 'Metaspace') ? '▁' : undefined,
+      mentionsType(json.pre_tokenizer, 'Metaspace') ||
+      mentionsType(json.decoder, 'Metaspace') ||
+      JSON.stringify(json.normalizer ?? null).includes('\u2581') ||
+      JSON.stringify(json.normalizer ?? null).includes('▁')
+        ? '▁'
+        : undefined,
   };
 }
 
@@ -68,7 +75,12 @@ export function describeTokens(tokenizer: PreTrainedTokenizer, text: string, ids
   return ids.map((id, i) => {
     const { start, end } = spans[i];
     const isSpecial = pieces[i].special;
-    const display = isSpecial || start === null || end === null ? pieces[i].token : text.slice(start, end);
+    // Labels come from the source text; a token without offsets shows its decoded text, a special one its name.
+    const display = isSpecial
+      ? pieces[i].token
+      : start === null || end === null
+        ? tokenizer.decode([id]) || pieces[i].token
+        : text.slice(start, end);
     return { text: display, id, start: isSpecial ? null : start, end: isSpecial ? null : end, special: isSpecial };
   });
 }
