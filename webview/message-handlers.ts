@@ -47,5 +47,8 @@ export function handleHostMessage(panel: PanelView, m: ToWebview): void {
     case 'error':
       panel.onError(m.message);
       break;
+    case 'runFailed':
+      panel.onRunFailed(m.title, m.message, m.actions);
+      break;
   }
 }

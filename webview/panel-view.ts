@@ -5,9 +5,11 @@ import type {
   AnalysisSummary,
   Direction,
   HeadSelector,
+  PanelAction,
   RowsReply,
   SliceReply,
   ThumbnailsReply,
+  TokenInfo,
 } from '../src/protocol/messages';
 import { headColour } from './color-scale';
 import { displayText, el } from './dom';
@@ -160,6 +162,9 @@ export class PanelView {
   showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: string | undefined, first?: FirstView): void {
     const state = this.state;
     const sameModel = state.summary?.model.id === s.model.id;
+    this.app.classList.remove('stale');
+    // A lock belongs to a word, not a position: on a new text it moves to the same word, or goes.
+    state.locked = refind(state.locked, state.summary?.tokens, s.tokens);
     state.summary = s;
     state.sourceLabel = sourceLabel;
     state.sourceText = sourceText;
@@ -168,7 +173,6 @@ export class PanelView {
       state.head = 0;
       state.rollout = false;
     }
-    if (state.locked !== null && state.locked >= s.n) state.locked = null;
     this.focus = state.locked;
     this.raw = this.visible = this.shown = this.headRows = undefined;
     this.lastHeat = '';
@@ -230,6 +234,37 @@ export class PanelView {
   /** Heads ranked by the engine for the head search. */
   onRanking(by: Parameters<HeadSearch['show']>[0], heads: Parameters<HeadSearch['show']>[1]): void {
     if (this.state.summary) this.search.show(by, heads, this.state.summary.tokens);
+  }
+
+  /**
+   * A run failed: the views still show an earlier text, so they are greyed and taken out of reach, and the error
+   * box offers the ways forward (the host runs them).
+   */
+  onRunFailed(title: string, message: string, actions: PanelAction[]): void {
+    this.slices.reset();
+    this.rows.reset();
+    this.setTitle(title);
+    this.app.classList.toggle('stale', this.state.summary !== undefined);
+    this.setStatus(message, 'error');
+    const labels: Record<PanelAction, string> = {
+      selectModel: 'Select Model…',
+      openSettings: 'Open Setting',
+      retry: 'Try Again',
+      showLog: 'Show Log',
+    };
+    const buttons = actions.map((a) => {
+      const b = document.createElement('vscode-button');
+      b.textContent = labels[a];
+      b.dataset.action = a;
+      if (a !== actions[0]) b.setAttribute('secondary', '');
+      b.addEventListener('click', () => vscode.postMessage({ type: 'action', action: a }));
+      return b;
+    });
+    if (buttons.length) {
+      const row = el('div', { class: 'actions' });
+      row.append(...buttons);
+      this.status.append(row);
+    }
   }
 
   /** A request failed: forget what is in flight so the queue moves on, and say why. */
@@ -453,4 +488,23 @@ function truncationNote(s: AnalysisSummary): string {
       ? `characters ${(s.analysedFrom + 1).toLocaleString()}–${s.analysedChars.toLocaleString()} (around the cursor)`
       : `the first ${s.analysedChars.toLocaleString()}`;
   return `The text is longer than the ${s.n} tokens analysed at once: showing ${part} of ${s.totalChars.toLocaleString()} characters.`;
+}
+
+/**
+ * The index in `next` of the token locked at `index` in `previous`: the same text, the same occurrence of it
+ * (the second "it" stays the second "it"); null when the new text has no such token.
+ */
+export function refind(index: number | null, previous: TokenInfo[] | undefined, next: TokenInfo[]): number | null {
+  if (index === null) return null;
+  const old = previous?.[index];
+  if (!old) return index < next.length ? index : null;
+  const same = (t: TokenInfo) => t.special === old.special && t.text.toLowerCase() === old.text.toLowerCase();
+  const occurrence = previous!.slice(0, index).filter(same).length;
+  let seen = 0;
+  for (let i = 0; i < next.length; i++) {
+    if (!same(next[i])) continue;
+    if (seen === occurrence) return i;
+    seen++;
+  }
+  return null;
 }

@@ -1,6 +1,6 @@
 // The webview panel: one per window, reused by every Show Attention run, restored after a reload.
 import * as vscode from 'vscode';
-import type { AnalysisReply, AnalysisSummary, HeadSelector, ToWebview } from '../protocol/messages';
+import type { AnalysisReply, AnalysisSummary, HeadSelector, PanelAction, ToWebview } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { EditorHeat, type AnalysisSource } from './editor-heat';
 import { exportJson, exportPng, type JsonScope } from './export-view';
@@ -130,6 +130,15 @@ export class AttentionPanel implements vscode.Disposable {
     this.post({ type: 'error', message });
   }
 
+  /** A run for `title` failed: the panel greys what it shows (an earlier text) and offers `actions`. */
+  showRunFailed(title: string, message: string, actions: PanelAction[]): void {
+    this.setTitle(title);
+    this.post({ type: 'runFailed', title, message, actions });
+  }
+
+  /** Runs the panel's error-box buttons (set by the command that showed the error). */
+  onAction: ((action: PanelAction) => void) | undefined;
+
   /** The analysis on display. */
   get shown(): AnalysisSummary | undefined {
     return this.summary;
@@ -164,6 +173,10 @@ export class AttentionPanel implements vscode.Disposable {
     }
     if (m.type === 'focusToken') {
       this.heat.show(m.index, m.weights);
+      return;
+    }
+    if (m.type === 'action') {
+      this.onAction?.(m.action);
       return;
     }
     try {

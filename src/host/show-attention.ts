@@ -1,6 +1,6 @@
 // The Show Attention command: selection (or current line) -> engine in the worker -> panel.
 import * as vscode from 'vscode';
-import type { AnalysisSummary, DownloadProgress } from '../protocol/messages';
+import type { AnalysisSummary, DownloadProgress, EngineErrorCode, PanelAction } from '../protocol/messages';
 import { bytes } from './cost';
 import { EngineError } from '../protocol/rpc';
 import { AttentionPanel } from './attention-panel';
@@ -194,12 +194,13 @@ export class ShowAttention {
       const e =
         error instanceof EngineError ? error : new EngineError('internal', String((error as Error)?.message ?? error));
       this.log.appendLine(`[error] ${e.code}: ${e.message}`);
-      if (e.code === 'cancelled') {
-        AttentionPanel.active?.showError('Cancelled.');
-        return undefined;
+      const panelNow = AttentionPanel.active;
+      if (panelNow) {
+        panelNow.onAction = (action) => void this.runAction(action, options);
+        panelNow.showRunFailed(title, e.code === 'cancelled' ? 'Cancelled.' : e.message, panelActions(e.code));
       }
+      if (e.code === 'cancelled') return undefined;
       if (e.details) this.log.appendLine(`[details] ${e.details}`);
-      AttentionPanel.active?.showError(e.message);
       const actions =
         e.code === 'offline' || e.code === 'model-not-found'
           ? ['Retry', 'Use a Local Folder…', 'Show Log']
@@ -216,4 +217,30 @@ export class ShowAttention {
       return undefined;
     }
   }
+
+  /** The panel's error-box buttons. */
+  private async runAction(action: PanelAction, options: Parameters<ShowAttention['execute']>[0]): Promise<void> {
+    if (action === 'showLog') this.log.show();
+    else if (action === 'retry') await this.execute(options);
+    else if (action === 'openSettings')
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'attentionLens.model');
+    else if (action === 'selectModel' && (await vscode.commands.executeCommand('attentionLens.selectModel'))) {
+      await this.execute(options);
+    }
+  }
+}
+
+/** What the panel's error box offers for an error: a model problem gets the model's settings, anything may retry. */
+export function panelActions(code: EngineErrorCode): PanelAction[] {
+  if (code === 'cancelled') return ['retry'];
+  if (
+    code === 'model-not-found' ||
+    code === 'offline' ||
+    code === 'bad-model' ||
+    code === 'fused-attention' ||
+    code === 'no-attention-softmax'
+  ) {
+    return ['selectModel', 'openSettings', 'retry', 'showLog'];
+  }
+  return ['retry', 'showLog'];
 }

@@ -9,6 +9,13 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
   switch (msg.type) {
     case 'ready':
       return { type: 'ready' };
+    case 'action':
+      return msg.action === 'selectModel' ||
+        msg.action === 'openSettings' ||
+        msg.action === 'showLog' ||
+        msg.action === 'retry'
+        ? { type: 'action', action: msg.action }
+        : undefined;
     case 'requestSlice': {
       if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.requestId, Number.MAX_SAFE_INTEGER))
         return undefined;

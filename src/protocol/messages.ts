@@ -209,7 +209,12 @@ export type ToWebview =
   | { type: 'notice'; text: string }
   | { type: 'lockToken'; index: number }
   | { type: 'nextHead' }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** A run failed or was cancelled: what is on screen belongs to an earlier text (greyed), with the ways forward. */
+  | { type: 'runFailed'; title: string; message: string; actions: PanelAction[] };
+
+/** A way forward the panel's error box offers; the host runs it. */
+export type PanelAction = 'selectModel' | 'openSettings' | 'showLog' | 'retry';
 
 /** Messages the webview sends to the host. */
 export type FromWebview =
@@ -220,4 +225,5 @@ export type FromWebview =
   | { type: 'focusToken'; index: number | null; weights?: number[] }
   | { type: 'rankHeads'; analysisId: number; by: RankBy }
   | { type: 'exportPng'; dataUrl: string }
-  | { type: 'exportJson'; analysisId: number; layer: number; head: HeadSelector };
+  | { type: 'exportJson'; analysisId: number; layer: number; head: HeadSelector }
+  | { type: 'action'; action: PanelAction };

@@ -42,6 +42,9 @@ export async function loadTextSide(
   onProgress?: (p: DownloadProgress) => void,
 ): Promise<{ config: Config; tokenizer: PreTrainedTokenizer }> {
   const progress_callback = progressCallback(onProgress);
+  // The same message for the status bar's count and for an analysis (they used to disagree).
+  if (isAbsolute(id) && !existsSync(id))
+    throw new EngineError('model-not-found', `The model folder ${id} does not exist.`);
   checkModelFolder(id);
   try {
     const config = (await AutoConfig.from_pretrained(id, { progress_callback } as never)) as unknown as Config;

@@ -334,6 +334,23 @@ describe('hostile folders and impatient users', function () {
     await engine.dispose();
   });
 
+  it('a missing model folder gets one message from the count (status bar) and from an analysis (panel)', async () => {
+    const engine = new Engine();
+    const missing = join(tmpdir(), 'al-no-such-model-folder');
+    const says = /^The model folder .*al-no-such-model-folder does not exist\.$/;
+    await rejectsWith(
+      engine.countTokens({ model: missing, dtype: 'fp32', text: 'x', allowRemote: false }),
+      'model-not-found',
+      says,
+    );
+    await rejectsWith(
+      engine.analyze({ model: missing, dtype: 'fp32', text: 'x', allowRemote: false }),
+      'model-not-found',
+      says,
+    );
+    await engine.dispose();
+  });
+
   it('row 11: Export JSON of every layer × head is written by the engine, streamed, equal to the slices', async () => {
     const engine = new Engine();
     const s = await engine.analyze({

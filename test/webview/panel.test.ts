@@ -509,4 +509,62 @@ describe('webview panel in headless Chromium', function () {
     assert.equal(await page.locator('#head').evaluate((s) => (s as HTMLSelectElement).value), '3');
     assert.equal((await page.evaluate(() => window.__fake.state as { sourceText: string })).sourceText, SENTENCE);
   });
+
+  it('a lock follows its word to a new text (the same occurrence), and goes when the word is not there', async () => {
+    const { page } = await open(bert);
+    const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
+    await page.locator(`.token[data-index="${it}"]`).click();
+    const locked = () => page.evaluate(() => (window.__fake.state as { locked: number | null }).locked);
+    assert.equal(await locked(), it);
+    // The same words in another order: "it" now sits elsewhere (what used to be locked by position was ".").
+    const moved = [bert.summary.tokens[0], ...bert.summary.tokens.slice(1, -1).reverse(), bert.summary.tokens.at(-1)!];
+    const post = (tokens: typeof moved) =>
+      page.evaluate((m) => window.postMessage(m, '*'), {
+        type: 'analysis',
+        summary: { ...bert.summary, tokens },
+        sourceLabel: 'another text',
+      });
+    await post(moved);
+    await page.waitForFunction(() => document.querySelector('h1')?.textContent?.includes('another text'));
+    const want = moved.findIndex((t) => t.text === 'it');
+    assert.notEqual(want, it);
+    assert.equal(await locked(), want);
+    assert.equal(await page.locator('.token.focus').getAttribute('data-index'), String(want));
+    await post(moved.map((t) => (t.text === 'it' ? { ...t, text: 'she' } : t)));
+    await page.waitForFunction(() => (window.__fake.state as { locked: number | null }).locked === null);
+  });
+
+  it('a failed run greys what is shown (an earlier text) and its error box offers the ways forward', async () => {
+    const { page } = await open(bert);
+    await page.evaluate(() =>
+      window.postMessage(
+        {
+          type: 'runFailed',
+          title: 'other.txt:3',
+          message: 'The model folder /x does not exist.',
+          actions: ['selectModel', 'openSettings', 'retry'],
+        },
+        '*',
+      ),
+    );
+    await page.waitForFunction(() => document.getElementById('app')?.classList.contains('stale'));
+    assert.match((await page.locator('.status').textContent()) ?? '', /does not exist/);
+    assert.match((await page.locator('h1').textContent()) ?? '', /other\.txt:3/);
+    assert.equal(await page.locator('.tokens').evaluate((e) => getComputedStyle(e).pointerEvents), 'none');
+    assert.deepEqual(await page.locator('.status vscode-button').allTextContents(), [
+      'Select Model…',
+      'Open Setting',
+      'Try Again',
+    ]);
+    await page.locator('.status vscode-button', { hasText: 'Select Model…' }).click();
+    assert.deepEqual(await page.evaluate(() => window.__fake.sent.filter((m) => m.type === 'action')), [
+      { type: 'action', action: 'selectModel' },
+    ]);
+    await page.evaluate((m) => window.postMessage(m, '*'), {
+      type: 'analysis',
+      summary: bert.summary,
+      sourceLabel: 'again',
+    });
+    await page.waitForFunction(() => !document.getElementById('app')?.classList.contains('stale'));
+  });
 });
