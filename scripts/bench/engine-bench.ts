@@ -2,7 +2,7 @@
 // surgery, end-to-end through the real worker thread, and worker memory at N = 512, on the bert-base-shaped
 // fixture. Prints JSON on stdout for scripts/bench.mjs.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineClient } from '../../src/host/engine-client';
@@ -157,6 +157,33 @@ function memory() {
 }
 
 (async () => {
+  if (process.argv.includes('--process-vs-thread')) {
+    // Only the engine-placement comparison (a quick re-run): warm first paint in a process vs a thread.
+    const e2e = await endToEnd(Number.NaN);
+    const { processOverThread, warmMs, warmThread } = e2e;
+    const figures = {
+      processOverThread,
+      processMs: warmMs,
+      threadMs: warmThread.median,
+      process: e2e.warm,
+      thread: warmThread,
+    };
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+    if (process.argv.includes('--write')) {
+      // Merged into bench/results.json beside the full run's figures (npm run bench:placement).
+      const file = join(root, 'bench', 'results.json');
+      const results = JSON.parse(readFileSync(file, 'utf8'));
+      results.endToEnd = {
+        ...results.endToEnd,
+        processOverThread,
+        workerProcessMs: warmMs,
+        workerThreadMs: warmThread.median,
+      };
+      results.details = { ...results.details, processOverThread: { process: e2e.warm, thread: warmThread } };
+      writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    }
+    return;
+  }
   const { overhead, session, plainForward } = await overheadAndSessions();
   const e2e = await endToEnd(plainForward.q8[128]);
   const result = {
