@@ -1,5 +1,5 @@
 // The Attention Lens panel's entry: builds the views, wires input and host messages, and says it is ready.
-import type { ToWebview } from '../src/protocol/messages';
+import type { HostToWebview } from '../src/protocol/messages';
 import { handleHostMessage } from './message-handlers';
 import { PanelView } from './panel-view';
 import { wirePointerAndKeys } from './pointer-and-keys';
@@ -7,7 +7,7 @@ import { vscode } from './vscode-api';
 
 const panel = new PanelView(document.getElementById('app')!);
 wirePointerAndKeys(panel);
-window.addEventListener('message', (event: MessageEvent<ToWebview>) => handleHostMessage(panel, event.data));
+window.addEventListener('message', (event: MessageEvent<HostToWebview>) => handleHostMessage(panel, event.data));
 
 panel.applyView();
 const restored = panel.state.summary;

@@ -1,9 +1,13 @@
 // What the panel does with each message from the host.
-import type { ToWebview } from '../src/protocol/messages';
+import type { HostToWebview } from '../src/protocol/messages';
 import type { PanelView } from './panel-view';
 
-/** Applies one host message to the panel. */
-export function handleHostMessage(panel: PanelView, m: ToWebview): void {
+/** Applies one host message to the panel: a reply goes to the request waiting for it. */
+export function handleHostMessage(panel: PanelView, m: HostToWebview): void {
+  if ('kind' in m) {
+    panel.rpc.receive(m);
+    return;
+  }
   const state = panel.state;
   switch (m.type) {
     case 'loading':
@@ -12,15 +16,6 @@ export function handleHostMessage(panel: PanelView, m: ToWebview): void {
       break;
     case 'analysis':
       panel.showAnalysis(m.summary, m.sourceLabel, m.sourceText, m.first);
-      break;
-    case 'slice':
-      panel.onSlice(m.requestId, m.slice);
-      break;
-    case 'rows':
-      panel.onRows(m.requestId, m.rows);
-      break;
-    case 'thumbnails':
-      panel.onThumbnails(m.thumbnails);
       break;
     case 'focusFromEditor':
       // The editor cursor moved onto an analysed token: focus it unless the user locked another.
@@ -41,11 +36,8 @@ export function handleHostMessage(panel: PanelView, m: ToWebview): void {
     case 'nextHead':
       panel.nextHead();
       break;
-    case 'ranking':
-      panel.onRanking(m.by, m.heads);
-      break;
     case 'error':
-      panel.onError(m.message);
+      panel.onError({ message: m.message });
       break;
     case 'runFailed':
       panel.onRunFailed(m.title, m.message, m.actions);

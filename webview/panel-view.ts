@@ -6,6 +6,7 @@ import type {
   Direction,
   HeadSelector,
   PanelAction,
+  PanelApi,
   RowsReply,
   SliceReply,
   ThumbnailsReply,
@@ -31,9 +32,12 @@ import {
   viewName,
 } from './view-state';
 import { vscode } from './vscode-api';
+import { type EngineError, RpcClient } from '../src/protocol/rpc';
 
 /** Side of the layer × head thumbnails asked of the engine. */
 const THUMB = 24;
+/** How long the panel waits for an answer from the host before it says so. */
+const REQUEST_TIMEOUT_MS = 60_000;
 
 /** The first paint's data when the host sent it along with the analysis. */
 export type FirstView = { slice: SliceReply; thumbnails?: ThumbnailsReply };
@@ -73,11 +77,19 @@ export class PanelView {
   private readonly search: HeadSearch;
   readonly tokens: TokenView;
   readonly heatmap: Heatmap;
-  private readonly slices = new LatestRequest<{ analysisId: number; layer: number; head: HeadSelector }>(
-    (requestId, p) => vscode.postMessage({ type: 'requestSlice', requestId, ...p }),
+  /** The panel API on the host: the engine's own request/reply dialect (ids, errors as data, timeouts). */
+  readonly rpc = new RpcClient<PanelApi>((m) => vscode.postMessage(m));
+  // A fast user may ask again before an answer comes: only the answer to the newest wish is drawn.
+  private readonly slices = new LatestRequest(
+    (p: { analysisId: number; layer: number; head: HeadSelector }) => this.rpc.call('slice', p, REQUEST_TIMEOUT_MS),
+    (slice: SliceReply) => this.onSlice(slice),
+    (e) => this.onError(e),
   );
-  private readonly rows = new LatestRequest<{ analysisId: number; layer: number; index: number; direction: Direction }>(
-    (requestId, p) => vscode.postMessage({ type: 'requestRows', requestId, ...p }),
+  private readonly rows = new LatestRequest(
+    (p: { analysisId: number; layer: number; index: number; direction: Direction }) =>
+      this.rpc.call('rows', p, REQUEST_TIMEOUT_MS),
+    (r: RowsReply) => this.onRows(r),
+    (e) => this.onError(e),
   );
 
   constructor(private readonly app: HTMLElement) {
@@ -127,7 +139,14 @@ export class PanelView {
     main.append(this.matrixWrap, this.bars);
     this.search = new HeadSearch(
       (by) => {
-        if (state.summary) vscode.postMessage({ type: 'rankHeads', analysisId: state.summary.analysisId, by });
+        const s = state.summary;
+        if (!s) return;
+        this.rpc.call('rankHeads', { analysisId: s.analysisId, by }, REQUEST_TIMEOUT_MS).then(
+          ({ heads }) => {
+            if (state.summary?.analysisId === s.analysisId) this.search.show(by, heads, s.tokens);
+          },
+          (e: EngineError) => this.onError(e),
+        );
       },
       (layer, head) => this.selectHead(layer, head),
     );
@@ -197,7 +216,13 @@ export class PanelView {
       this.drawSlice(first.slice);
     } else this.requestSlice();
     if (first?.thumbnails?.analysisId === s.analysisId) this.onThumbnails(first.thumbnails);
-    else vscode.postMessage({ type: 'requestThumbnails', analysisId: s.analysisId, size: Math.min(THUMB, s.n) });
+    else {
+      this.rpc.call('thumbnails', { analysisId: s.analysisId, size: Math.min(THUMB, s.n) }, REQUEST_TIMEOUT_MS).then(
+        (t) => this.onThumbnails(t),
+        (e: EngineError) => this.onError(e),
+      );
+    }
+    this.tellView();
   }
 
   /** The tokens of a saved analysis without numbers, until the host sends the re-run. */
@@ -209,14 +234,13 @@ export class PanelView {
     this.renderTokens();
   }
 
-  onSlice(requestId: number, slice: SliceReply): void {
-    // A fast user may have asked again: only the answer to the newest wish is drawn.
-    if (!this.slices.settle(requestId) || slice.analysisId !== this.state.summary?.analysisId) return;
+  private onSlice(slice: SliceReply): void {
+    if (slice.analysisId !== this.state.summary?.analysisId) return;
     this.drawSlice(slice);
   }
 
-  onRows(requestId: number, r: RowsReply): void {
-    if (!this.rows.settle(requestId) || r.analysisId !== this.state.summary?.analysisId) return;
+  private onRows(r: RowsReply): void {
+    if (r.analysisId !== this.state.summary?.analysisId) return;
     this.headRows = {
       key: `${r.analysisId}:${r.layer}:${r.index}:${r.direction}`,
       heads: r.heads,
@@ -225,15 +249,10 @@ export class PanelView {
     this.renderShading();
   }
 
-  onThumbnails(t: ThumbnailsReply): void {
+  private onThumbnails(t: ThumbnailsReply): void {
     if (t.analysisId !== this.state.summary?.analysisId) return;
     renderThumbnailGrid(this.grid, t, (layer, head) => this.selectHead(layer, head));
     markSelectedThumb(this.grid, this.state.layer, this.state.rollout ? '' : String(this.state.head));
-  }
-
-  /** Heads ranked by the engine for the head search. */
-  onRanking(by: Parameters<HeadSearch['show']>[0], heads: Parameters<HeadSearch['show']>[1]): void {
-    if (this.state.summary) this.search.show(by, heads, this.state.summary.tokens);
   }
 
   /**
@@ -267,10 +286,14 @@ export class PanelView {
     }
   }
 
-  /** A request failed: forget what is in flight so the queue moves on, and say why. */
-  onError(message: string): void {
+  /** A request failed: forget what is in flight so the queue moves on, and say why (in the panel's words). */
+  onError(error: EngineError | { code?: string; message: string }): void {
     this.slices.reset();
     this.rows.reset();
+    const message =
+      error.code === 'unknown-analysis'
+        ? 'This analysis is no longer in memory. Run "Attention Lens: Show Attention" again.'
+        : `Could not read attention: ${error.message}`;
     this.setStatus(message, 'error');
   }
 
@@ -438,10 +461,17 @@ export class PanelView {
     legend.replaceChildren(el('span', {}, 'One stripe per head on each token; stronger = more attention:'), ...items);
   }
 
+  /** Tells the host the view on screen, so the next analysis brings its slice along (the webview owns the view). */
+  private tellView(): void {
+    if (this.state.summary)
+      vscode.postMessage({ type: 'view', layer: this.state.layer, head: currentSelector(this.state) });
+  }
+
   /** Layer or head changed: keep the focus, fetch the new slice. */
   private changedView(): void {
     this.headRows = undefined;
     this.save();
+    this.tellView();
     markSelectedThumb(this.grid, this.state.layer, this.state.rollout ? '' : String(this.state.head));
     this.renderHeadLegend();
     this.requestSlice();

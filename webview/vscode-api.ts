@@ -1,8 +1,8 @@
 // A typed wrapper of acquireVsCodeApi: messages use the shared protocol.
-import type { FromWebview } from '../src/protocol/messages';
+import type { WebviewToHost } from '../src/protocol/messages';
 
 interface VsCodeApi {
-  postMessage(message: FromWebview): void;
+  postMessage(message: WebviewToHost): void;
   getState(): unknown;
   setState(state: unknown): void;
 }

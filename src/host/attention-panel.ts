@@ -1,7 +1,14 @@
 // The webview panel: one per window, reused by every Show Attention run, restored after a reload.
 import * as vscode from 'vscode';
-import type { AnalysisReply, AnalysisSummary, HeadSelector, PanelAction, ToWebview } from '../protocol/messages';
-import { EngineError } from '../protocol/rpc';
+import type {
+  AnalysisReply,
+  AnalysisSummary,
+  HeadSelector,
+  HostToWebview,
+  PanelAction,
+  PanelApi,
+} from '../protocol/messages';
+import { serve } from '../protocol/rpc';
 import { EditorHeat, type AnalysisSource } from './editor-heat';
 import { exportJson, exportPng, type JsonScope } from './export-view';
 import type { EngineClient } from './engine-client';
@@ -15,7 +22,7 @@ export const PANEL_VIEW_TYPE = 'attentionLens.panel';
 export class AttentionPanel implements vscode.Disposable {
   private static current: AttentionPanel | undefined;
   private ready = false;
-  private queued: ToWebview[] = [];
+  private queued: HostToWebview[] = [];
   private summary: AnalysisSummary | undefined;
   private sourceLabel = '';
   /** The view the webview last asked for, so the next analysis can bring that slice along. */
@@ -145,13 +152,14 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   /** The last message sent (or queued) to the webview; for tests. */
-  lastPosted: ToWebview | undefined;
+  lastPosted: HostToWebview | undefined;
 
-  private post(message: ToWebview): void {
+  private post(message: HostToWebview): void {
     this.lastPosted = message;
     if (!this.ready) {
       // Only the latest state matters before the webview is ready.
-      this.queued = message.type === 'analysis' || message.type === 'loading' ? [message] : [...this.queued, message];
+      const replaces = 'type' in message && (message.type === 'analysis' || message.type === 'loading');
+      this.queued = replaces ? [message] : [...this.queued, message];
       return;
     }
     void this.panel.webview.postMessage(message);
@@ -165,6 +173,12 @@ export class AttentionPanel implements vscode.Disposable {
   private async onMessage(raw: unknown): Promise<void> {
     const m = validateFromWebview(raw, this.summary);
     if (!m) return;
+    if ('kind' in m) {
+      // A request of the panel API, already checked against the analysis on display: the engine answers it.
+      const { reply } = await serve<PanelApi>(this.panelApi, m);
+      this.post(reply);
+      return;
+    }
     if (m.type === 'ready') {
       this.ready = true;
       for (const q of this.queued) void this.panel.webview.postMessage(q);
@@ -179,50 +193,34 @@ export class AttentionPanel implements vscode.Disposable {
       this.onAction?.(m.action);
       return;
     }
+    if (m.type === 'view') {
+      if (this.summary) this.lastView = { model: this.summary.model.id, layer: m.layer, head: m.head };
+      return;
+    }
     try {
-      if (m.type === 'requestSlice') {
-        if (this.summary) this.lastView = { model: this.summary.model.id, layer: m.layer, head: m.head };
-        const slice = await this.client.call('slice', { analysisId: m.analysisId, layer: m.layer, head: m.head });
-        this.post({ type: 'slice', requestId: m.requestId, slice });
-      } else if (m.type === 'requestRows') {
-        const rows = await this.client.call('rows', {
-          analysisId: m.analysisId,
-          layer: m.layer,
-          index: m.index,
-          direction: m.direction,
-        });
-        this.post({ type: 'rows', requestId: m.requestId, rows });
-      } else if (m.type === 'exportPng') {
-        const uri = await exportPng(m.dataUrl, 'attention', this.exportTarget?.uri);
-        if (uri)
-          void vscode.window.showInformationMessage(`Attention Lens: saved ${vscode.workspace.asRelativePath(uri)}`);
-      } else if (m.type === 'exportJson' && this.summary) {
+      let uri: vscode.Uri | undefined;
+      if (m.type === 'exportPng') uri = await exportPng(m.dataUrl, 'attention', this.exportTarget?.uri);
+      else if (m.type === 'exportJson' && this.summary) {
         const target = this.exportTarget;
-        const uri = await exportJson(
-          this.client,
-          this.summary,
-          m.layer,
-          m.head,
-          this.sourceLabel,
-          target && { scope: target.scope, target: target.uri },
-        );
-        if (uri)
-          void vscode.window.showInformationMessage(`Attention Lens: saved ${vscode.workspace.asRelativePath(uri)}`);
-      } else if (m.type === 'rankHeads') {
-        const { heads } = await this.client.call('rankHeads', { analysisId: m.analysisId, by: m.by });
-        this.post({ type: 'ranking', by: m.by, heads });
-      } else if (m.type === 'requestThumbnails') {
-        const thumbnails = await this.client.call('thumbnails', { analysisId: m.analysisId, size: m.size });
-        this.post({ type: 'thumbnails', thumbnails });
+        const choice = target && { scope: target.scope, target: target.uri };
+        uri = await exportJson(this.client, this.summary, m.layer, m.head, this.sourceLabel, choice);
       }
+      if (uri)
+        void vscode.window.showInformationMessage(`Attention Lens: saved ${vscode.workspace.asRelativePath(uri)}`);
     } catch (error) {
-      const message =
-        error instanceof EngineError && error.code === 'unknown-analysis'
-          ? 'This analysis is no longer in memory. Run "Attention Lens: Show Attention" again.'
-          : `Could not read attention: ${(error as Error).message}`;
-      this.post({ type: 'error', message });
+      this.post({ type: 'error', message: `Could not export: ${(error as Error).message}` });
     }
   }
+
+  /** The panel API: every call forwarded to the engine (the request was validated before it got here). */
+  private readonly panelApi: {
+    [K in keyof PanelApi]: (p: Parameters<PanelApi[K]>[0]) => Promise<ReturnType<PanelApi[K]>>;
+  } = {
+    slice: (p) => this.client.call('slice', p),
+    rows: (p) => this.client.call('rows', p),
+    thumbnails: (p) => this.client.call('thumbnails', p),
+    rankHeads: (p) => this.client.call('rankHeads', p),
+  };
 
   dispose(): void {
     if (AttentionPanel.current === this) AttentionPanel.current = undefined;

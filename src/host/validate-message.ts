@@ -1,10 +1,11 @@
 // Validation of what the webview sends: it renders untrusted text, so the host trusts none of its messages.
-import type { AnalysisSummary, FromWebview, HeadSelector } from '../protocol/messages';
+import type { AnalysisSummary, HeadSelector, PanelApi, RequestMessage, WebviewToHost } from '../protocol/messages';
 
 /** Checks a message from the webview before use: the webview renders untrusted text, so trust nothing it sends. */
-export function validateFromWebview(m: unknown, summary: AnalysisSummary | undefined): FromWebview | undefined {
+export function validateFromWebview(m: unknown, summary: AnalysisSummary | undefined): WebviewToHost | undefined {
   if (!m || typeof m !== 'object') return undefined;
   const msg = m as Record<string, unknown>;
+  if (msg.kind === 'request') return validateRequest(msg, summary);
   const isInt = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < max;
   switch (msg.type) {
     case 'ready':
@@ -16,43 +17,11 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
         msg.action === 'retry'
         ? { type: 'action', action: msg.action }
         : undefined;
-    case 'requestSlice': {
-      if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.requestId, Number.MAX_SAFE_INTEGER))
-        return undefined;
-      if (!isInt(msg.layer, summary.model.layers)) return undefined;
-      const head = msg.head;
-      return validHead(head, msg.layer as number, summary)
-        ? {
-            type: 'requestSlice',
-            requestId: msg.requestId as number,
-            analysisId: summary.analysisId,
-            layer: msg.layer as number,
-            head: head as HeadSelector,
-          }
+    case 'view':
+      if (!summary || !isInt(msg.layer, summary.model.layers)) return undefined;
+      return validHead(msg.head, msg.layer as number, summary)
+        ? { type: 'view', layer: msg.layer as number, head: msg.head }
         : undefined;
-    }
-    case 'requestThumbnails':
-      return summary && msg.analysisId === summary.analysisId && isInt(msg.size, 257)
-        ? { type: 'requestThumbnails', analysisId: summary.analysisId, size: msg.size as number }
-        : undefined;
-    case 'requestRows': {
-      if (!summary || msg.analysisId !== summary.analysisId || !isInt(msg.requestId, Number.MAX_SAFE_INTEGER))
-        return undefined;
-      if (
-        !isInt(msg.layer, summary.model.layers) ||
-        !isInt(msg.index, summary.n) ||
-        (msg.direction !== 'row' && msg.direction !== 'column')
-      )
-        return undefined;
-      return {
-        type: 'requestRows',
-        requestId: msg.requestId as number,
-        analysisId: summary.analysisId,
-        layer: msg.layer as number,
-        index: msg.index as number,
-        direction: msg.direction,
-      };
-    }
     case 'exportPng':
       // A data URL of at most ~48 MB: a canvas of the panel, never a path or a command.
       return typeof msg.dataUrl === 'string' &&
@@ -68,21 +37,6 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
         ? { type: 'exportJson', analysisId: summary.analysisId, layer: msg.layer as number, head: head as HeadSelector }
         : undefined;
     }
-    case 'rankHeads': {
-      if (!summary || msg.analysisId !== summary.analysisId || !msg.by || typeof msg.by !== 'object') return undefined;
-      const by = msg.by as Record<string, unknown>;
-      if (by.kind === 'pair')
-        return isInt(by.query, summary.n) && isInt(by.key, summary.n)
-          ? {
-              type: 'rankHeads',
-              analysisId: summary.analysisId,
-              by: { kind: 'pair', query: by.query as number, key: by.key as number },
-            }
-          : undefined;
-      return by.kind === 'previous' || by.kind === 'first' || by.kind === 'self'
-        ? { type: 'rankHeads', analysisId: summary.analysisId, by: { kind: by.kind } }
-        : undefined;
-    }
     case 'focusToken': {
       if (msg.index === null) return { type: 'focusToken', index: null };
       if (!summary || !isInt(msg.index, summary.n)) return undefined;
@@ -92,6 +46,59 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
         (Array.isArray(w) && w.length === summary.n && w.every((v) => typeof v === 'number' && v >= 0 && v <= 1));
       return okWeights
         ? { type: 'focusToken', index: msg.index as number, ...(w ? { weights: w as number[] } : {}) }
+        : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A request of the panel API, rebuilt from checked fields only: for the analysis on display, indices in range. */
+function validateRequest(
+  msg: Record<string, unknown>,
+  summary: AnalysisSummary | undefined,
+): RequestMessage<PanelApi> | undefined {
+  const isInt = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < max;
+  const p = msg.params as Record<string, unknown> | undefined;
+  if (!summary || !isInt(msg.id, Number.MAX_SAFE_INTEGER) || !p || typeof p !== 'object') return undefined;
+  if (p.analysisId !== summary.analysisId) return undefined;
+  const id = msg.id as number;
+  const analysisId = summary.analysisId;
+  switch (msg.method) {
+    case 'slice':
+      return isInt(p.layer, summary.model.layers) && validHead(p.head, p.layer as number, summary)
+        ? { kind: 'request', id, method: 'slice', params: { analysisId, layer: p.layer as number, head: p.head } }
+        : undefined;
+    case 'rows':
+      return isInt(p.layer, summary.model.layers) &&
+        isInt(p.index, summary.n) &&
+        (p.direction === 'row' || p.direction === 'column')
+        ? {
+            kind: 'request',
+            id,
+            method: 'rows',
+            params: { analysisId, layer: p.layer as number, index: p.index as number, direction: p.direction },
+          }
+        : undefined;
+    case 'thumbnails':
+      return isInt(p.size, 257)
+        ? { kind: 'request', id, method: 'thumbnails', params: { analysisId, size: p.size as number } }
+        : undefined;
+    case 'rankHeads': {
+      const by = p.by as Record<string, unknown> | undefined;
+      if (!by || typeof by !== 'object') return undefined;
+      if (by.kind === 'pair') {
+        return isInt(by.query, summary.n) && isInt(by.key, summary.n)
+          ? {
+              kind: 'request',
+              id,
+              method: 'rankHeads',
+              params: { analysisId, by: { kind: 'pair', query: by.query as number, key: by.key as number } },
+            }
+          : undefined;
+      }
+      return by.kind === 'previous' || by.kind === 'first' || by.kind === 'self'
+        ? { kind: 'request', id, method: 'rankHeads', params: { analysisId, by: { kind: by.kind } } }
         : undefined;
     }
     default:

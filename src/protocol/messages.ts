@@ -170,12 +170,9 @@ export interface ErrorData {
 }
 
 /** A request to a method of an API. */
-export interface RequestMessage<Api, K extends keyof Api = keyof Api> {
-  kind: 'request';
-  id: number;
-  method: K;
-  params: Api[K] extends (p: infer P) => unknown ? P : never;
-}
+export type RequestMessage<Api, K extends keyof Api = keyof Api> = K extends keyof Api
+  ? { kind: 'request'; id: number; method: K; params: Api[K] extends (p: infer P) => unknown ? P : never }
+  : never;
 
 /** Download progress of one model file, sent while a request that loads a model runs. */
 export interface DownloadProgress {
@@ -201,10 +198,6 @@ export type ToWebview =
       sourceText?: string;
       first?: { slice: SliceReply; thumbnails?: ThumbnailsReply };
     }
-  | { type: 'slice'; requestId: number; slice: SliceReply }
-  | { type: 'rows'; requestId: number; rows: RowsReply }
-  | { type: 'thumbnails'; thumbnails: ThumbnailsReply }
-  | { type: 'ranking'; by: RankBy; heads: HeadScore[] }
   | { type: 'focusFromEditor'; index: number }
   | { type: 'notice'; text: string }
   | { type: 'lockToken'; index: number }
@@ -213,17 +206,27 @@ export type ToWebview =
   /** A run failed or was cancelled: what is on screen belongs to an earlier text (greyed), with the ways forward. */
   | { type: 'runFailed'; title: string; message: string; actions: PanelAction[] };
 
+/**
+ * What the webview may ask of the host: a subset of the engine's API, called with the same request/reply dialect
+ * (ids, errors as data, timeouts). The host validates every request against the analysis on display, then forwards it.
+ */
+export type PanelApi = Pick<EngineApi, 'slice' | 'rows' | 'thumbnails' | 'rankHeads'>;
+
+/** Everything the host posts to the webview: notifications, and replies to the webview's requests. */
+export type HostToWebview = ToWebview | ReplyMessage;
+
 /** A way forward the panel's error box offers; the host runs it. */
 export type PanelAction = 'selectModel' | 'openSettings' | 'showLog' | 'retry';
 
-/** Messages the webview sends to the host. */
+/** Messages the webview sends to the host: notifications, and requests of the panel API. */
+export type WebviewToHost = FromWebview | RequestMessage<PanelApi>;
+
+/** Notifications the webview sends to the host. */
 export type FromWebview =
   | { type: 'ready' }
-  | { type: 'requestSlice'; requestId: number; analysisId: number; layer: number; head: HeadSelector }
-  | { type: 'requestThumbnails'; analysisId: number; size: number }
-  | { type: 'requestRows'; requestId: number; analysisId: number; layer: number; index: number; direction: Direction }
+  /** The view on screen changed (the webview owns it; the host brings this view's slice with the next analysis). */
+  | { type: 'view'; layer: number; head: HeadSelector }
   | { type: 'focusToken'; index: number | null; weights?: number[] }
-  | { type: 'rankHeads'; analysisId: number; by: RankBy }
   | { type: 'exportPng'; dataUrl: string }
   | { type: 'exportJson'; analysisId: number; layer: number; head: HeadSelector }
   | { type: 'action'; action: PanelAction };

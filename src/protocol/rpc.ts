@@ -74,7 +74,7 @@ export class RpcClient<Api> {
       };
       this.pending.set(id, entry);
       try {
-        this.post({ kind: 'request', id, method, params } as RequestMessage<Api>);
+        this.post({ kind: 'request', id, method, params } as unknown as RequestMessage<Api>);
       } catch (error) {
         this.settle(
           id,

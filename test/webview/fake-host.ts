@@ -1,6 +1,7 @@
 // Stands in for the extension host inside a plain Chromium page: defines acquireVsCodeApi, answers the
 // panel's requests from a real AttentionStore, and records every message and byte it delivers.
-import type { AnalysisSummary, FromWebview, ToWebview } from '../../src/protocol/messages';
+import type { AnalysisSummary, HostToWebview, PanelApi, WebviewToHost } from '../../src/protocol/messages';
+import { serve } from '../../src/protocol/rpc';
 import { AttentionStore, ownBuffer } from '../../src/worker/attention-store';
 
 /** What a test puts in `window.__fixture` before the page loads. */
@@ -20,7 +21,9 @@ export interface PanelFixture {
 
 /** What the fake host records, read by tests through `window.__fake`. */
 export interface FakeRecord {
-  sent: FromWebview[];
+  sent: WebviewToHost[];
+  /** The params of every request of one panel-API method the panel sent, in order. */
+  requests<K extends keyof PanelApi>(method: K): Parameters<PanelApi[K]>[0][];
   delivered: { type: string; bytes: number }[];
   state: unknown;
 }
@@ -101,97 +104,70 @@ const { store, summary } = fixture.synthetic
       ),
       summary: fixture.summary!,
     };
-const record: FakeRecord = { sent: [], delivered: [], state: fixture.state };
+const record: FakeRecord = {
+  sent: [],
+  requests: (method) => record.sent.flatMap((m) => ('kind' in m && m.method === method ? [m.params as never] : [])),
+  delivered: [],
+  state: fixture.state,
+};
 window.__fake = record;
 
-function deliver(message: ToWebview, buffer?: ArrayBuffer): void {
-  const { type } = message;
+/** Posts to the panel and records the bytes; `type` names replies by the method they answer. */
+function deliver(
+  message: HostToWebview,
+  buffer?: ArrayBuffer,
+  type = 'type' in message ? message.type : 'reply',
+): void {
   const bytes =
     JSON.stringify(message, (_k, v) => (v instanceof ArrayBuffer ? undefined : v)).length + (buffer?.byteLength ?? 0);
   record.delivered.push({ type, bytes });
   window.postMessage(message, '*');
 }
 
-function answer(m: FromWebview): void {
-  switch (m.type) {
-    case 'ready':
-      // After a reload the real host re-runs the saved text; either way the analysis follows 'ready'.
-      if (fixture.pushFirst) {
-        const slice = ownBuffer(store.slice(0, 0));
-        const t = store.thumbnails(24);
-        const thumbs = ownBuffer(t.data);
-        const first = {
-          slice: { analysisId: summary.analysisId, layer: 0, head: 0, n: store.n, buffer: slice },
-          thumbnails: { analysisId: summary.analysisId, size: t.size, heads: store.heads, buffer: thumbs },
-        };
-        deliver(
-          {
-            type: 'analysis',
-            summary,
-            sourceLabel: fixture.sourceLabel ?? 'fixture',
-            sourceText: fixture.sourceText,
-            first,
-          },
-          slice,
-        );
-      } else {
-        deliver({
-          type: 'analysis',
-          summary,
-          sourceLabel: fixture.sourceLabel ?? 'fixture',
-          sourceText: fixture.sourceText,
-        });
-      }
-      break;
-    case 'requestSlice': {
-      const buffer = ownBuffer(store.slice(m.layer, m.head));
-      deliver(
-        {
-          type: 'slice',
-          requestId: m.requestId,
-          slice: { analysisId: m.analysisId, layer: m.layer, head: m.head, n: store.n, buffer },
-        },
-        buffer,
-      );
-      break;
-    }
-    case 'requestRows': {
-      const buffer = ownBuffer(store.rows(m.layer, m.index, m.direction));
-      deliver(
-        {
-          type: 'rows',
-          requestId: m.requestId,
-          rows: {
-            analysisId: m.analysisId,
-            layer: m.layer,
-            index: m.index,
-            direction: m.direction,
-            heads: store.heads[m.layer],
-            n: store.n,
-            buffer,
-          },
-        },
-        buffer,
-      );
-      break;
-    }
-    case 'rankHeads':
-      deliver({ type: 'ranking', by: m.by, heads: store.rank(m.by) });
-      break;
-    case 'requestThumbnails': {
-      const t = store.thumbnails(m.size);
-      const buffer = ownBuffer(t.data);
-      deliver(
-        { type: 'thumbnails', thumbnails: { analysisId: m.analysisId, size: t.size, heads: store.heads, buffer } },
-        buffer,
-      );
-      break;
-    }
+/** The panel API answered from the recorded store, as the engine answers it behind the real host. */
+const panelApi: { [K in keyof PanelApi]: (p: Parameters<PanelApi[K]>[0]) => ReturnType<PanelApi[K]> } = {
+  slice: (p) => ({ ...p, n: store.n, buffer: ownBuffer(store.slice(p.layer, p.head)) }),
+  rows: (p) => ({
+    ...p,
+    heads: store.heads[p.layer],
+    n: store.n,
+    buffer: ownBuffer(store.rows(p.layer, p.index, p.direction)),
+  }),
+  thumbnails: (p) => {
+    const t = store.thumbnails(p.size);
+    return { analysisId: p.analysisId, size: t.size, heads: store.heads, buffer: ownBuffer(t.data) };
+  },
+  rankHeads: (p) => ({ heads: store.rank(p.by) }),
+};
+
+function answer(m: WebviewToHost): void {
+  if ('kind' in m) {
+    void serve<PanelApi>(panelApi, m).then(({ reply, transfer }) => deliver(reply, transfer[0], m.method));
+    return;
   }
+  if (m.type !== 'ready') return;
+  // After a reload the real host re-runs the saved text; either way the analysis follows 'ready'.
+  const base = {
+    type: 'analysis' as const,
+    summary,
+    sourceLabel: fixture.sourceLabel ?? 'fixture',
+    sourceText: fixture.sourceText,
+  };
+  if (!fixture.pushFirst) {
+    deliver(base);
+    return;
+  }
+  const slice = ownBuffer(store.slice(0, 0));
+  const t = store.thumbnails(24);
+  const first = {
+    slice: { analysisId: summary.analysisId, layer: 0, head: 0, n: store.n, buffer: slice },
+    thumbnails: { analysisId: summary.analysisId, size: t.size, heads: store.heads, buffer: ownBuffer(t.data) },
+  };
+  deliver({ ...base, first }, slice);
 }
 
 window.acquireVsCodeApi = () => ({
-  postMessage(m: FromWebview) {
+  postMessage(m: WebviewToHost) {
     record.sent.push(m);
     // Like the real host: replies arrive later, never inside the call.
     setTimeout(() => answer(m), 0);

@@ -125,11 +125,11 @@ describe('webview panel in headless Chromium', function () {
 
   it('paints from the data sent with the analysis, without asking again', async () => {
     const { page } = await open({ ...bert, pushFirst: true });
-    const sent = await page.evaluate(() => window.__fake.sent.map((m) => m.type));
-    assert.deepEqual(
-      sent.filter((t) => t === 'requestSlice' || t === 'requestThumbnails'),
-      [],
-    );
+    const asked = await page.evaluate(() => [
+      ...window.__fake.requests('slice'),
+      ...window.__fake.requests('thumbnails'),
+    ]);
+    assert.deepEqual(asked, []);
     const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
     await page.locator(`.token[data-index="${it}"]`).hover();
     const want = row(bert, 0, 0, it);
@@ -191,19 +191,12 @@ describe('webview panel in headless Chromium', function () {
       'locked',
     );
     for (let i = 0; i < 2; i++) await page.evaluate(() => window.postMessage({ type: 'nextHead' }, '*'));
-    await page.waitForFunction(() =>
-      window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === 1 && m.head === 0),
-    );
-    assert.deepEqual(
-      await page.evaluate(() =>
-        window.__fake.sent.filter((m) => m.type === 'requestSlice').map((m) => [m.layer, m.head]),
-      ),
-      [
-        [0, 0],
-        [0, 1],
-        [1, 0],
-      ],
-    );
+    await page.waitForFunction(() => window.__fake.requests('slice').some((p) => p.layer === 1 && p.head === 0));
+    assert.deepEqual(await page.evaluate(() => window.__fake.requests('slice').map((p) => [p.layer, p.head])), [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+    ]);
   });
 
   it('a causal model shows the upper triangle masked, not as zero weights', async () => {
@@ -299,7 +292,7 @@ describe('webview panel in headless Chromium', function () {
         assert.ok(Math.abs(w - row(bert, 1, k, 4)[c.index]) < 1e-6, `head ${k} ${c.text}`);
     }
     await choose(page, 'head', '1');
-    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.head === 1));
+    await page.waitForFunction(() => window.__fake.requests('slice').some((p) => p.head === 1));
     await page.locator('.token[data-index="5"]').hover();
     const stripes = await page
       .locator('.token')
@@ -322,9 +315,7 @@ describe('webview panel in headless Chromium', function () {
         document.querySelector('.token[data-weights]'),
       last,
     );
-    const sent = await page.evaluate(() =>
-      window.__fake.sent.filter((m) => m.type === 'requestRows').map((m) => (m as { index: number }).index),
-    );
+    const sent = await page.evaluate(() => window.__fake.requests('rows').map((p) => p.index));
     assert.ok(sent.length <= 3, `sent ${sent.length} row requests for ${bert.summary.n} hovers`);
     assert.equal(sent.at(-1), last, 'the last request is for the token under the mouse');
   });
@@ -332,9 +323,7 @@ describe('webview panel in headless Chromium', function () {
   it('clicking a thumbnail selects its layer and head', async () => {
     const { page } = await open(bert);
     await page.locator('.thumb[data-layer="1"][data-head="2"]').click();
-    await page.waitForFunction(() =>
-      window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === 1 && m.head === 2),
-    );
+    await page.waitForFunction(() => window.__fake.requests('slice').some((p) => p.layer === 1 && p.head === 2));
     assert.equal(await page.locator('#layer').evaluate((s) => (s as HTMLSelectElement).value), '1');
     assert.equal(await page.locator('#head').evaluate((s) => (s as HTMLSelectElement).value), '2');
     assert.equal(await page.locator('.thumb.selected').count(), 1);
@@ -344,16 +333,14 @@ describe('webview panel in headless Chromium', function () {
     await page.keyboard.press('ArrowUp');
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() =>
-      window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === 0 && m.head === 1),
-    );
+    await page.waitForFunction(() => window.__fake.requests('slice').some((p) => p.layer === 0 && p.head === 1));
   });
 
   it('"rollout through layer 2" shows the rollout matrix: 0.5·mean + 0.5·I multiplied through the layers', async () => {
     const { page } = await open(bert);
     await choose(page, 'layer', 'r1');
     await page.waitForFunction(() =>
-      window.__fake.sent.some((m) => m.type === 'requestSlice' && m.head === 'rollout' && m.layer === 1),
+      window.__fake.requests('slice').some((p) => p.head === 'rollout' && p.layer === 1),
     );
     assert.equal(
       await page.locator('#head').evaluate((s) => (s as HTMLElement & { disabled: boolean }).disabled),
@@ -406,7 +393,7 @@ describe('webview panel in headless Chromium', function () {
     assert.ok(Math.abs(pct - want[0].w * 100) < 0.06);
     await page.locator('.rank').nth(1).click();
     await page.waitForFunction(
-      ([l, k]) => window.__fake.sent.some((m) => m.type === 'requestSlice' && m.layer === l && m.head === k),
+      ([l, k]) => window.__fake.requests('slice').some((p) => p.layer === l && p.head === k),
       [want[1].l, want[1].k],
     );
     await page.locator('vscode-button[data-preset="previous"]').click();
@@ -416,9 +403,9 @@ describe('webview panel in headless Chromium', function () {
   it('Export PNG sends a PNG of the matrix at the canvas size', async () => {
     const { page } = await open(bert);
     await page.locator('#export-png').click();
-    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'exportPng'));
+    await page.waitForFunction(() => window.__fake.sent.some((m) => 'type' in m && m.type === 'exportPng'));
     const [dataUrl, w, h] = await page.evaluate(() => {
-      const m = window.__fake.sent.find((x) => x.type === 'exportPng') as { dataUrl: string };
+      const m = window.__fake.sent.find((x) => 'type' in x && x.type === 'exportPng') as { dataUrl: string };
       const c = document.querySelector('#heatmap') as HTMLCanvasElement;
       return [m.dataUrl, c.width, c.height] as const;
     });
@@ -427,13 +414,16 @@ describe('webview panel in headless Chromium', function () {
     assert.equal(png.subarray(12, 16).toString('ascii'), 'IHDR');
     assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [w, h], 'decodes to the canvas size');
     await page.locator('#export-json').click();
-    await page.waitForFunction(() => window.__fake.sent.some((m) => m.type === 'exportJson'));
-    assert.deepEqual(await page.evaluate(() => window.__fake.sent.find((m) => m.type === 'exportJson')), {
-      type: 'exportJson',
-      analysisId: bert.summary.analysisId,
-      layer: 0,
-      head: 0,
-    });
+    await page.waitForFunction(() => window.__fake.sent.some((m) => 'type' in m && m.type === 'exportJson'));
+    assert.deepEqual(
+      await page.evaluate(() => window.__fake.sent.find((m) => 'type' in m && m.type === 'exportJson')),
+      {
+        type: 'exportJson',
+        analysisId: bert.summary.analysisId,
+        layer: 0,
+        head: 0,
+      },
+    );
   });
 
   it('hostile token text is shown as text and runs nothing', async () => {
@@ -504,8 +494,8 @@ describe('webview panel in headless Chromium', function () {
       locked: null,
     };
     const { page } = await open({ ...bert, state });
-    const req = await page.evaluate(() => window.__fake.sent.filter((m) => m.type === 'requestSlice').at(-1));
-    assert.deepEqual([req && 'layer' in req && req.layer, req && 'head' in req && req.head], [1, 3]);
+    const req = await page.evaluate(() => window.__fake.requests('slice').at(-1));
+    assert.deepEqual([req?.layer, req?.head], [1, 3]);
     assert.equal(await page.locator('#head').evaluate((s) => (s as HTMLSelectElement).value), '3');
     assert.equal((await page.evaluate(() => window.__fake.state as { sourceText: string })).sourceText, SENTENCE);
   });
@@ -557,7 +547,7 @@ describe('webview panel in headless Chromium', function () {
       'Try Again',
     ]);
     await page.locator('.status vscode-button', { hasText: 'Select Model…' }).click();
-    assert.deepEqual(await page.evaluate(() => window.__fake.sent.filter((m) => m.type === 'action')), [
+    assert.deepEqual(await page.evaluate(() => window.__fake.sent.filter((m) => 'type' in m && m.type === 'action')), [
       { type: 'action', action: 'selectModel' },
     ]);
     await page.evaluate((m) => window.postMessage(m, '*'), {
