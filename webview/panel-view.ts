@@ -32,6 +32,7 @@ import {
   viewName,
 } from './view-state';
 import { vscode } from './vscode-api';
+import { truncationNote } from '../src/protocol/format';
 import { type EngineError, RpcClient } from '../src/protocol/rpc';
 
 /** Side of the layer × head thumbnails asked of the engine. */
@@ -509,15 +510,6 @@ export class PanelView {
     this.reprocess();
     document.body.dataset.painted = String(slice.analysisId);
   }
-}
-
-/** The sentence that says which part of a long text is shown. */
-function truncationNote(s: AnalysisSummary): string {
-  const part =
-    s.analysedFrom > 0
-      ? `characters ${(s.analysedFrom + 1).toLocaleString()}–${s.analysedChars.toLocaleString()} (around the cursor)`
-      : `the first ${s.analysedChars.toLocaleString()}`;
-  return `The text is longer than the ${s.n} tokens analysed at once: showing ${part} of ${s.totalChars.toLocaleString()} characters.`;
 }
 
 /**

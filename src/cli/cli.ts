@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { AnalysisSummary, Dtype } from '../protocol/messages';
 import { once } from 'node:events';
 import { attentionJsonChunks } from '../protocol/attention-json';
+import { truncationNote } from '../protocol/format';
 import { EngineError } from '../protocol/rpc';
 import { Engine } from '../worker/engine';
 
@@ -133,7 +134,7 @@ function table(s: AnalysisSummary, m: Float32Array, layer: number, head: number 
   const width = Math.min(24, Math.max(...s.tokens.map((_, i) => label(i).length)));
   const lines = [
     `${s.model.id} (${s.model.kind}, ${s.model.layers} layers, heads ${s.model.heads.join('/')}) — ${head === 'rollout' ? `rollout through layer ${layer}` : `layer ${layer}, head ${head}`}, ${n} tokens` +
-      (s.truncated ? ` (truncated: characters ${s.analysedFrom}–${s.analysedChars} of ${s.totalChars})` : ''),
+      (s.truncated ? `\n${truncationNote(s)}` : ''),
     `${'token'.padEnd(width)}  attends most to`,
   ];
   for (let i = 0; i < n; i++) {
@@ -148,6 +149,10 @@ function table(s: AnalysisSummary, m: Float32Array, layer: number, head: number 
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof EngineError) fail(error.message);
+  if (error instanceof EngineError) {
+    // The command line's way forward for the engine's neutral wording.
+    const hint = error.code === 'model-not-found' && /downloads are off/.test(error.message) ? ' (drop --offline)' : '';
+    fail(`${error.message}${hint}`);
+  }
   fail(error instanceof Error ? error.message : String(error), 2);
 });

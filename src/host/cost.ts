@@ -18,17 +18,8 @@ export function compact(value: number): string {
   return String(Math.round(value));
 }
 
-/** Bytes as KiB / MiB / GiB. */
-export function bytes(value: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = value;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
+/** Bytes as KiB / MiB / GiB (one formatter for every side: src/protocol/format.ts). */
+export { formatBytes as bytes } from '../protocol/format';
 
 /** What attention over N tokens costs in a model of the given shape. */
 export interface AttentionCost {

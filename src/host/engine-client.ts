@@ -1,6 +1,7 @@
 // The host's handle on the engine: started on first use, killed and restarted after a crash, a timeout or a
 // cancelled load, watched for runaway memory, and stopped on dispose. Free of 'vscode' so tests drive it from Node.
 import { totalmem } from 'node:os';
+import { formatBytes } from '../protocol/format';
 import type { DownloadProgress, EngineApi } from '../protocol/messages';
 import { EngineError, RpcClient } from '../protocol/rpc';
 import { type EngineMode, type EngineTransport, engineModeFromEnv, startEngine } from './engine-transport';
@@ -141,9 +142,8 @@ export class EngineClient {
       this.watchdog = setInterval(() => {
         const rss = this.transport?.rssBytes();
         if (rss !== undefined && rss > limit) {
-          const gb = (b: number) => `${(b / 2 ** 30).toFixed(1)} GB`;
           void this.restart(
-            `the attention engine used ${gb(rss)} of memory, over the ${gb(limit)} limit, and was stopped (model or text too big for this machine)`,
+            `the attention engine used ${formatBytes(rss)} of memory, over the ${formatBytes(limit)} limit, and was stopped (model or text too big for this machine)`,
             'over-budget',
           );
         }

@@ -1,10 +1,12 @@
 // The Show Attention command: selection (or current line) -> engine in the worker -> panel.
 import * as vscode from 'vscode';
 import type { AnalysisSummary, DownloadProgress, EngineErrorCode, PanelAction } from '../protocol/messages';
+import { truncationNote } from '../protocol/format';
 import { bytes } from './cost';
 import { EngineError } from '../protocol/rpc';
 import { AttentionPanel } from './attention-panel';
 import type { EngineClient } from './engine-client';
+import { withHostHint } from './error-hints';
 import { removePartialDownloads } from './partial-downloads';
 import { analyzeOptions, readSettings } from './settings';
 
@@ -177,13 +179,9 @@ export class ShowAttention {
         `[analyze] ${summary.model.id} ${summary.model.dtype}: N=${summary.n}, load ${summary.timings.loadMs.toFixed(0)} ms, tokenize ${summary.timings.tokenizeMs.toFixed(0)} ms, forward ${summary.timings.forwardMs.toFixed(0)} ms, total ${Date.now() - started} ms`,
       );
       if (summary.truncated) {
-        const part = summary.analysedFrom > 0 ? 'the part around the cursor' : 'its first part';
         const other = summary.analysedFrom > 0 ? 'Show the Start' : 'Show Around the Cursor';
         void vscode.window
-          .showInformationMessage(
-            `Attention Lens: the text is longer than the ${summary.n} tokens ${summary.model.id} reads at once; showing ${part} (characters ${(summary.analysedFrom + 1).toLocaleString()}–${summary.analysedChars.toLocaleString()} of ${summary.totalChars.toLocaleString()}).`,
-            other,
-          )
+          .showInformationMessage(`Attention Lens: ${truncationNote(summary)}`, other)
           .then((choice) => {
             if (choice) void this.execute({ ...options, aroundCursor: summary.analysedFrom === 0 });
           });
@@ -197,7 +195,7 @@ export class ShowAttention {
       const panelNow = AttentionPanel.active;
       if (panelNow) {
         panelNow.onAction = (action) => void this.runAction(action, options);
-        panelNow.showRunFailed(title, e.code === 'cancelled' ? 'Cancelled.' : e.message, panelActions(e.code));
+        panelNow.showRunFailed(title, e.code === 'cancelled' ? 'Cancelled.' : withHostHint(e), panelActions(e.code));
       }
       if (e.code === 'cancelled') return undefined;
       if (e.details) this.log.appendLine(`[details] ${e.details}`);
@@ -205,7 +203,7 @@ export class ShowAttention {
         e.code === 'offline' || e.code === 'model-not-found'
           ? ['Retry', 'Use a Local Folder…', 'Show Log']
           : ['Show Log'];
-      void vscode.window.showErrorMessage(`Attention Lens: ${e.message}`, ...actions).then(async (choice) => {
+      void vscode.window.showErrorMessage(`Attention Lens: ${withHostHint(e)}`, ...actions).then(async (choice) => {
         if (choice === 'Show Log') this.log.show();
         if (choice === 'Retry') void this.execute(options);
         if (

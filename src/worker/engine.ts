@@ -17,10 +17,12 @@ import type {
   ThumbnailsReply,
 } from '../protocol/messages';
 import { attentionJsonChunks } from '../protocol/attention-json';
+import { formatBytes } from '../protocol/format';
 import { EngineError } from '../protocol/rpc';
 import { AttentionStore, ownBuffer } from './attention-store';
 import { configureHub } from './hub';
 import { LoadedModel, loadTextSide } from './model-runner';
+import { configShape } from './model-config';
 import { TokenCounter } from './token-counter';
 import { writeChunks } from './write-chunks';
 import { isAbsolute } from 'node:path';
@@ -139,7 +141,7 @@ export class Engine implements Methods {
         'over-budget',
         `Attention maps for ${ids.length} tokens would take ${formatBytes(mapBytes)} ` +
           `(${model.info.layers} layers × ${model.info.heads[0]} heads × ${ids.length}² × 4 bytes), over the ${formatBytes(params.maxAttentionBytes)} budget ` +
-          '(attentionLens.memoryBudgetMB). Select less text, lower attentionLens.maxTokens, or raise the budget.',
+          'for attention maps. Select less text, lower the token limit, or raise the budget.',
       );
     }
     const tokenizeMs = performance.now() - t0;
@@ -225,17 +227,16 @@ export class Engine implements Methods {
     },
     onProgress?: (p: DownloadProgress) => void,
   ) {
-    const { counter, config } = await this.tokenizerFor(params, onProgress);
-    const num = (...keys: string[]) => keys.map((k) => config[k]).find((v): v is number => typeof v === 'number');
-    const layers = num('num_hidden_layers', 'n_layer', 'num_layers') ?? 0;
-    const heads = num('num_attention_heads', 'n_head', 'num_heads') ?? 0;
+    const { counter, config, tokenizer } = await this.tokenizerFor(params, onProgress);
+    const shape = configShape(config, tokenizer);
     const loaded = this.model?.id === params.model ? this.model.info : undefined;
     return {
       count: counter.count(params.text),
-      maxPositions: loaded?.maxPositions ?? num('max_position_embeddings', 'n_positions', 'n_ctx') ?? 512,
-      layers: loaded?.layers ?? layers,
-      heads: loaded?.heads ?? new Array(layers).fill(heads),
-      hiddenSize: num('hidden_size', 'n_embd', 'd_model') ?? 0,
+      maxPositions: loaded?.maxPositions ?? shape.maxPositions,
+      layers: loaded?.layers ?? shape.layers,
+      // Config numbers were range-checked when the config loaded (model-files.ts), so this array is small.
+      heads: loaded?.heads ?? new Array(shape.layers).fill(shape.heads),
+      hiddenSize: loaded?.hiddenSize ?? shape.hiddenSize,
     };
   }
 
@@ -257,11 +258,7 @@ export class Engine implements Methods {
   }): Promise<{ bytes: number }> {
     const summary = this.summaries.get(params.analysisId);
     this.store(params.analysisId);
-    if (!summary)
-      throw new EngineError(
-        'unknown-analysis',
-        `analysis ${params.analysisId} is no longer held (run Show Attention again).`,
-      );
+    if (!summary) throw new EngineError('unknown-analysis', `analysis ${params.analysisId} is no longer held.`);
     if (typeof params.path !== 'string' || !isAbsolute(params.path))
       throw new EngineError('bad-input', 'the export needs an absolute file path.');
     const chunks = attentionJsonChunks(
@@ -300,8 +297,7 @@ export class Engine implements Methods {
 
   private store(analysisId: number): AttentionStore {
     const store = this.analyses.get(analysisId);
-    if (!store)
-      throw new EngineError('unknown-analysis', `analysis ${analysisId} is no longer held (run Show Attention again).`);
+    if (!store) throw new EngineError('unknown-analysis', `analysis ${analysisId} is no longer held.`);
     return store;
   }
 
@@ -327,11 +323,6 @@ export class Engine implements Methods {
     }
     return entry;
   }
-}
-
-/** Bytes as MB or GB, for messages. */
-export function formatBytes(b: number): string {
-  return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GB` : `${(b / 2 ** 20).toFixed(0)} MB`;
 }
 
 /** `at`, moved back to the start of a word when one is near (so a window does not begin mid-word) and never inside a surrogate pair. */

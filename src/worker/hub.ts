@@ -6,6 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { LogLevel, env } from '@huggingface/transformers';
 import type { DownloadProgress } from '../protocol/messages';
+import { formatBytes } from '../protocol/format';
 import { EngineError } from '../protocol/rpc';
 import { checkModelFolder, jsonErrorWithoutContent } from './model-files';
 
@@ -55,11 +56,10 @@ export function loadEstimate(fileBytes: number): number {
 export function checkLoadFits(id: string, fileBytes: number, limit = totalmem() * 0.8): void {
   const need = loadEstimate(fileBytes);
   if (need > limit) {
-    const gb = (b: number) => `${(b / 2 ** 30).toFixed(1)} GB`;
     throw new EngineError(
       'over-budget',
-      `${id} is too big to load here: its ONNX file is ${gb(fileBytes)} and loading needs about ${gb(need)}, ` +
-        `more than the ${gb(limit)} available. Use the q8 dtype or a smaller model.`,
+      `${id} is too big to load here: its ONNX file is ${formatBytes(fileBytes)} and loading needs about ${formatBytes(need)}, ` +
+        `more than the ${formatBytes(limit)} available. Use the q8 dtype or a smaller model.`,
     );
   }
 }
@@ -110,7 +110,7 @@ export function explainLoadError(model: string, error: unknown): EngineError {
   if (/local_files_only|allowRemoteModels=false/.test(message)) {
     return new EngineError(
       'model-not-found',
-      `Model "${model}" is not in the cache and downloads are off (attentionLens.allowRemoteModels). Allow downloads, or use a local folder.`,
+      `Model "${model}" is not in the cache and downloads are off. Allow downloads, or use a local folder.`,
     );
   }
   if (/terminated|ECONNRESET|UND_ERR_SOCKET|other side closed/i.test(detail)) {

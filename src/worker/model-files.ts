@@ -4,6 +4,7 @@
 // or size an allocation from an unchecked number.
 import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
+import { formatBytes } from '../protocol/format';
 import { EngineError } from '../protocol/rpc';
 
 /** Largest JSON file read from a model folder (the biggest real tokenizer.json files are ~35 MB). */
@@ -63,7 +64,7 @@ function checkFile(folderReal: string, path: string, label: string, maxBytes: nu
   if (maxBytes !== undefined && st.size > maxBytes) {
     throw new EngineError(
       'bad-model',
-      `${label} in the model folder is ${(st.size / 2 ** 20).toFixed(0)} MB, over the ${maxBytes / 2 ** 20} MB a model's JSON file may have.`,
+      `${label} in the model folder is ${formatBytes(st.size)}, over the ${formatBytes(maxBytes)} a model's JSON file may have.`,
     );
   }
 }

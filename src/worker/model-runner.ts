@@ -16,6 +16,7 @@ import {
   progressCallback,
   type HubOptions,
 } from './hub';
+import { configShape } from './model-config';
 import { checkConfigNumbers, checkExternalDataFiles, checkModelFolder } from './model-files';
 import { encode } from './tokenize';
 
@@ -30,11 +31,6 @@ export interface LoadOptions extends HubOptions {
 }
 
 type Config = Record<string, unknown>;
-
-function numberField(config: Config, ...keys: string[]): number | undefined {
-  for (const k of keys) if (typeof config[k] === 'number') return config[k] as number;
-  return undefined;
-}
 
 /** Config and tokenizer of a model, without its ONNX graph (enough to count tokens). */
 export async function loadTextSide(
@@ -93,14 +89,15 @@ export class LoadedModel {
     );
     const partial = { id, dtype: opts.dtype, config, tokenizer, session, surgery };
     const probe = await probeShape(partial);
+    const shape = configShape(config, tokenizer);
     const info: ModelInfo = {
       id,
       kind: probe.kind,
       modelType: String(config.model_type ?? 'unknown'),
       layers: surgery.attentionOutputs.length,
       heads: probe.heads,
-      maxPositions: maxPositions(config, tokenizer),
-      hiddenSize: numberField(config, 'hidden_size', 'n_embd', 'd_model', 'dim') ?? 0,
+      maxPositions: shape.maxPositions,
+      hiddenSize: shape.hiddenSize,
       dtype: opts.dtype,
     };
     return new LoadedModel(
@@ -126,15 +123,6 @@ export class LoadedModel {
     if (this.owner) await this.owner.dispose();
     else await this.session.release();
   }
-}
-
-function maxPositions(config: Config, tokenizer: PreTrainedTokenizer): number {
-  const fromConfig = numberField(config, 'max_position_embeddings', 'n_positions', 'n_ctx', 'max_seq_len');
-  const fromTokenizer = (tokenizer as unknown as { model_max_length?: number }).model_max_length;
-  const candidates = [fromConfig, fromTokenizer].filter((v): v is number => typeof v === 'number' && v > 0 && v < 1e7);
-  // RoBERTa-style configs count two padding offsets into max_position_embeddings.
-  const limit = candidates.length ? Math.min(...candidates) : 512;
-  return config.model_type === 'roberta' || config.model_type === 'xlm-roberta' ? Math.min(limit, 514 - 2) : limit;
 }
 
 /**

@@ -99,7 +99,7 @@ describe('bad input and faults', function () {
         await assert.rejects(
           fresh.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false, modelMemoryLimit: 1_000_000 }),
           (e: { code: string; message: string }) =>
-            e.code === 'over-budget' && /too big to load.*needs about .* GB/.test(e.message),
+            e.code === 'over-budget' && /too big to load.*needs about [0-9.]+ [KMG]iB/.test(e.message),
         );
       } finally {
         await fresh.dispose();
@@ -117,7 +117,7 @@ describe('bad input and faults', function () {
         maxAttentionBytes: 1000,
       }),
       (e: { code: string; message: string }) =>
-        e.code === 'over-budget' && /16 tokens would take .*MB .*budget/.test(e.message),
+        e.code === 'over-budget' && /16 tokens would take [0-9.]+ KiB .*over the 1000 B budget/.test(e.message),
     );
   });
 });

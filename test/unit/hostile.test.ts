@@ -243,7 +243,7 @@ describe('hostile folders and impatient users', function () {
     await rejectsWith(
       client.call('analyze', { model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32', text: SENTENCE, allowRemote: false }),
       'over-budget',
-      /over the 0\.1 GB limit, and was stopped/,
+      /over the 64\.0 MiB limit, and was stopped/,
     );
     assert.equal(client.running, false);
     await client.dispose();
