@@ -24,8 +24,12 @@ const sizes = {};
 for (const { os, arch, target } of targets) {
   const stage = join(out, `stage-${target}`);
   mkdirSync(stage, { recursive: true });
-  for (const f of ['README.md', 'LICENSE', 'media', 'bin', 'docs'])
+  for (const f of ['README.md', 'CHANGELOG.md', 'LICENSE', 'media', 'bin'])
     if (existsSync(join(root, f))) cpSync(join(root, f), join(stage, f), { recursive: true });
+  // The README's screenshots only: the rest of docs/ is for developers.
+  mkdirSync(join(stage, 'docs'));
+  for (const f of readdirSync(join(root, 'docs')))
+    if (f.endsWith('.png')) cpSync(join(root, 'docs', f), join(stage, 'docs', f));
   mkdirSync(join(stage, 'dist'));
   for (const f of ['extension.js', 'worker.js', 'cli.js', 'webview.js'])
     cpSync(join(root, 'dist', f), join(stage, 'dist', f));
@@ -56,7 +60,6 @@ for (const { os, arch, target } of targets) {
       'package',
       '--target',
       target,
-      '--allow-missing-repository',
       '--skip-license',
       '--no-rewrite-relative-links',
       '--out',
@@ -65,8 +68,37 @@ for (const { os, arch, target } of targets) {
     stage,
   );
   sizes[target] = +(statSync(vsix).size / 2 ** 20).toFixed(1);
+  checkContents(stage, target);
 }
 writeFileSync(join(out, 'sizes.json'), `${JSON.stringify(sizes, null, 2)}\n`);
 console.log('\n.vsix sizes (MB):', sizes);
 // Leave the working tree's dist as the development build the tests use.
 node(['esbuild.js']);
+
+/**
+ * `vsce ls` of a staged package: every file must be one the extension needs at run time, so no source, test,
+ * fixture, map or stray file ships. Fails the packaging (and so `npm test`, which packages linux-x64) otherwise.
+ */
+function checkContents(stage, target) {
+  const vsce = join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
+  const listed = execFileSync(process.execPath, [vsce, 'ls', '--no-dependencies'], { cwd: stage, encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const allowed = [
+    /^(README|CHANGELOG)\.md$/,
+    /^LICENSE$/,
+    /^package\.json$/,
+    /^media\/(icon\.(svg|png)|panel\.css|walkthrough\/[\w-]+\.md)$/,
+    /^docs\/[\w-]+\.png$/,
+    /^bin\/attention-lens\.js$/,
+    /^dist\/(extension|worker|cli|webview)\.js$/,
+    /^node_modules\/onnxruntime-(node|common)\//,
+  ];
+  const stray = listed.filter((f) => !allowed.some((re) => re.test(f)));
+  if (stray.length) throw new Error(`${target}: files that should not ship: ${stray.join(', ')}`);
+  if (!listed.includes('dist/worker.js') || !listed.includes('media/icon.png')) {
+    throw new Error(`${target}: the package misses files it needs (vsce ls: ${listed.length} files)`);
+  }
+  console.log(`${target}: vsce ls lists ${listed.length} files, all expected`);
+}

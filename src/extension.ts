@@ -1,5 +1,6 @@
 // Activation: wiring only. Every disposable goes to context.subscriptions.
 import * as vscode from 'vscode';
+import type { AttentionLensApi } from './extension-api';
 import { AttentionPanel, PANEL_VIEW_TYPE } from './host/attention-panel';
 import { EngineClient } from './host/engine-client';
 import { selectModel } from './host/model-picker';
@@ -14,7 +15,7 @@ let client: EngineClient | undefined;
 const COUNT_TIMEOUT_MS = 30_000;
 
 /** Starts nothing heavy: the worker starts on first use. */
-export function activate(context: vscode.ExtensionContext) {
+export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   const log = vscode.window.createOutputChannel('Attention Lens');
   setDefaultCacheDir(vscode.Uri.joinPath(context.globalStorageUri, 'models').fsPath);
   const workerPath = vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath;

@@ -9,6 +9,7 @@ import type {
   PanelApi,
 } from '../protocol/messages';
 import { serve } from '../protocol/rpc';
+import { Disposable } from './disposable';
 import { EditorHeat, type AnalysisSource } from './editor-heat';
 import { exportJson, exportPng, type JsonScope } from './export-view';
 import type { EngineClient } from './engine-client';
@@ -19,7 +20,7 @@ import { webviewHtml, webviewOptions } from './webview-html';
 export const PANEL_VIEW_TYPE = 'attentionLens.panel';
 
 /** The single Attention Lens panel. */
-export class AttentionPanel implements vscode.Disposable {
+export class AttentionPanel extends Disposable {
   private static current: AttentionPanel | undefined;
   private ready = false;
   private queued: HostToWebview[] = [];
@@ -29,7 +30,6 @@ export class AttentionPanel implements vscode.Disposable {
   private lastView: { model: string; layer: number; head: HeadSelector } | undefined;
   /** Where exports go without asking (tests set it); undefined: the save dialog. */
   exportTarget: { uri: vscode.Uri; scope: JsonScope } | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
   /** Shading of the analysed source text while the panel has a focus token. */
   readonly heat = new EditorHeat(
     (text) => this.post({ type: 'notice', text }),
@@ -41,10 +41,11 @@ export class AttentionPanel implements vscode.Disposable {
     extensionUri: vscode.Uri,
     private readonly client: EngineClient,
   ) {
+    super();
     panel.webview.options = webviewOptions(extensionUri);
     panel.webview.html = webviewHtml(panel.webview, extensionUri);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
-    this.disposables.push(
+    this.register(
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m) => this.onMessage(m)),
       this.heat,
@@ -222,11 +223,12 @@ export class AttentionPanel implements vscode.Disposable {
     rankHeads: (p) => this.client.call('rankHeads', p),
   };
 
-  dispose(): void {
+  override dispose(): void {
+    if (this.isDisposed) return;
     if (AttentionPanel.current === this) AttentionPanel.current = undefined;
     if (this.summary) void this.client.call('release', { analysisId: this.summary.analysisId }).catch(() => undefined);
     this.summary = undefined;
-    for (const d of this.disposables.splice(0)) d.dispose();
+    super.dispose();
     this.panel.dispose();
   }
 }

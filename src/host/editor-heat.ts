@@ -4,6 +4,7 @@
 // rather than highlighting the wrong text.
 import * as vscode from 'vscode';
 import type { AnalysisSummary } from '../protocol/messages';
+import { Disposable } from './disposable';
 
 /** Where an analysis came from in the editor. */
 export interface AnalysisSource {
@@ -26,7 +27,7 @@ export interface HeatState {
 }
 
 /** Decorations for one analysis at a time. */
-export class EditorHeat implements vscode.Disposable {
+export class EditorHeat extends Disposable {
   // One decoration type per shade: the API has no per-range opacity. Sky blue reads on light, dark and high contrast.
   private readonly levels = Array.from({ length: LEVELS }, (_, k) =>
     vscode.window.createTextEditorDecorationType({
@@ -42,14 +43,15 @@ export class EditorHeat implements vscode.Disposable {
   private source: AnalysisSource | undefined;
   private summary: AnalysisSummary | undefined;
   private current: HeatState = { ranges: [], focus: undefined, stale: false };
-  private readonly disposables: vscode.Disposable[] = [];
 
   /** `onStale` hears why the editor is not highlighted (the text changed, or tokens could not be placed). */
   constructor(
     private readonly onStale: (why: string) => void,
     private readonly onCursorToken: (index: number) => void,
   ) {
-    this.disposables.push(
+    super();
+    this.register(...this.levels, this.focusType);
+    this.register(
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (
           !this.source ||
@@ -153,8 +155,8 @@ export class EditorHeat implements vscode.Disposable {
     return i >= 0 ? i : undefined;
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.clear();
-    for (const d of [...this.disposables.splice(0), ...this.levels, this.focusType]) d.dispose();
+    super.dispose();
   }
 }

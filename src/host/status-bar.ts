@@ -1,5 +1,6 @@
 // The status-bar item: N tokens of the selection or document and the N² attention cost, counted off-thread.
 import * as vscode from 'vscode';
+import { Disposable } from './disposable';
 import { LADDER, attentionCost, bytes, compact, statusText } from './cost';
 import type { EngineClient } from './engine-client';
 import { engineOptions, readSettings, workspaceModelOverride } from './settings';
@@ -34,9 +35,8 @@ export const EXACT_COUNT_MAX_CHARS = 2_000_000;
 export const COUNT_EXACTLY_COMMAND = 'attentionLens.countExactly';
 
 /** A disposable status-bar item that shows the attention cost of the active editor's text. */
-export class AttentionStatusBar implements vscode.Disposable {
+export class AttentionStatusBar extends Disposable {
   private readonly item = vscode.window.createStatusBarItem('attentionLens.cost', vscode.StatusBarAlignment.Right, 100);
-  private readonly disposables: vscode.Disposable[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private generation = 0;
   private readonly cache = new Map<string, number>();
@@ -55,9 +55,10 @@ export class AttentionStatusBar implements vscode.Disposable {
   private exactRequested: string | undefined;
 
   constructor(private readonly client: EngineClient) {
+    super();
     this.item.name = 'Attention Lens: attention cost';
     this.item.command = STATUS_BAR_COMMAND;
-    this.disposables.push(
+    this.register(
       this.item,
       vscode.window.onDidChangeActiveTextEditor(() => this.schedule(0)),
       vscode.window.onDidChangeTextEditorSelection((e) => this.schedule(this.debounceFor(e.textEditor.document))),
@@ -267,8 +268,8 @@ export class AttentionStatusBar implements vscode.Disposable {
     this.item.hide();
   }
 
-  dispose(): void {
+  override dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    for (const d of this.disposables.splice(0)) d.dispose();
+    super.dispose();
   }
 }

@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { tmpdir } from 'node:os';
 import * as vscode from 'vscode';
-import type { AnalysisSummary } from '../../src/protocol/messages';
+import type { AttentionLensApi } from '../../src/extension-api';
+import { everyHead } from '../every-head';
+import { waitFor } from './wait-for';
+import type { AnalysisSummary, HostToWebview } from '../../src/protocol/messages';
 
 const EXTENSION_ID = 'attention-lens.attention-lens';
 
@@ -12,6 +15,11 @@ async function openSentence(line: number): Promise<vscode.TextEditor> {
   const editor = await vscode.window.showTextDocument(doc);
   editor.selection = new vscode.Selection(line, 0, line, doc.lineAt(line).text.length);
   return editor;
+}
+
+/** The type of a message the host posted to the panel (replies to requests have none). */
+function posted(m: HostToWebview | undefined): string | undefined {
+  return m && 'type' in m ? m.type : undefined;
 }
 
 /** Attention Lens panel tabs; the tab model updates asynchronously, so wait up to 5 s for `expected`. */
@@ -62,29 +70,24 @@ describe('Attention Lens in the real extension host', () => {
   });
 
   it('shows the attention cost in the status bar', async () => {
-    const ext = vscode.extensions.getExtension<{ statusBarText(): string | undefined }>(EXTENSION_ID)!;
+    const ext = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!;
     await openSentence(1);
-    let text: string | undefined;
-    for (let i = 0; i < 50 && !/tok · N² =/.test(text ?? ''); i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      text = ext.exports.statusBarText();
-    }
+    const text = await waitFor(
+      () => ext.exports.statusBarText(),
+      (t) => /tok · N² =/.test(t ?? ''),
+      10_000,
+    );
     assert.match(text ?? '', /\d+ tok · N² = \d+/);
   });
 
   it('the status bar follows typing and the selection', async () => {
-    const api = vscode.extensions.getExtension<{
-      statusBarState(): { text?: string; n?: number; exact: boolean; scope?: string; version?: number };
-    }>(EXTENSION_ID)!.exports;
+    const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports;
     const doc = await vscode.workspace.openTextDocument({ content: 'The animal', language: 'plaintext' });
     const editor = await vscode.window.showTextDocument(doc);
     const settled = async (pred: (s: ReturnType<typeof api.statusBarState>) => boolean) => {
-      for (let i = 0; i < 100; i++) {
-        const s = api.statusBarState();
-        if (pred(s)) return s;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.fail(`status bar did not settle: ${JSON.stringify(api.statusBarState())}`);
+      const s = await waitFor(() => api.statusBarState(), pred);
+      assert.ok(pred(s), `status bar did not settle: ${JSON.stringify(s)}`);
+      return s;
     };
     const before = await settled((s) => s.exact && s.scope === 'document' && s.version === doc.version);
     assert.equal(before.n, 4, '[CLS] the animal [SEP]');
@@ -113,14 +116,12 @@ describe('Attention Lens in the real extension host', () => {
   });
 
   it('closing the panel mid-run shows nothing and reopens nothing', async () => {
-    const api = vscode.extensions.getExtension<{ client: { call(m: string, p: unknown): Promise<unknown> } }>(
-      EXTENSION_ID,
-    )!.exports;
+    const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports;
     await openSentence(1);
     // Keep the worker busy (it serves one request at a time) so the run is still pending when the panel closes.
     const settings = vscode.workspace.getConfiguration('attentionLens');
     const busy = api.client.call('countTokens', {
-      model: settings.get('model'),
+      model: settings.get<string>('model')!,
       dtype: 'fp32',
       text: 'words without a newline '.repeat(60_000),
       allowRemote: false,
@@ -139,13 +140,7 @@ describe('Attention Lens in the real extension host', () => {
       focus?: { start: number; end: number };
       stale: boolean;
     }
-    const api = vscode.extensions.getExtension<{
-      panel: {
-        receive(m: unknown): Promise<void>;
-        heat(): Heat | undefined;
-        lastPosted(): { type: string; index?: number } | undefined;
-      };
-    }>(EXTENSION_ID)!.exports.panel;
+    const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports.panel;
     const editor = await openSentence(0);
     const summary = (await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention'))!;
     const index = (text: string) => summary.tokens.findIndex((t) => t.text === text);
@@ -173,24 +168,25 @@ describe('Attention Lens in the real extension host', () => {
 
     const street = line.indexOf('street') + 2;
     editor.selection = new vscode.Selection(0, street, 0, street);
-    for (let i = 0; i < 50 && api.lastPosted()?.type !== 'focusFromEditor'; i++)
-      await new Promise((r) => setTimeout(r, 20));
+    await waitFor(
+      () => posted(api.lastPosted()),
+      (t) => t === 'focusFromEditor',
+      1_000,
+      20,
+    );
     assert.deepEqual(api.lastPosted(), { type: 'focusFromEditor', index: index('street') });
 
     await editor.edit((e) => e.insert(new vscode.Position(0, 0), 'X'));
     assert.equal(api.heat()!.stale, true);
     assert.deepEqual(api.heat()!.ranges, []);
-    assert.equal(api.lastPosted()?.type, 'notice');
+    assert.equal(posted(api.lastPosted()), 'notice');
     await api.receive({ type: 'focusToken', index: index('it'), weights });
     assert.deepEqual(api.heat()!.ranges, [], 'no highlighting of text that moved');
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 
   it('export: JSON of every layer × head round-trips; the view JSON and a PNG are written', async () => {
-    const api = vscode.extensions.getExtension<{
-      client: { call(m: string, p: unknown): Promise<{ buffer: ArrayBuffer }> };
-      panel: { receive(m: unknown): Promise<void>; exportTo(uri: vscode.Uri, scope: 'view' | 'all'): void };
-    }>(EXTENSION_ID)!.exports;
+    const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports;
     await openSentence(0);
     const summary = (await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention'))!;
     const dir = vscode.Uri.file(tmpdir());
@@ -200,15 +196,14 @@ describe('Attention Lens in the real extension host', () => {
     const all = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(allUri)).toString('utf8'));
     assert.deepEqual(all.tokens, summary.tokens);
     assert.equal(all.model.layers, 2);
-    for (let l = 0; l < 2; l++)
-      for (let h = 0; h < summary.model.heads[l]; h++) {
-        const want = new Float32Array(
-          (await api.client.call('slice', { analysisId: summary.analysisId, layer: l, head: h })).buffer,
-        );
-        const got = all.attentions[l][h].flat();
-        assert.equal(got.length, summary.n * summary.n);
-        for (const [i, v] of (got as number[]).entries()) assert.ok(Math.abs(v - want[i]) < 1e-6);
-      }
+    for (const { layer, head } of everyHead(summary.model.heads)) {
+      const want = new Float32Array(
+        (await api.client.call('slice', { analysisId: summary.analysisId, layer, head })).buffer,
+      );
+      const got = all.attentions[layer][head].flat();
+      assert.equal(got.length, summary.n * summary.n);
+      for (const [i, v] of (got as number[]).entries()) assert.ok(Math.abs(v - want[i]) < 1e-6);
+    }
     const viewUri = vscode.Uri.joinPath(dir, `al-export-view-${Date.now()}.json`);
     api.panel.exportTo(viewUri, 'view');
     await api.panel.receive({ type: 'exportJson', analysisId: summary.analysisId, layer: 1, head: 'rollout' });
@@ -229,9 +224,7 @@ describe('Attention Lens in the real extension host', () => {
   });
 
   it('the walkthrough: every step has a button whose command runs the step', async () => {
-    const ext = vscode.extensions.getExtension<{
-      panel: { lastPosted(): { type: string; index?: number } | undefined };
-    }>(EXTENSION_ID)!;
+    const ext = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!;
     const steps: { description: string; media: { markdown: string } }[] =
       ext.packageJSON.contributes.walkthroughs[0].steps;
     const registered = await vscode.commands.getCommands(true);
@@ -258,18 +251,12 @@ describe('Attention Lens in the real extension host', () => {
   });
 
   it('a document over 2,000,000 characters gets the ≈ estimate only, an exact count on request; analyses never wait behind a count', async () => {
-    type Api = {
-      statusBarState(): { text?: string; n?: number; exact: boolean; version?: number };
-      statusBarTooltip(): string;
-      counter: { call(m: string, p: unknown): Promise<{ count: number }> };
-      panel: { lastPosted(): unknown };
-    };
-    const api = vscode.extensions.getExtension<Api>(EXTENSION_ID)!.exports;
+    const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports;
     const content = 'the animal was tired\n'.repeat(100_000);
     const doc = await vscode.workspace.openTextDocument({ content, language: 'plaintext' });
     await vscode.window.showTextDocument(doc);
     const wait = async (pred: () => boolean, what: string) => {
-      for (let i = 0; i < 300 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(pred, (ok) => ok, 15_000);
       assert.ok(
         pred(),
         `${what}: ${JSON.stringify(api.statusBarState())}; active editor has ${vscode.window.activeTextEditor?.document.getText().length} characters`,
@@ -289,7 +276,7 @@ describe('Attention Lens in the real extension host', () => {
     // The counter is its own process: a long count does not delay an analysis.
     const settings = vscode.workspace.getConfiguration('attentionLens');
     const busy = api.counter.call('countTokens', {
-      model: settings.get('model'),
+      model: settings.get<string>('model')!,
       dtype: 'fp32',
       text: 'words without a newline '.repeat(400_000),
       allowRemote: false,
@@ -311,9 +298,7 @@ describe('Attention Lens in the real extension host', () => {
   });
 
   it('a workspace value of attentionLens.model that overrides the user setting is named in the status-bar tooltip', async () => {
-    const api = vscode.extensions.getExtension<{ statusBarTooltip(): string; statusBarState(): { exact: boolean } }>(
-      EXTENSION_ID,
-    )!.exports;
+    const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports;
     const config = vscode.workspace.getConfiguration('attentionLens');
     const user = config.inspect<string>('model')!.globalValue!;
     const doc = await vscode.workspace.openTextDocument({ content: 'The animal', language: 'plaintext' });
@@ -321,8 +306,11 @@ describe('Attention Lens in the real extension host', () => {
     const other = user.replace(/bert-tiny$/, 'gpt2-tiny');
     try {
       await config.update('model', other, vscode.ConfigurationTarget.Workspace);
-      for (let i = 0; i < 300 && !api.statusBarTooltip().includes('set by this workspace'); i++)
-        await new Promise((r) => setTimeout(r, 50));
+      await waitFor(
+        () => api.statusBarTooltip(),
+        (t) => t.includes('set by this workspace'),
+        15_000,
+      );
       assert.match(
         api.statusBarTooltip(),
         /Model \*\*.*gpt2-tiny\*\* is set by this workspace and overrides your own choice \(.*bert-tiny\)/,
@@ -331,15 +319,15 @@ describe('Attention Lens in the real extension host', () => {
       await config.update('model', undefined, vscode.ConfigurationTarget.Workspace);
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     }
-    for (let i = 0; i < 100 && api.statusBarTooltip().includes('set by this workspace'); i++)
-      await new Promise((r) => setTimeout(r, 50));
+    await waitFor(
+      () => api.statusBarTooltip(),
+      (t) => !t.includes('set by this workspace'),
+    );
     assert.doesNotMatch(api.statusBarTooltip(), /set by this workspace/);
   });
 
   it('Select Model stores the choice and the status bar recounts with the new tokenizer', async () => {
-    const api = vscode.extensions.getExtension<{ statusBarState(): { n?: number; exact: boolean; scope?: string } }>(
-      EXTENSION_ID,
-    )!.exports;
+    const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports;
     const config = vscode.workspace.getConfiguration('attentionLens');
     const before = config.get<string>('model')!;
     const gpt2 = before.replace(/bert-tiny$/, 'gpt2-tiny');
@@ -348,11 +336,10 @@ describe('Attention Lens in the real extension host', () => {
     try {
       assert.equal(await vscode.commands.executeCommand('attentionLens.selectModel', gpt2), gpt2);
       assert.equal(vscode.workspace.getConfiguration('attentionLens').get('model'), gpt2);
-      let s = api.statusBarState();
-      for (let i = 0; i < 100 && !(s.exact && s.n === 5); i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        s = api.statusBarState();
-      }
+      const s = await waitFor(
+        () => api.statusBarState(),
+        (st) => st.exact && st.n === 5,
+      );
       assert.equal(s.n, 5, 'GPT-2 counts 5 tokens and adds no [CLS]/[SEP]');
     } finally {
       await vscode.workspace
@@ -363,10 +350,7 @@ describe('Attention Lens in the real extension host', () => {
   });
 
   it('a document closed while it is analysed: the analysis still shows, nothing is highlighted, no error', async () => {
-    const api = vscode.extensions.getExtension<{
-      client: { call(m: string, p: unknown): Promise<unknown> };
-      panel: { receive(m: unknown): Promise<void>; heat(): { ranges: unknown[] } | undefined };
-    }>(EXTENSION_ID)!.exports;
+    const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports;
     const doc = await vscode.workspace.openTextDocument({
       content: 'Arjun ate the pizza because he was hungry.',
       language: 'plaintext',
@@ -375,7 +359,7 @@ describe('Attention Lens in the real extension host', () => {
     editor.selection = new vscode.Selection(0, 0, 0, doc.lineAt(0).text.length);
     const settings = vscode.workspace.getConfiguration('attentionLens');
     const busy = api.client.call('countTokens', {
-      model: settings.get('model'),
+      model: settings.get<string>('model')!,
       dtype: 'fp32',
       text: 'words without a newline '.repeat(60_000),
       allowRemote: false,

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { AnalysisSummary } from '../../src/protocol/messages';
 import { Engine } from '../../src/worker/engine';
+import { everyHead } from '../every-head';
 import { FIXTURES, SENTENCE } from '../unit/fixtures';
 
 interface Recording {
@@ -22,14 +23,11 @@ async function record(folder: string, text: string): Promise<Recording> {
   const engine = new Engine();
   try {
     const summary = await engine.analyze({ model: join(FIXTURES, folder), dtype: 'fp32', text, allowRemote: false });
-    const layers: number[][] = [];
-    for (let l = 0; l < summary.model.layers; l++) {
-      const flat: number[] = [];
-      for (let h = 0; h < summary.model.heads[l]; h++)
-        flat.push(
-          ...new Float32Array((await engine.slice({ analysisId: summary.analysisId, layer: l, head: h })).buffer),
-        );
-      layers.push(flat);
+    const layers: number[][] = summary.model.heads.map(() => []);
+    for (const { layer, head } of everyHead(summary.model.heads)) {
+      layers[layer].push(
+        ...new Float32Array((await engine.slice({ analysisId: summary.analysisId, layer, head })).buffer),
+      );
     }
     return { summary, layers, sourceText: text };
   } finally {
