@@ -135,11 +135,6 @@ describe('Attention Lens in the real extension host', () => {
   });
 
   it('heat in the editor: the focus token shades the source; the cursor focuses a token; an edit turns it off', async () => {
-    interface Heat {
-      ranges: { start: number; end: number; level: number }[];
-      focus?: { start: number; end: number };
-      stale: boolean;
-    }
     const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports.panel;
     const editor = await openSentence(0);
     const summary = (await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention'))!;
