@@ -5,15 +5,19 @@ import { topIndices } from './row-math';
 
 const SHOWN = 12;
 
-/** Renders the ranked bars of `dist` (which sums to 1) into `host`; returns the top-3 summary for screen readers. */
+/**
+ * Renders the ranked bars of `dist` into `host`; returns the top-3 summary for screen readers. `distribution`: the
+ * weights sum to 1, so the mass outside the top bars is shown as "all others"; `note` explains when they do not.
+ */
 export function renderFocusBars(
   host: HTMLElement,
   heading: string,
   tokens: TokenInfo[],
   dist: Float32Array,
   onPeer: (index: number, on: boolean) => void,
+  options: { note?: string; distribution?: boolean } = {},
 ): string {
-  const top = topIndices(dist, SHOWN);
+  const top = topIndices(dist, SHOWN).filter((j) => dist[j] > 0);
   let shownMass = 0;
   const list = el('ol', { class: 'barlist' });
   for (const j of top) {
@@ -34,9 +38,13 @@ export function renderFocusBars(
     list.append(li);
   }
   const rest = Math.max(0, 1 - shownMass);
-  if (top.length === SHOWN && rest > 0.0005)
+  if ((options.distribution ?? true) && top.length === SHOWN && rest > 0.0005)
     list.append(el('li', { class: 'rest' }, `all others: ${(rest * 100).toFixed(1)}%`));
-  host.replaceChildren(el('h2', {}, heading), list);
+  host.replaceChildren(
+    el('h2', {}, heading),
+    ...(options.note ? [el('p', { class: 'hint' }, options.note)] : []),
+    list,
+  );
   return top
     .slice(0, 3)
     .map((j) => `${tokens[j].text} ${(dist[j] * 100).toFixed(0)}%`)

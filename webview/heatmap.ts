@@ -19,6 +19,7 @@ export class Heatmap {
   private n = 0;
   private causal = false;
   private hidden: boolean[] = [];
+  private before: Float32Array | undefined;
   private labels: string[] = [];
   private cross: Cell | undefined;
   private margin = 0;
@@ -43,9 +44,20 @@ export class Heatmap {
     wrap.prepend(stack);
   }
 
-  /** Sets the matrix; `hidden[i]` greys row/column i (hidden special tokens); labels name the tokens on the axes. */
-  set(matrix: Float32Array, n: number, causal: boolean, hidden: boolean[], labels: string[]): void {
+  /**
+   * Sets the matrix; `hidden[i]` greys row/column i (hidden special tokens); labels name the tokens on the axes.
+   * `before`, when given, is the matrix before the Keep threshold: cells it zeroed are greyed too, not drawn as "low".
+   */
+  set(
+    matrix: Float32Array,
+    n: number,
+    causal: boolean,
+    hidden: boolean[],
+    labels: string[],
+    before?: Float32Array,
+  ): void {
     this.matrix = matrix;
+    this.before = before === matrix ? undefined : before;
     this.n = n;
     this.causal = causal;
     this.hidden = hidden;
@@ -109,12 +121,13 @@ export class Heatmap {
       const rowHidden = this.hidden[i];
       for (let j = 0; j < n; j++) {
         const o = (i * n + j) * 4;
-        if ((this.causal && j > i) || rowHidden || this.hidden[j]) {
-          // Masked or hidden cells are a grey checker, never drawn as zero weights.
-          const v = (i + j) % 2 === 0 ? 128 : 96;
-          px[o] = v;
-          px[o + 1] = v;
-          px[o + 2] = v;
+        const blanked = this.before !== undefined && m[i * n + j] === 0 && this.before[i * n + j] > 0;
+        if ((this.causal && j > i) || rowHidden || this.hidden[j] || blanked) {
+          // Masked, hidden and below-threshold cells are one flat translucent grey (a per-cell pattern could read
+          // as data), never drawn as zero weights.
+          px[o] = 112;
+          px[o + 1] = 112;
+          px[o + 2] = 112;
           px[o + 3] = 90;
           continue;
         }

@@ -134,7 +134,7 @@ export class PanelView {
     legend.append(
       el('span', {}, 'low'),
       el('span', { class: 'ramp' }),
-      el('span', {}, 'high (relative to the matrix maximum) · grey checker = masked or hidden'),
+      el('span', {}, 'high (relative to the matrix maximum) · grey = masked (future), hidden, or below Keep'),
     );
     this.matrixWrap.append(this.tooltip, legend);
     main.append(this.matrixWrap, this.bars);
@@ -374,6 +374,7 @@ export class PanelView {
       s.model.kind === 'causal',
       hidden,
       s.tokens.map((t) => displayText(t.text).slice(0, 14)),
+      this.visible,
     );
     this.renderShading();
   }
@@ -399,13 +400,26 @@ export class PanelView {
     const n = s.n;
     const direction = this.state.direction;
     const dist = focusDistribution(this.visible, n, focus, direction);
+    // What Keep leaves is what every view shows: chips, bars and the editor agree.
+    const kept = this.state.keep >= 1 ? dist : focusDistribution(this.shown, n, focus, direction);
     if (allHeads(this.state)) this.shadeAllHeads(s, focus);
-    else this.tokens.shadeOne(dist, this.state.keep >= 1 ? dist : focusDistribution(this.shown, n, focus, direction));
+    else this.tokens.shadeOne(dist, kept);
     const heading = `Attention ${direction === 'row' ? 'paid by' : 'received by'} "${s.tokens[focus].text}" (${viewName(this.state)})`;
-    const top3 = renderFocusBars(this.bars, heading, s.tokens, dist, (j, on) =>
-      this.tokens.chip(j)?.classList.toggle('peer', on),
+    const note =
+      currentSelector(this.state) === 'max'
+        ? 'The largest weight over the heads, per token: not a distribution, so the bars do not sum to 100%.'
+        : this.state.keep < 1
+          ? `Keep shows the top ${this.state.keep * 100}% of the row's mass; the rest is hidden.`
+          : undefined;
+    const top3 = renderFocusBars(
+      this.bars,
+      heading,
+      s.tokens,
+      kept,
+      (j, on) => this.tokens.chip(j)?.classList.toggle('peer', on),
+      { note, distribution: currentSelector(this.state) !== 'max' && this.state.keep >= 1 },
     );
-    this.tellEditor(focus, dist);
+    this.tellEditor(focus, kept);
     this.live.textContent = `${s.tokens[focus].text}: ${top3}`;
     const peer = this.peer ?? focus;
     this.heatmap.crosshair(direction === 'row' ? { row: focus, col: peer } : { row: peer, col: focus });

@@ -274,6 +274,34 @@ describe('webview panel in headless Chromium', function () {
     }
     for (const c of await chips(page))
       assert.equal(c.alpha > 0, keep.has(c.index), `${c.text} kept=${keep.has(c.index)} alpha=${c.alpha}`);
+    // The bars, the editor heat and the matrix agree with the chips (issue 21: they listed every token).
+    const bars = await page
+      .locator('.barlist li[data-index]')
+      .evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.index)));
+    assert.deepEqual(
+      bars.sort((a, b) => a - b),
+      [...keep].sort((a, b) => a - b),
+    );
+    assert.match((await page.locator('.bars .hint').textContent()) ?? '', /top 50% of the row's mass/);
+    const heat = await page.evaluate(() =>
+      window.__fake.sent.filter((m) => 'type' in m && m.type === 'focusToken').at(-1),
+    );
+    const weights = (heat as { weights: number[] }).weights;
+    for (const [j, w] of weights.entries()) assert.equal(w > 0, keep.has(j), `editor weight of token ${j}`);
+    const dropped = order.find((j) => !keep.has(j) && want[j] > 0)!;
+    const pixel = await page.evaluate(
+      ([i, j, n]) => {
+        const c = document.querySelector('#heatmap') as HTMLCanvasElement;
+        const margin = Number(c.dataset.margin);
+        const cell = Number(c.dataset.plot) / n;
+        const dpr = c.width / c.getBoundingClientRect().width;
+        const x = Math.floor((margin + (j + 0.5) * cell) * dpr);
+        const y = Math.floor((margin + (i + 0.5) * cell) * dpr);
+        return Array.from(c.getContext('2d')!.getImageData(x, y, 1, 1).data);
+      },
+      [4, dropped, bert.summary.n],
+    );
+    assert.ok(pixel[0] === pixel[1] && pixel[1] === pixel[2] && pixel[3] < 255, `blanked cell is grey: ${pixel}`);
   });
 
   it('"all heads" gives every token one stripe per head, from that head\'s row, with a legend', async () => {
