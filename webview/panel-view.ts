@@ -416,7 +416,8 @@ export class PanelView {
       heading,
       s.tokens,
       kept,
-      (j, on) => this.tokens.chip(j)?.classList.toggle('peer', on),
+      // Through mark(), so the dashed outline goes with the next render (Esc while over a bar used to leave it).
+      (j, on) => this.tokens.mark(this.focus, on ? j : this.peer),
       { note, distribution: currentSelector(this.state) !== 'max' && this.state.keep >= 1 },
     );
     this.tellEditor(focus, kept);

@@ -11,15 +11,26 @@ export function wirePointerAndKeys(panel: PanelView): void {
   canvas.addEventListener('mousemove', (ev) => {
     const cell = heatmap.cellAt(ev);
     const s = state.summary;
-    const w = cell && panel.shownWeight(cell.row, cell.col);
-    if (!cell || !s || w === undefined) {
+    // With a token locked the crosshair stays on its row (or column): the tooltip names that same cell.
+    const locked = state.locked;
+    const at =
+      cell && locked !== null
+        ? state.direction === 'row'
+          ? { row: locked, col: cell.col }
+          : { row: cell.row, col: locked }
+        : cell;
+    const w = at && panel.shownWeight(at.row, at.col);
+    if (!cell || !at || !s || w === undefined) {
       tooltip.hidden = true;
       return;
     }
-    const masked = s.model.kind === 'causal' && cell.col > cell.row;
-    tooltip.textContent = `query ${displayText(s.tokens[cell.row].text)} → key ${displayText(s.tokens[cell.col].text)}: ${masked ? 'masked (a future token)' : `${(w * 100).toFixed(2)}%`}`;
+    const masked = s.model.kind === 'causal' && at.col > at.row;
+    tooltip.textContent = `query ${displayText(s.tokens[at.row].text)} → key ${displayText(s.tokens[at.col].text)}: ${masked ? 'masked (a future token)' : `${(w * 100).toFixed(2)}%`}`;
     tooltip.hidden = false;
-    tooltip.style.left = `${ev.offsetX + 12}px`;
+    // Beside the pointer, flipped to its left where it would run past the panel's edge (it was cut off there).
+    const room = panel.matrixWrap.clientWidth;
+    const right = ev.offsetX + 12 + tooltip.offsetWidth > room;
+    tooltip.style.left = `${Math.max(0, right ? ev.offsetX - 12 - tooltip.offsetWidth : ev.offsetX + 12)}px`;
     tooltip.style.top = `${ev.offsetY + 12}px`;
     // The hovered row (or column) becomes the focus token and the other axis its highlighted peer.
     panel.hoverCell(cell);

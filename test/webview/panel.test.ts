@@ -583,4 +583,34 @@ describe('webview panel in headless Chromium', function () {
     });
     await page.waitForFunction(() => !document.getElementById('app')?.classList.contains('stale'));
   });
+
+  it("hover glitches: a bar's outline goes with Esc; the tooltip stays inside the panel; locked, it names the crosshair's cell", async () => {
+    const { page } = await open(bert);
+    const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
+    await page.locator(`.token[data-index="${it}"]`).click();
+    await page.locator('.barlist li[data-index]').first().hover();
+    assert.equal(await page.locator('.token.peer').count(), 1, 'hovering a bar marks its token');
+    await page.keyboard.press('Escape');
+    await page.mouse.move(1, 1);
+    assert.equal(await page.locator('.token.peer').count(), 0, 'no outline left behind');
+
+    // Lock "it", then hover a cell in another row: the crosshair stays on "it"'s row and so does the tooltip.
+    await page.locator(`.token[data-index="${it}"]`).click();
+    const box = (await page.locator('#heatmap').boundingBox())!;
+    const geo = await page.locator('#heatmap').evaluate((c) => [Number(c.dataset.margin), Number(c.dataset.plot)]);
+    const n = bert.summary.n;
+    const cellAt = (i: number, j: number) => ({
+      x: box.x + geo[0] + (j + 0.5) * (geo[1] / n),
+      y: box.y + geo[0] + (i + 0.5) * (geo[1] / n),
+    });
+    const p = cellAt(1, n - 1);
+    await page.mouse.move(p.x, p.y);
+    const tip = (await page.locator('.tooltip').textContent()) ?? '';
+    assert.match(tip, /^query it → key \[SEP\]: /, tip);
+    const want = row(bert, 0, 0, it)[n - 1];
+    assert.ok(Math.abs(Number.parseFloat(tip.split(': ')[1]) - want * 100) < 0.01, `${tip} vs ${want}`);
+    const tipBox = (await page.locator('.tooltip').boundingBox())!;
+    const wrap = (await page.locator('.matrix').boundingBox())!;
+    assert.ok(tipBox.x + tipBox.width <= wrap.x + wrap.width + 0.5, 'the tooltip is not cut off at the right edge');
+  });
 });
