@@ -92,3 +92,15 @@ export function cachedModels(cacheDir: string | undefined): CachedModel[] {
   }
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
+
+/**
+ * The picker's line for a curated model: shape and sizes, and whether it is here. Offline (downloads off) a model
+ * that is not cached says so, instead of failing only at the next run.
+ */
+export function describeCurated(m: CatalogModel, cached: boolean, allowRemote: boolean): string {
+  const shape = `${m.kind}, ${m.layers} layers × ${m.heads} heads · ≈ ${m.q8Mb} MB (q8) / ${m.fp32Mb} MB (fp32)`;
+  if (cached) return `${shape} · cached`;
+  return allowRemote
+    ? `${shape} · downloads on first use`
+    : `$(cloud-download) ${shape} · not downloaded, and downloads are off`;
+}

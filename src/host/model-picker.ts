@@ -1,7 +1,8 @@
 // Attention Lens: Select Model — curated hub models, cached ones, a local folder, or any model id.
+import { isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
 import { bytes } from './cost';
-import { CURATED, cachedModels } from './model-catalog';
+import { CURATED, cachedModels, describeCurated } from './model-catalog';
 import { readSettings, workspaceModelOverride } from './settings';
 
 type Item = vscode.QuickPickItem & { model?: string; action?: 'folder' | 'id' };
@@ -18,7 +19,11 @@ export async function selectModel(preset?: unknown): Promise<string | undefined>
       { label: 'Known to work', kind: vscode.QuickPickItemKind.Separator },
       ...CURATED.map((m) => ({
         label: m.id,
-        description: `${m.kind}, ${m.layers} layers × ${m.heads} heads · ≈ ${m.q8Mb} MB (q8) / ${m.fp32Mb} MB (fp32)${cached.some((c) => c.id === m.id) ? ' · cached' : ''}`,
+        description: describeCurated(
+          m,
+          cached.some((c) => c.id === m.id),
+          settings.allowRemote,
+        ),
         detail: m.note,
         model: m.id,
         picked: m.id === settings.model,
@@ -58,6 +63,22 @@ export async function selectModel(preset?: unknown): Promise<string | undefined>
     else choice = picked.model;
   }
   if (!choice) return undefined;
+  // A hub model that is not here cannot load while downloads are off: say so now, not at the next run.
+  const isHubId = !isAbsolute(choice) && !choice.startsWith('.');
+  if (isHubId && !settings.allowRemote && !cachedModels(settings.cacheDir).some((c) => c.id === choice)) {
+    const answer = await vscode.window.showWarningMessage(
+      `Attention Lens: "${choice}" is not in the cache and downloads are off (attentionLens.allowRemoteModels), so it cannot load yet.`,
+      { modal: true },
+      'Allow Downloads',
+      'Use It Anyway',
+    );
+    if (!answer) return undefined;
+    if (answer === 'Allow Downloads') {
+      await vscode.workspace
+        .getConfiguration('attentionLens')
+        .update('allowRemoteModels', true, vscode.ConfigurationTarget.Global);
+    }
+  }
   // A workspace value would silently win over the user setting: say so, and offer to set it where it counts.
   const override = workspaceModelOverride();
   let target = vscode.ConfigurationTarget.Global;

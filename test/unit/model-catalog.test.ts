@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CURATED, cachedModels } from '../../src/host/model-catalog';
+import { CURATED, cachedModels, describeCurated } from '../../src/host/model-catalog';
 import { FIXTURES } from './fixtures';
 
 describe('model catalog', () => {
@@ -32,5 +32,13 @@ describe('model catalog', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the picker says which curated models are here, and offline which cannot load yet', () => {
+    const m = CURATED[0];
+    assert.match(describeCurated(m, true, false), /· cached$/);
+    assert.match(describeCurated(m, false, true), /downloads on first use$/);
+    assert.match(describeCurated(m, false, false), /not downloaded, and downloads are off$/);
+    assert.match(describeCurated(m, false, false), /12 layers × 12 heads/);
   });
 });
