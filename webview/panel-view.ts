@@ -12,7 +12,7 @@ import type {
   ThumbnailsReply,
   TokenInfo,
 } from '../src/protocol/messages';
-import { headColour } from './color-scale';
+import { headColour, VIRIDIS_LUT } from './color-scale';
 import { displayText, el } from './dom';
 import { renderFocusBars } from './focus-bars';
 import { HeadSearch } from './head-search';
@@ -37,6 +37,9 @@ import { type EngineError, RpcClient } from '../src/protocol/rpc';
 
 /** Side of the layer × head thumbnails asked of the engine. */
 const THUMB = 24;
+/** CSS pixels above (title) and below (colour scale) the matrix in an exported PNG. */
+const EXPORT_HEADER = 24;
+const EXPORT_FOOTER = 22;
 /** How long the panel waits for an answer from the host before it says so. */
 const REQUEST_TIMEOUT_MS = 60_000;
 
@@ -201,7 +204,10 @@ export class PanelView {
     this.save();
     this.setTitle(sourceLabel);
     const model = s.model;
-    this.meta.textContent = `${model.id} · ${model.kind} · ${model.layers} layers × ${[...new Set(model.heads)].join('/')} heads · ${model.dtype} · N = ${s.n} tokens → N² = ${(s.n * s.n).toLocaleString()} scores per head per layer`;
+    const distinct = [...new Set(model.heads)];
+    const heads =
+      distinct.length === 1 ? `${distinct[0]} heads each` : `${model.heads.join(', ')} heads (layer by layer)`;
+    this.meta.textContent = `${model.id} · ${model.kind} · ${model.layers} layers, ${heads} · ${model.dtype} · N = ${s.n} tokens → N² = ${(s.n * s.n).toLocaleString()} scores per head per layer`;
     this.setStatus(s.truncated ? truncationNote(s) : '');
     this.toolbar.fillSelectors(s);
     this.renderTokens();
@@ -495,15 +501,35 @@ export class PanelView {
 
   /** The matrix as drawn (labels included) on the theme's background, as a PNG for the host to save. */
   private exportPng(): void {
-    if (!this.state.summary || !this.raw) return;
+    const s = this.state.summary;
+    if (!s || !this.raw) return;
     const canvas = this.heatmap.canvas;
+    const dpr = canvas.width / Math.max(1, canvas.getBoundingClientRect().width || canvas.width);
     const out = document.createElement('canvas');
     out.width = canvas.width;
-    out.height = canvas.height;
+    out.height = canvas.height + Math.round((EXPORT_HEADER + EXPORT_FOOTER) * dpr);
     const ctx = out.getContext('2d')!;
-    ctx.fillStyle = getComputedStyle(document.body).backgroundColor || '#fff';
+    const style = getComputedStyle(document.body);
+    ctx.fillStyle = style.backgroundColor || '#fff';
     ctx.fillRect(0, 0, out.width, out.height);
-    ctx.drawImage(canvas, 0, 0);
+    // A picture that stands alone: which model, which view, which text — and the colour scale.
+    ctx.scale(dpr, dpr);
+    ctx.fillStyle = style.color || '#000';
+    ctx.font = `12px ${style.fontFamily || 'sans-serif'}`;
+    ctx.fillText(`${s.model.id} · ${viewName(this.state)} · ${this.state.sourceLabel ?? ''}`, 4, 16);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(canvas, 0, Math.round(EXPORT_HEADER * dpr));
+    ctx.scale(dpr, dpr);
+    const y = canvas.height / dpr + EXPORT_HEADER + 6;
+    for (let x = 0; x < 120; x++) {
+      const k = Math.round((x / 119) * 255) * 3;
+      ctx.fillStyle = `rgb(${VIRIDIS_LUT[k]},${VIRIDIS_LUT[k + 1]},${VIRIDIS_LUT[k + 2]})`;
+      ctx.fillRect(34 + x, y, 1, 10);
+    }
+    ctx.fillStyle = style.color || '#000';
+    ctx.font = `11px ${style.fontFamily || 'sans-serif'}`;
+    ctx.fillText('low', 4, y + 9);
+    ctx.fillText('high (relative to the matrix maximum) · grey = masked, hidden or below Keep', 160, y + 9);
     vscode.postMessage({ type: 'exportPng', dataUrl: out.toDataURL('image/png') });
   }
 

@@ -24,6 +24,7 @@ export class Toolbar {
   readonly element = el('div', { class: 'controls', role: 'toolbar', 'aria-label': 'View controls' });
   private readonly layer;
   private readonly head;
+  private readonly hide: HTMLElement;
 
   constructor(
     private readonly state: ViewState,
@@ -57,6 +58,31 @@ export class Toolbar {
     });
     const png = button('export-png', 'Export PNG', () => actions.exportPng());
     const json = button('export-json', 'Export JSON…', () => actions.exportJson());
+    // Every control says what it does (issue 21: rollout, Keep, row/column and mean/max were unexplained).
+    const tips: [HTMLElement, string][] = [
+      [view.wrap, 'Which views to show: everything, or tokens / matrix / layer × head grid with the focus bars'],
+      [
+        this.layer.wrap,
+        'The layer whose heads are shown; "rollout through k" multiplies the head-averaged attention of layers 1…k (with the residual path) to show where information flows from',
+      ],
+      [
+        this.head.wrap,
+        'One head; every head at once as coloured stripes; or the mean / element-wise max over the heads',
+      ],
+      [
+        direction.wrap,
+        'Row: the attention the focus token pays to every token. Column: the attention every token pays to it',
+      ],
+      [
+        keep.wrap,
+        "Show only each row's largest weights that together make up this share of its attention; the rest is greyed",
+      ],
+      [hide, 'Hide [CLS], [SEP], BOS/EOS and renormalise each row over the remaining tokens'],
+      [png, 'Save the matrix as drawn, with its title and legend'],
+      [json, 'Save this view, or every layer × head, as JSON'],
+    ];
+    for (const [el, tip] of tips) el.title = tip;
+    this.hide = hide;
     this.element.append(view.wrap, this.layer.wrap, this.head.wrap, direction.wrap, keep.wrap, hide, png, json);
     setChoices(
       direction.select,
@@ -87,6 +113,8 @@ export class Toolbar {
   /** Fills the layer and head choices for a model. */
   fillSelectors(s: AnalysisSummary): void {
     const state = this.state;
+    // Only a model with special tokens needs the control that hides them.
+    this.hide.hidden = !s.tokens.some((t) => t.special);
     state.layer = Math.min(state.layer, s.model.layers - 1);
     setChoices(
       this.layer.select,
@@ -124,7 +152,10 @@ export class Toolbar {
       ],
       String(state.head),
     );
-    // Rollout already averages the heads of every layer.
+    // Rollout already averages the heads of every layer: say so instead of showing a head that does not apply.
+    if (state.rollout) {
+      setChoices(this.head.select, [{ value: 'rollout', label: 'averaged (rollout)' }], 'rollout');
+    }
     this.head.select.disabled = state.rollout;
   }
 }

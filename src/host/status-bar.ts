@@ -254,6 +254,10 @@ export class AttentionStatusBar extends Disposable {
           ? '\nClick to analyse a part of this document.'
           : '\nClick to show attention for this document.',
     );
+    // Screen readers get a sentence, not the tooltip's markdown.
+    this.item.accessibilityInformation = {
+      label: `Attention cost of this ${scope}: ${estimate ? 'about ' : ''}${n.toLocaleString()} tokens, ${(n * n).toLocaleString()} attention scores per head per layer`,
+    };
     this.item.tooltip = md;
     this.show();
   }

@@ -426,19 +426,23 @@ describe('webview panel in headless Chromium', function () {
     await page.waitForFunction(() => /previous-token/.test(document.querySelector('.ranking h3')?.textContent ?? ''));
   });
 
-  it('Export PNG sends a PNG of the matrix at the canvas size', async () => {
+  it('Export PNG sends a PNG of the matrix at the canvas size, with a title above and the colour scale below', async () => {
     const { page } = await open(bert);
     await page.locator('#export-png').click();
     await page.waitForFunction(() => window.__fake.sent.some((m) => 'type' in m && m.type === 'exportPng'));
-    const [dataUrl, w, h] = await page.evaluate(() => {
+    const [dataUrl, w, h, dpr] = await page.evaluate(() => {
       const m = window.__fake.sent.find((x) => 'type' in x && x.type === 'exportPng') as { dataUrl: string };
       const c = document.querySelector('#heatmap') as HTMLCanvasElement;
-      return [m.dataUrl, c.width, c.height] as const;
+      return [m.dataUrl, c.width, c.height, c.width / c.getBoundingClientRect().width] as const;
     });
     const png = Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64');
     assert.deepEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], 'PNG signature');
     assert.equal(png.subarray(12, 16).toString('ascii'), 'IHDR');
-    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [w, h], 'decodes to the canvas size');
+    assert.deepEqual(
+      [png.readUInt32BE(16), png.readUInt32BE(20)],
+      [w, h + Math.round(46 * dpr)],
+      'the canvas width; its height plus 24 px of title and 22 px of colour scale',
+    );
     await page.locator('#export-json').click();
     await page.waitForFunction(() => window.__fake.sent.some((m) => 'type' in m && m.type === 'exportJson'));
     assert.deepEqual(
