@@ -125,7 +125,8 @@ export function explainLoadError(model: string, error: unknown): EngineError {
       `Could not download "${model}": the Hugging Face hub (or the configured host) cannot be reached (${cause?.code ?? message}).`,
     );
   }
-  if (/not found|404|Could not locate|ENOENT/i.test(message)) {
+  // A whole-word 404: the test server's random port (e.g. 40445) must not read as a status.
+  if (/not found|\b404\b|Could not locate|ENOENT/i.test(message)) {
     return new EngineError('model-not-found', `Model "${model}" was not found: ${message}`);
   }
   if (/Unexpected token|not valid JSON|in JSON at position|Expected .* JSON/i.test(message)) {
