@@ -37,16 +37,25 @@ export class HeadSearch {
       b.addEventListener('click', () => this.ask(p.by));
       presets.append(b, document.createTextNode(i < PRESETS.length - 1 ? ' ' : ''));
     });
+    // The section sits at the bottom of the panel: its lists open upwards so they are not clipped.
+    this.from.select.position = 'above';
+    this.to.select.position = 'above';
     const row = el('div', { class: 'search-row' });
     row.append(this.from.wrap, this.to.wrap, go);
     this.element.append(el('h2', {}, 'Find heads'), row, presets, this.results);
   }
 
-  /** New tokens: refill the token choices (query defaults to the focus token if any). */
+  /**
+   * New tokens: refill the token choices. From defaults to the locked token, else the first word; To to the first
+   * other word (both used to start on "1: The", a pair that says nothing).
+   */
   setTokens(tokens: TokenInfo[], query: number | null): void {
     const choices = tokens.map((t, i) => ({ value: String(i), label: `${i + 1}: ${displayText(t.text)}` }));
-    setChoices(this.from.select, choices, String(query ?? 0));
-    setChoices(this.to.select, choices, '0');
+    const words = tokens.map((t, i) => (t.special ? -1 : i)).filter((i) => i >= 0);
+    const from = query ?? words[0] ?? 0;
+    const to = words.find((i) => i !== from) ?? (from === 0 ? Math.min(1, tokens.length - 1) : 0);
+    setChoices(this.from.select, choices, String(from));
+    setChoices(this.to.select, choices, String(to));
     this.results.replaceChildren();
   }
 

@@ -152,7 +152,11 @@ export class PanelView {
           (e: EngineError) => this.onError(e),
         );
       },
-      (layer, head) => this.selectHead(layer, head),
+      (layer, head) => {
+        this.selectHead(layer, head);
+        // The result list is below the matrix: bring the changed matrix into view.
+        this.matrixWrap.scrollIntoView({ block: 'nearest' });
+      },
     );
     app.append(header, this.status, this.headLegend, this.tokensView, main, this.grid, this.search.element, this.live);
     this.tokens = new TokenView(

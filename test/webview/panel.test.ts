@@ -617,4 +617,25 @@ describe('webview panel in headless Chromium', function () {
     const wrap = (await page.locator('.matrix').boundingBox())!;
     assert.ok(tipBox.x + tipBox.width <= wrap.x + wrap.width + 0.5, 'the tooltip is not cut off at the right edge');
   });
+
+  it('Find heads starts on two different words (From = the locked token) and its lists open upwards', async () => {
+    const { page } = await open(bert);
+    const value = (id: string) => page.locator(`#${id}`).evaluate((e) => (e as HTMLSelectElement).value);
+    assert.deepEqual(
+      [await value('search-from'), await value('search-to')],
+      ['1', '2'],
+      'first two words, not "1: The" twice',
+    );
+    assert.deepEqual(
+      await page.evaluate(() =>
+        ['search-from', 'search-to'].map(
+          (id) => (document.getElementById(id) as unknown as { position: string }).position,
+        ),
+      ),
+      ['above', 'above'],
+    );
+    const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
+    await page.locator(`.token[data-index="${it}"]`).click();
+    assert.equal(await value('search-from'), String(it));
+  });
 });
