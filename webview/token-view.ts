@@ -4,6 +4,10 @@ import type { TokenInfo } from '../src/protocol/messages';
 import { headColour } from './color-scale';
 import { displayText, el } from './dom';
 import { maxOf } from './row-math';
+import { blend, parseRgb, type Rgb, readableText } from './contrast';
+
+/** The one hue of single-distribution shading (sky blue: reads on light, dark and high-contrast themes). */
+const SHADE: Rgb = [86, 180, 233];
 
 /** The chip strip of the panel. */
 export class TokenView {
@@ -79,6 +83,7 @@ export class TokenView {
     for (const c of this.chips) {
       c.style.backgroundColor = '';
       c.style.backgroundImage = '';
+      c.style.color = '';
       c.removeAttribute('data-weight');
       c.removeAttribute('data-weights');
     }
@@ -89,10 +94,18 @@ export class TokenView {
   shadeOne(weights: Float32Array, shade: Float32Array): void {
     if (this.shaded === 'heads') this.clear();
     const max = Math.max(maxOf(shade), 1e-12);
+    // The theme's colours, read once per shading: the text of a strongly shaded chip switches to black or white
+    // where the theme's own text would fall under 4.5:1 (1.4:1 on the darkest theme before).
+    const body = getComputedStyle(document.body);
+    const base = parseRgb(body.backgroundColor) ?? [255, 255, 255];
+    const text = parseRgb(body.color) ?? [0, 0, 0];
     for (const c of this.chips) {
       const j = Number(c.dataset.index);
+      const alpha = Number((shade[j] / max).toFixed(4));
       c.dataset.weight = weights[j].toFixed(6);
-      c.style.backgroundColor = `rgba(86,180,233,${(shade[j] / max).toFixed(4)})`;
+      c.style.backgroundColor = `rgba(${SHADE.join(',')},${alpha})`;
+      const readable = readableText(text, blend(SHADE, alpha, base));
+      c.style.color = readable === text ? '' : `rgb(${readable.join(',')})`;
     }
     this.shaded = 'one';
   }

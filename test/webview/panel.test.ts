@@ -638,4 +638,51 @@ describe('webview panel in headless Chromium', function () {
     await page.locator(`.token[data-index="${it}"]`).click();
     assert.equal(await value('search-from'), String(it));
   });
+
+  for (const [theme, bg, fg] of [
+    ['Dark Modern', '#1f1f1f', '#cccccc'],
+    ['Light Modern', '#ffffff', '#3b3b3b'],
+    ['High Contrast', '#000000', '#ffffff'],
+  ] as const) {
+    it(`every shaded chip's text reads at 4.5:1 or better (WCAG) in ${theme}`, async () => {
+      const { page } = await open(bert);
+      await page.evaluate(
+        ([b, f]) => {
+          document.body.style.background = b;
+          document.body.style.color = f;
+        },
+        [bg, fg],
+      );
+      const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
+      await page.locator(`.token[data-index="${it}"]`).hover();
+      const seen = await page.locator('.token').evaluateAll((els) => ({
+        base: getComputedStyle(document.body).backgroundColor,
+        chips: els.map((e) => ({
+          text: e.textContent,
+          bg: getComputedStyle(e).backgroundColor,
+          fg: getComputedStyle(e).color,
+        })),
+      }));
+      // WCAG 2 contrast, computed here from the colours the page reports (independent of the panel's own code).
+      const rgb = (css: string) => (/rgba?\(([^)]*)\)/.exec(css)?.[1] ?? '0,0,0').split(',').map(Number);
+      const lum = (c: number[]) =>
+        [0, 1, 2]
+          .map((i) => c[i] / 255)
+          .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+          .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+      const base = rgb(seen.base);
+      const ratios = seen.chips.map((c) => {
+        const chip = rgb(c.bg);
+        const a = chip.length === 4 ? chip[3] : 1;
+        const eff = [0, 1, 2].map((i) => chip[i] * a + base[i] * (1 - a));
+        const [hi, lo] = [lum(eff), lum(rgb(c.fg))].sort((x, y) => y - x);
+        return { text: c.text, alpha: a, ratio: (hi + 0.05) / (lo + 0.05) };
+      });
+      assert.ok(
+        ratios.some((r) => r.alpha > 0.99),
+        'the most attended chip is fully shaded',
+      );
+      for (const r of ratios) assert.ok(r.ratio >= 4.5, `${r.text}: ${r.ratio.toFixed(2)}:1 at shade ${r.alpha}`);
+    });
+  }
 });
