@@ -52,7 +52,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       },
     }),
     statusBar,
-    ...registerWalkthrough(context.extension.id, statusBar),
+    ...registerWalkthrough(context.extension.id, statusBar, show),
   );
   // A small API for tests and other extensions.
   return {

@@ -97,16 +97,19 @@ export class AttentionStatusBar extends Disposable {
   }
 
   /** The cost of the current text in one sentence, with the lesson's ladder (walkthrough). */
-  explain(): string {
+  explain(loadedHeads?: number[]): string {
     const n = this.current.n;
     const ladder =
       'At 100 tokens that is 10,000 scores; at 1,000, 1 million; at 128,000, 16.4 billion — per head, per layer.';
     if (n === undefined)
       return `Attention compares every token with every other: N tokens cost N² scores per head per layer. ${ladder}`;
-    const s = this.shape;
-    const total = s
-      ? ` × ${s.heads.reduce((a, b) => a + b, 0)} heads over ${s.heads.length} layers = ${compact(n * n * s.heads.reduce((a, b) => a + b, 0))} for one forward pass`
-      : '';
+    // The loaded model's heads (learnt by running it) beat the config's: a config may not name its heads ("× 0 heads").
+    const heads = loadedHeads ?? this.shape?.heads;
+    const sum = heads?.reduce((a, b) => a + b, 0) ?? 0;
+    const total =
+      heads && sum > 0
+        ? ` × ${sum} heads over ${heads.length} layers = ${compact(n * n * sum)} for one forward pass`
+        : '';
     return `This ${this.current.scope ?? 'text'} is ${n.toLocaleString()} tokens, so attention computes N² = ${(n * n).toLocaleString()} scores per head per layer${total}. ${ladder}`;
   }
 

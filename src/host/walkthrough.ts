@@ -1,7 +1,11 @@
 // The "Learn attention" walkthrough's step commands: each step's button does what the step teaches.
 import * as vscode from 'vscode';
 import { AttentionPanel } from './attention-panel';
+import type { ShowAttention } from './show-attention';
 import type { AttentionStatusBar } from './status-bar';
+
+/** The lesson's sentences as a read-only document: no Untitled file left dirty behind the walkthrough. */
+export const LESSON_URI = vscode.Uri.parse('attention-lens-lesson:/The%20lesson%27s%20sentences.txt');
 
 /** The lesson's example sentences. */
 export const LESSON_TEXT = [
@@ -18,17 +22,38 @@ function plain(text: string): string {
     .toLowerCase();
 }
 
+/** Opens the lesson's sentences beside the walkthrough (never over it) with the first sentence selected. */
+async function openSample(): Promise<vscode.TextEditor> {
+  const doc = await vscode.workspace.openTextDocument(LESSON_URI);
+  const shown = vscode.window.visibleTextEditors.find((e) => e.document === doc);
+  const editor = await vscode.window.showTextDocument(doc, {
+    viewColumn: shown?.viewColumn ?? vscode.ViewColumn.Beside,
+    preview: false,
+  });
+  editor.selection = new vscode.Selection(0, 0, 0, doc.lineAt(0).text.length);
+  return editor;
+}
+
 /** Registers the step commands. */
-export function registerWalkthrough(extensionId: string, statusBar: AttentionStatusBar): vscode.Disposable[] {
+export function registerWalkthrough(
+  extensionId: string,
+  statusBar: AttentionStatusBar,
+  show: ShowAttention,
+): vscode.Disposable[] {
   return [
+    vscode.workspace.registerTextDocumentContentProvider(LESSON_URI.scheme, {
+      provideTextDocumentContent: () => LESSON_TEXT,
+    }),
     vscode.commands.registerCommand('attentionLens.openWalkthrough', () =>
       vscode.commands.executeCommand('workbench.action.openWalkthrough', `${extensionId}#learn`, false),
     ),
-    vscode.commands.registerCommand('attentionLens.walkthrough.openSample', async () => {
-      const doc = await vscode.workspace.openTextDocument({ content: LESSON_TEXT, language: 'plaintext' });
-      const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
-      editor.selection = new vscode.Selection(0, 0, 0, doc.lineAt(0).text.length);
-      return editor;
+    vscode.commands.registerCommand('attentionLens.walkthrough.openSample', openSample),
+    // Step 2 acts on the sample, whatever editor is active (the Welcome page is, when the button is clicked); the
+    // panel opens beside the sample, so the walkthrough, the sentence and the panel are all in view.
+    vscode.commands.registerCommand('attentionLens.walkthrough.show', async () => {
+      const active = vscode.window.activeTextEditor;
+      if (active?.document.uri.toString() !== LESSON_URI.toString()) await openSample();
+      return show.execute();
     }),
     vscode.commands.registerCommand('attentionLens.walkthrough.focusWord', (word: unknown = 'it') => {
       const panel = AttentionPanel.active;
@@ -56,7 +81,7 @@ export function registerWalkthrough(extensionId: string, statusBar: AttentionSta
       return true;
     }),
     vscode.commands.registerCommand('attentionLens.walkthrough.explainCost', () => {
-      const text = statusBar.explain();
+      const text = statusBar.explain(AttentionPanel.active?.shown?.model.heads);
       void vscode.window.showInformationMessage(text);
       return text;
     }),

@@ -229,20 +229,46 @@ describe('Attention Lens in the real extension host', () => {
       assert.ok(command && registered.includes(command), `step button runs a registered command: ${command}`);
       await vscode.workspace.fs.stat(vscode.Uri.joinPath(ext.extensionUri, step.media.markdown));
     }
-    const editor = await vscode.commands.executeCommand<vscode.TextEditor>('attentionLens.walkthrough.openSample');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    // Step 2's button is clicked with the Welcome page active: it must still act on the lesson's sentence.
+    await vscode.commands.executeCommand('attentionLens.openWalkthrough');
+    await waitFor(
+      () => vscode.window.tabGroups.activeTabGroup.activeTab?.label ?? '',
+      (label) => /Welcome|Walkthrough|Learn/i.test(label),
+    );
+    const summary = (await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.walkthrough.show'))!;
+    assert.ok(summary, 'step 2 analysed something');
+    const sample = vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'attention-lens-lesson')!;
+    assert.ok(sample, 'the sample is open');
     assert.equal(
-      editor.document.getText(editor.selection),
+      sample.document.getText(sample.selection),
       "The animal didn't cross the street because it was too tired.",
     );
-    const summary = (await vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention'))!;
+    assert.equal(sample.document.isDirty, false, 'no dirty Untitled file left behind');
+    // The tab model updates asynchronously.
+    const panelTab = (await waitFor(
+      () =>
+        vscode.window.tabGroups.all
+          .flatMap((g) => g.tabs)
+          .find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionLens.panel')),
+      (t) => t !== undefined,
+    ))!;
+    assert.ok(panelTab, 'the panel has a tab');
+    assert.notEqual(panelTab.group.viewColumn, sample.viewColumn, 'the panel opens beside the sample');
+    const welcome = vscode.window.tabGroups.all
+      .flatMap((g) => g.tabs)
+      .find((t) => /Welcome|Walkthrough|Learn/i.test(t.label));
+    if (welcome) assert.notEqual(welcome.group.viewColumn, panelTab.group.viewColumn, 'and not over the walkthrough');
+    const editor = await vscode.commands.executeCommand<vscode.TextEditor>('attentionLens.walkthrough.openSample');
+    assert.equal(editor.document.uri.scheme, 'attention-lens-lesson');
     const it = await vscode.commands.executeCommand<number>('attentionLens.walkthrough.focusWord', 'it');
     assert.equal(summary.tokens[it].text, 'it');
     assert.deepEqual(ext.exports.panel.lastPosted(), { type: 'lockToken', index: it });
     assert.equal(await vscode.commands.executeCommand('attentionLens.walkthrough.nextHead'), true);
     assert.deepEqual(ext.exports.panel.lastPosted(), { type: 'nextHead' });
     const cost = await vscode.commands.executeCommand<string>('attentionLens.walkthrough.explainCost');
-    assert.match(cost, /N² = [\d,]+ scores per head per layer.*16\.4 billion/);
-    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    assert.match(cost, /N² = [\d,]+ scores per head per layer × 6 heads over 2 layers = .*16\.4 billion/);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('a document over 2,000,000 characters gets the ≈ estimate only, an exact count on request; analyses never wait behind a count', async () => {
