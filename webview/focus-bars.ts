@@ -3,7 +3,8 @@ import type { TokenInfo } from '../src/protocol/messages';
 import { displayText, el } from './dom';
 import { topIndices } from './row-math';
 
-const SHOWN = 12;
+/** Bars shown before "all others": enough for the lesson's chart, few enough to fit beside or above the matrix. */
+const SHOWN = 8;
 
 /**
  * Renders the ranked bars of `dist` into `host`; returns the top-3 summary for screen readers. `distribution`: the

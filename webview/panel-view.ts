@@ -140,7 +140,16 @@ export class PanelView {
       el('span', {}, 'high (relative to the matrix maximum) · grey = masked (future), hidden, or below Keep'),
     );
     this.matrixWrap.append(this.tooltip, legend);
-    main.append(this.matrixWrap, this.bars);
+    main.append(this.matrixWrap);
+    // The focus token's bars sit beside the chips, under a one-line hint: at 1000×700 the tokens, the bars and the
+    // first rows of the matrix are in view without scrolling (they were a tall column before).
+    const hint = el(
+      'p',
+      { class: 'hint lead' },
+      'Hover a token to see where its attention goes · click locks it, Esc unlocks, ← → move.',
+    );
+    const focusRow = el('div', { class: 'focus-row' });
+    focusRow.append(this.tokensView, this.bars);
     this.search = new HeadSearch(
       (by) => {
         const s = state.summary;
@@ -158,7 +167,7 @@ export class PanelView {
         this.matrixWrap.scrollIntoView({ block: 'nearest' });
       },
     );
-    app.append(header, this.status, this.headLegend, this.tokensView, main, this.grid, this.search.element, this.live);
+    app.append(header, this.status, this.headLegend, hint, focusRow, main, this.grid, this.search.element, this.live);
     this.tokens = new TokenView(
       this.tokensView,
       (i) => this.setFocus(i),
@@ -190,6 +199,8 @@ export class PanelView {
     const state = this.state;
     const sameModel = state.summary?.model.id === s.model.id;
     this.app.classList.remove('stale');
+    // A new text starts at the top, where its tokens are.
+    if (state.summary?.analysisId !== s.analysisId) window.scrollTo(0, 0);
     // A lock belongs to a word, not a position: on a new text it moves to the same word, or goes.
     state.locked = refind(state.locked, state.summary?.tokens, s.tokens);
     state.summary = s;
@@ -211,7 +222,11 @@ export class PanelView {
     const distinct = [...new Set(model.heads)];
     const heads =
       distinct.length === 1 ? `${distinct[0]} heads each` : `${model.heads.join(', ')} heads (layer by layer)`;
-    this.meta.textContent = `${model.id} · ${model.kind} · ${model.layers} layers, ${heads} · ${model.dtype} · N = ${s.n} tokens → N² = ${(s.n * s.n).toLocaleString()} scores per head per layer`;
+    // A local folder's full path goes to the tooltip; the line keeps its name.
+    const name =
+      /[\\/]/.test(model.id) && /^([A-Za-z]:)?[\\/]/.test(model.id) ? model.id.split(/[\\/]/).pop() : model.id;
+    this.meta.title = model.id;
+    this.meta.textContent = `${name} · ${model.kind} · ${model.layers} layers, ${heads} · ${model.dtype} · N = ${s.n} → N² = ${(s.n * s.n).toLocaleString()} scores per head per layer`;
     this.setStatus(s.truncated ? truncationNote(s) : '');
     this.toolbar.fillSelectors(s);
     this.renderTokens();
@@ -395,13 +410,7 @@ export class PanelView {
     this.tokens.mark(focus, this.peer);
     if (focus === null || !s || !this.visible || !this.shown) {
       this.tokens.clear();
-      this.bars.replaceChildren(
-        el(
-          'p',
-          { class: 'hint' },
-          'Hover a token to see where its attention goes. Click to lock, Esc to unlock, arrow keys to move.',
-        ),
-      );
+      this.bars.replaceChildren(el('p', { class: 'hint' }, 'The focus token’s attention shows here.'));
       this.heatmap.crosshair(undefined);
       this.live.textContent = '';
       this.tellEditor(null, undefined);

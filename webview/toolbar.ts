@@ -56,8 +56,8 @@ export class Toolbar {
       state.hideSpecial = on;
       actions.filterChanged(true);
     });
-    const png = button('export-png', 'Export PNG', () => actions.exportPng());
-    const json = button('export-json', 'Export JSON…', () => actions.exportJson());
+    const png = button('export-png', 'PNG', () => actions.exportPng());
+    const json = button('export-json', 'JSON…', () => actions.exportJson());
     // Every control says what it does (issue 21: rollout, Keep, row/column and mean/max were unexplained).
     const tips: [HTMLElement, string][] = [
       [view.wrap, 'Which views to show: everything, or tokens / matrix / layer × head grid with the focus bars'],
@@ -83,7 +83,24 @@ export class Toolbar {
     ];
     for (const [el, tip] of tips) el.title = tip;
     this.hide = hide;
-    this.element.append(view.wrap, this.layer.wrap, this.head.wrap, direction.wrap, keep.wrap, hide, png, json);
+    // One compact row: layer and head, and the rest behind "More" (the row took four lines in a narrow panel).
+    const more = el('div', {
+      class: 'controls-more',
+      id: 'more-controls',
+      role: 'group',
+      'aria-label': 'More view controls',
+    });
+    more.hidden = true;
+    more.append(view.wrap, direction.wrap, keep.wrap, hide, png, json);
+    const toggle = button('more-toggle', 'More ▾', () => {
+      more.hidden = !more.hidden;
+      toggle.setAttribute('aria-expanded', String(!more.hidden));
+      toggle.textContent = more.hidden ? 'More ▾' : 'Less ▴';
+    });
+    toggle.setAttribute('aria-controls', 'more-controls');
+    toggle.setAttribute('aria-expanded', 'false');
+    toggle.title = 'View, row/column, Keep, special tokens, export';
+    this.element.append(this.layer.wrap, this.head.wrap, toggle, more);
     setChoices(
       direction.select,
       [

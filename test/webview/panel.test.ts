@@ -247,6 +247,7 @@ describe('webview panel in headless Chromium', function () {
 
   it('hiding special tokens removes them and renormalises each row to 1', async () => {
     const { page } = await open(bert);
+    await page.locator('#more-toggle').click();
     await page.locator('#hide-special').click();
     const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
     await page.locator(`.token[data-index="${it}"]`).hover();
@@ -428,6 +429,7 @@ describe('webview panel in headless Chromium', function () {
 
   it('Export PNG sends a PNG of the matrix at the canvas size, with a title above and the colour scale below', async () => {
     const { page } = await open(bert);
+    await page.locator('#more-toggle').click();
     await page.locator('#export-png').click();
     await page.waitForFunction(() => window.__fake.sent.some((m) => 'type' in m && m.type === 'exportPng'));
     const [dataUrl, w, h, dpr] = await page.evaluate(() => {
@@ -490,10 +492,14 @@ describe('webview panel in headless Chromium', function () {
     );
   });
 
-  it('Tab reaches every control and the tokens', async () => {
+  it('Tab reaches every control and the tokens (the rest of the row behind More)', async () => {
     const { page } = await open(bert);
+    await page.locator('#more-toggle').click();
+    assert.equal(await page.locator('#more-toggle').getAttribute('aria-expanded'), 'true');
+    await page.mouse.move(1, 1);
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     const seen: string[] = [];
-    for (let i = 0; i < 14; i++) {
+    for (let i = 0; i < 22; i++) {
       await page.keyboard.press('Tab');
       seen.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.className || ''));
     }
@@ -506,6 +512,7 @@ describe('webview panel in headless Chromium', function () {
       'hide-special',
       'export-png',
       'export-json',
+      'more-toggle',
       'tokens',
     ])
       assert.ok(seen.includes(id), `${id} in ${seen.join(' → ')}`);
