@@ -54,6 +54,8 @@ export class PanelView {
   private visible: Float32Array | undefined;
   private shown: Float32Array | undefined;
   private headRows: { key: string; heads: number; data: Float32Array } | undefined;
+  /** Predict first: the token asked about, waiting for the learner's guess. */
+  private predicting: number | null = null;
   /** The focus token (hovered or locked) and the highlighted peer on the other axis. */
   focus: number | null = this.state.locked;
   private peer: number | null = null;
@@ -117,6 +119,11 @@ export class PanelView {
         this.applyView();
         this.save();
       },
+      predictChanged: () => {
+        this.predicting = null;
+        this.save();
+        this.renderShading();
+      },
       exportPng: () => this.exportPng(),
       exportJson: () => {
         if (state.summary) {
@@ -171,7 +178,7 @@ export class PanelView {
     this.tokens = new TokenView(
       this.tokensView,
       (i) => this.setFocus(i),
-      (i) => this.lock(state.locked === i ? null : i),
+      (i) => this.clickToken(i),
     );
     this.heatmap = new Heatmap(this.matrixWrap, () => Math.max(200, Math.min(600, this.matrixWrap.clientWidth || 420)));
   }
@@ -323,9 +330,46 @@ export class PanelView {
     this.setStatus(message, 'error');
   }
 
-  /** Hover focus (ignored while a token is locked). */
+  /**
+   * A click on a chip: lock or unlock it; in predict-first mode the first click picks the token to ask about and
+   * the second is the learner's guess of where it looks, then the row is revealed with how close the guess was.
+   */
+  clickToken(i: number): void {
+    if (!this.state.predict) {
+      this.lock(this.state.locked === i ? null : i);
+      return;
+    }
+    if (this.predicting === null) {
+      this.predicting = i;
+      this.state.locked = null;
+      this.focus = null;
+      this.renderShading();
+      return;
+    }
+    const query = this.predicting;
+    this.predicting = null;
+    this.lock(query);
+    this.showGuess(query, i);
+  }
+
+  /** How close a guess was: the guessed token's weight in the query's row, and its rank in that row. */
+  private showGuess(query: number, guess: number): void {
+    const s = this.state.summary;
+    if (!s || !this.visible) return;
+    const row = focusDistribution(this.visible, s.n, query, this.state.direction);
+    const rank = 1 + Array.from(row).filter((w) => w > row[guess]).length;
+    const top = row.indexOf(Math.max(...row));
+    const pct = (w: number) => `${(w * 100).toFixed(1)}%`;
+    const verdict =
+      rank === 1 ? 'Spot on: that is where it looks most.' : `The most is "${s.tokens[top].text}" (${pct(row[top])}).`;
+    const text = `Your guess "${s.tokens[guess].text}" gets ${pct(row[guess])} of "${s.tokens[query].text}"'s attention: rank ${rank} of ${s.n}. ${verdict}`;
+    this.bars.prepend(el('p', { class: 'guess', role: 'status' }, text));
+    this.live.textContent = text;
+  }
+
+  /** Hover focus (ignored while a token is locked, and in predict-first mode, where hovering would give it away). */
   setFocus(i: number | null): void {
-    if (this.state.locked !== null) return;
+    if (this.state.locked !== null || this.state.predict) return;
     this.focus = i;
     this.renderShading();
   }
@@ -410,7 +454,12 @@ export class PanelView {
     this.tokens.mark(focus, this.peer);
     if (focus === null || !s || !this.visible || !this.shown) {
       this.tokens.clear();
-      this.bars.replaceChildren(el('p', { class: 'hint' }, 'The focus token’s attention shows here.'));
+      const asking = this.predicting !== null && s ? s.tokens[this.predicting]?.text : undefined;
+      this.bars.replaceChildren(
+        asking !== undefined
+          ? el('p', { class: 'hint prompt' }, `Where does "${asking}" look most? Click the token you predict.`)
+          : el('p', { class: 'hint' }, 'The focus token’s attention shows here.'),
+      );
       this.heatmap.crosshair(undefined);
       this.live.textContent = '';
       this.tellEditor(null, undefined);

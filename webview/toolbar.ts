@@ -15,6 +15,8 @@ export interface ToolbarActions {
   filterChanged(hiddenChanged: boolean): void;
   /** Which views are on screen changed. */
   layoutChanged(): void;
+  /** Predict-first mode turned on or off. */
+  predictChanged(): void;
   exportPng(): void;
   exportJson(): void;
 }
@@ -56,6 +58,11 @@ export class Toolbar {
       state.hideSpecial = on;
       actions.filterChanged(true);
     });
+    const predict = makeCheckbox('predict-first', 'predict first', (on) => {
+      state.predict = on;
+      actions.predictChanged();
+    });
+    predict.checked = state.predict;
     const png = button('export-png', 'PNG', () => actions.exportPng());
     const json = button('export-json', 'JSON…', () => actions.exportJson());
     // Every control says what it does (issue 21: rollout, Keep, row/column and mean/max were unexplained).
@@ -78,6 +85,7 @@ export class Toolbar {
         "Show only each row's largest weights that together make up this share of its attention; the rest is greyed",
       ],
       [hide, 'Hide [CLS], [SEP], BOS/EOS and renormalise each row over the remaining tokens'],
+      [predict, 'Click a token, then click where you think it looks; the panel then shows how close you were'],
       [png, 'Save the matrix as drawn, with its title and legend'],
       [json, 'Save this view, or every layer × head, as JSON'],
     ];
@@ -91,7 +99,7 @@ export class Toolbar {
       'aria-label': 'More view controls',
     });
     more.hidden = true;
-    more.append(view.wrap, direction.wrap, keep.wrap, hide, png, json);
+    more.append(view.wrap, direction.wrap, keep.wrap, hide, predict, png, json);
     const toggle = button('more-toggle', 'More ▾', () => {
       more.hidden = !more.hidden;
       toggle.setAttribute('aria-expanded', String(!more.hidden));

@@ -21,6 +21,8 @@ export interface ViewState {
   locked: number | null;
   /** Which views are on screen: everything, or one view (plus the focus bars). */
   view: 'all' | 'tokens' | 'matrix' | 'grid';
+  /** Predict first: a clicked token's row stays hidden until the learner clicks where they think it looks. */
+  predict: boolean;
 }
 
 /** The Keep control's choices: all weights, or the top share of each row's mass. */
@@ -38,6 +40,7 @@ export function loadViewState(): ViewState {
     keep: 1,
     locked: null,
     view: 'all',
+    predict: false,
     ...saved,
   };
 }

@@ -692,4 +692,39 @@ describe('webview panel in headless Chromium', function () {
       for (const r of ratios) assert.ok(r.ratio >= 4.5, `${r.text}: ${r.ratio.toFixed(2)}:1 at shade ${r.alpha}`);
     });
   }
+
+  it('predict first: the row stays hidden until the learner clicks a guess, then says how close it was', async () => {
+    const { page } = await open(bert);
+    await page.locator('#predict-first').evaluate((box) => {
+      (box as HTMLInputElement).checked = true;
+      box.dispatchEvent(new Event('change'));
+    });
+    const it = bert.summary.tokens.findIndex((t) => t.text === 'it');
+    const street = bert.summary.tokens.findIndex((t) => t.text === 'street');
+    await page.locator(`.token[data-index="${it}"]`).click();
+    await page.locator(`.token[data-index="${street - 1}"]`).hover();
+    assert.ok(
+      (await chips(page)).every((c) => c.alpha === 0),
+      'nothing is revealed before the guess, not even on hover',
+    );
+    assert.match((await page.locator('.bars .prompt').textContent()) ?? '', /Where does "it" look most\?/);
+    await page.locator(`.token[data-index="${street}"]`).click();
+    const want = row(bert, 0, 0, it);
+    const rank = 1 + want.filter((w) => w > want[street]).length;
+    const guess = (await page.locator('.bars .guess').textContent()) ?? '';
+    assert.match(
+      guess,
+      new RegExp(
+        `"street" gets ${(want[street] * 100).toFixed(1)}% of "it"'s attention: rank ${rank} of ${bert.summary.n}`,
+      ),
+    );
+    assert.ok(
+      (await chips(page)).some((c) => c.alpha > 0.99),
+      'then the row is shown',
+    );
+    assert.deepEqual(
+      (await chips(page)).filter((c) => c.focus).map((c) => c.index),
+      [it],
+    );
+  });
 });
