@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { AttentionLensApi } from './extension-api';
 import { AttentionPanel, PANEL_VIEW_TYPE } from './host/attention-panel';
+import { type CompareArgs, compareTexts } from './host/compare-texts';
 import { EngineClient } from './host/engine-client';
 import { selectModel } from './host/model-picker';
 import { setDefaultCacheDir } from './host/settings';
@@ -45,6 +46,9 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     vscode.commands.registerCommand(STATUS_BAR_COMMAND, () => statusBar.click(show)),
     vscode.commands.registerCommand(COUNT_EXACTLY_COMMAND, () => statusBar.countExactly()),
     vscode.commands.registerCommand('attentionLens.selectModel', (preset?: unknown) => selectModel(preset)),
+    vscode.commands.registerCommand('attentionLens.compareTexts', (args?: CompareArgs) =>
+      compareTexts(context.extensionUri, engine, args && typeof args === 'object' ? args : {}),
+    ),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         // Not awaited: the model may need seconds to load and the workbench must not wait for it.

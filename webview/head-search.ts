@@ -1,6 +1,6 @@
 // Head search: rank every layer × head by the attention from one token to another, or by a preset that names a
 // common head type (previous token, first token, itself). Clicking a result selects that head.
-import type { HeadScore, RankBy, TokenInfo } from '../src/protocol/messages';
+import type { FlipScore, HeadScore, RankBy, TokenInfo } from '../src/protocol/messages';
 import { makeSelect, setChoices } from './controls';
 import { displayText, el } from './dom';
 
@@ -62,6 +62,28 @@ export class HeadSearch {
   /** Sets the query token (when the focus is locked). */
   setQuery(index: number): void {
     this.from.select.value = String(index);
+  }
+
+  /**
+   * Shows heads ranked by how much their choice flips between two texts: the flip in percentage points, with the
+   * difference in each text (positive = towards the first candidate).
+   */
+  showComparison(title: string, heads: FlipScore[]): void {
+    const pts = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(1)}`;
+    const list = el('ol', { class: 'ranklist comparison' });
+    for (const h of heads.slice(0, SHOWN)) {
+      const item = el('li');
+      const b = el(
+        'button',
+        { class: 'rank', 'data-layer': String(h.layer), 'data-head': String(h.head) },
+        `layer ${h.layer + 1} · head ${h.head + 1}`,
+      );
+      b.addEventListener('click', () => this.select(h.layer, h.head));
+      item.append(b, el('span', { class: 'pct' }, `${pts(h.score)} pts (A ${pts(h.a)}, B ${pts(h.b)})`));
+      list.append(item);
+    }
+    this.results.replaceChildren(el('h3', {}, title), list);
+    this.element.scrollIntoView({ block: 'nearest' });
   }
 
   /** Shows a ranking reply. */

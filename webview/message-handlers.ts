@@ -39,6 +39,9 @@ export function handleHostMessage(panel: PanelView, m: HostToWebview): void {
     case 'error':
       panel.onError({ message: m.message });
       break;
+    case 'comparison':
+      panel.onComparison(m.title, m.heads);
+      break;
     case 'runFailed':
       panel.onRunFailed(m.title, m.message, m.actions);
       break;

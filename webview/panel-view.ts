@@ -4,6 +4,7 @@
 import type {
   AnalysisSummary,
   Direction,
+  FlipScore,
   HeadSelector,
   PanelAction,
   PanelApi,
@@ -317,6 +318,11 @@ export class PanelView {
       row.append(...buttons);
       this.status.append(row);
     }
+  }
+
+  /** Heads ranked by Compare Two Texts, in the head-search section. */
+  onComparison(title: string, heads: FlipScore[]): void {
+    this.search.showComparison(title, heads);
   }
 
   /** A request failed: forget what is in flight so the queue moves on, and say why (in the panel's words). */

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type {
   AnalysisReply,
   AnalysisSummary,
+  FlipScore,
   HeadSelector,
   HostToWebview,
   PanelAction,
@@ -119,6 +120,11 @@ export class AttentionPanel extends Disposable {
     this.sourceLabel = sourceLabel;
     this.post({ type: 'analysis', summary, sourceLabel, sourceText, first });
     this.heat.attach(source, summary);
+  }
+
+  /** Shows heads ranked by how much they flip between two texts (Compare Two Texts). */
+  showComparison(title: string, heads: FlipScore[]): void {
+    this.post({ type: 'comparison', title, heads });
   }
 
   /** Locks the panel's focus on a token (walkthrough). */

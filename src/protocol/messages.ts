@@ -62,6 +62,25 @@ export interface HeadScore {
   weight: number;
 }
 
+/** In one analysis: a query token and the two candidate keys it chooses between (token indices). */
+export interface ComparePick {
+  analysisId: number;
+  query: number;
+  key1: number;
+  key2: number;
+}
+
+/** How much a head's choice between the two keys flips from text A to text B (the lesson's "it" example). */
+export interface FlipScore {
+  layer: number;
+  head: number;
+  /** (a(query→key1) − a(query→key2)) in A minus the same in B; heads are ranked by its size. */
+  score: number;
+  /** The difference in A and in B. */
+  a: number;
+  b: number;
+}
+
 /** Parameters of an analysis. */
 export interface AnalyzeParams {
   model: string;
@@ -136,6 +155,8 @@ export interface EngineApi {
   }): { count: number; maxPositions: number; layers: number; heads: number[]; hiddenSize: number };
   release(params: { analysisId: number }): { released: boolean };
   rankHeads(params: { analysisId: number; by: RankBy }): { heads: HeadScore[] };
+  /** Ranks every head by how much its choice between two keys flips from one analysed text to another. */
+  compareHeads(params: { a: ComparePick; b: ComparePick }): { heads: FlipScore[] };
   /** Writes the analysis as attention JSON (the CLI's shape) to a file the user chose, streaming one matrix at a time. */
   exportJson(params: {
     analysisId: number;
@@ -204,7 +225,9 @@ export type ToWebview =
   | { type: 'nextHead' }
   | { type: 'error'; message: string }
   /** A run failed or was cancelled: what is on screen belongs to an earlier text (greyed), with the ways forward. */
-  | { type: 'runFailed'; title: string; message: string; actions: PanelAction[] };
+  | { type: 'runFailed'; title: string; message: string; actions: PanelAction[] }
+  /** Heads ranked by how much they flip between two texts (Compare Two Texts), shown in the head search. */
+  | { type: 'comparison'; title: string; heads: FlipScore[] };
 
 /**
  * What the webview may ask of the host: a subset of the engine's API, called with the same request/reply dialect

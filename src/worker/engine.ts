@@ -4,11 +4,13 @@ import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import type {
   AnalysisReply,
   AnalysisSummary,
+  ComparePick,
   AnalyzeParams,
   Direction,
   DownloadProgress,
   Dtype,
   EngineApi,
+  FlipScore,
   HeadScore,
   HeadSelector,
   RankBy,
@@ -242,6 +244,32 @@ export class Engine implements Methods {
 
   async rankHeads(params: { analysisId: number; by: RankBy }): Promise<{ heads: HeadScore[] }> {
     return { heads: this.store(params.analysisId).rank(params.by) };
+  }
+
+  async compareHeads(params: { a: ComparePick; b: ComparePick }): Promise<{ heads: FlipScore[] }> {
+    const a = this.store(params.a.analysisId);
+    const b = this.store(params.b.analysisId);
+    if (a.heads.join() !== b.heads.join()) {
+      throw new EngineError(
+        'bad-input',
+        'the two texts were analysed with different models; analyse both with the same one.',
+      );
+    }
+    // a(query→key1) − a(query→key2) for every head, through the store's own validated pair ranking.
+    const difference = (store: AttentionStore, p: ComparePick) => {
+      const pick = (key: number) =>
+        new Map(store.rank({ kind: 'pair', query: p.query, key }).map((h) => [`${h.layer}:${h.head}`, h.weight]));
+      const [k1, k2] = [pick(p.key1), pick(p.key2)];
+      return (layer: number, head: number) => (k1.get(`${layer}:${head}`) ?? 0) - (k2.get(`${layer}:${head}`) ?? 0);
+    };
+    const [da, db] = [difference(a, params.a), difference(b, params.b)];
+    const heads: FlipScore[] = a.heads.flatMap((count, layer) =>
+      Array.from({ length: count }, (_, head) => {
+        const [x, y] = [da(layer, head), db(layer, head)];
+        return { layer, head, score: x - y, a: x, b: y };
+      }),
+    );
+    return { heads: heads.sort((p, q) => Math.abs(q.score) - Math.abs(p.score)) };
   }
 
   async release(params: { analysisId: number }): Promise<{ released: boolean }> {

@@ -271,6 +271,29 @@ describe('Attention Lens in the real extension host', () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
+  it('Compare Two Texts ranks the heads whose choice between "trophy" and "suitcase" flips, and shows them in the panel', async () => {
+    const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports;
+    const result = await vscode.commands.executeCommand<{
+      heads: { layer: number; head: number; score: number }[];
+      a: AnalysisSummary;
+    }>('attentionLens.compareTexts', {
+      texts: [
+        "The trophy didn't fit in the suitcase because it was too big.",
+        "The trophy didn't fit in the suitcase because it was too small.",
+      ],
+      query: 'it',
+      keys: ['trophy', 'suitcase'],
+    });
+    assert.ok(result, 'a comparison');
+    assert.equal(result.heads.length, 6, 'every layer × head of the fixture');
+    for (let i = 1; i < result.heads.length; i++)
+      assert.ok(Math.abs(result.heads[i - 1].score) >= Math.abs(result.heads[i].score));
+    const posted = api.panel.lastPosted();
+    assert.ok(posted && 'type' in posted && posted.type === 'comparison', JSON.stringify(posted)?.slice(0, 200));
+    assert.match(posted.title, /"it" moves between "trophy" and "suitcase"/);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
   it('a document over 2,000,000 characters gets the ≈ estimate only, an exact count on request; analyses never wait behind a count', async () => {
     const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports;
     const content = 'the animal was tired\n'.repeat(100_000);

@@ -113,3 +113,40 @@ describe('rollout and head search', function () {
     );
   });
 });
+
+describe('compare two texts: heads ranked by how much they flip', function () {
+  this.timeout(60_000);
+  it('equals (a(q→k1) − a(q→k2)) in A minus the same in B, computed from the slices, ranked by size', async () => {
+    const engine = new Engine();
+    const model = join(FIXTURES, 'bert-tiny');
+    const [ta, tb] = [
+      "The trophy didn't fit in the suitcase because it was too big.",
+      "The trophy didn't fit in the suitcase because it was too small.",
+    ];
+    const a = await engine.analyze({ model, dtype: 'fp32', text: ta, allowRemote: false });
+    const b = await engine.analyze({ model, dtype: 'fp32', text: tb, allowRemote: false });
+    const at = (s: typeof a, w: string) => s.tokens.findIndex((t) => t.text === w);
+    const pick = (s: typeof a) => ({
+      analysisId: s.analysisId,
+      query: at(s, 'it'),
+      key1: at(s, 'trophy'),
+      key2: at(s, 'suitcase'),
+    });
+    const { heads } = await engine.compareHeads({ a: pick(a), b: pick(b) });
+    assert.equal(heads.length, 6);
+    for (const h of heads) {
+      const diff = async (s: typeof a) => {
+        const m = new Float32Array(
+          (await engine.slice({ analysisId: s.analysisId, layer: h.layer, head: h.head })).buffer,
+        );
+        const p = pick(s);
+        return m[p.query * s.n + p.key1] - m[p.query * s.n + p.key2];
+      };
+      const [da, db] = [await diff(a), await diff(b)];
+      assert.ok(Math.abs(h.a - da) < 1e-7 && Math.abs(h.b - db) < 1e-7 && Math.abs(h.score - (da - db)) < 1e-7);
+    }
+    for (let i = 1; i < heads.length; i++) assert.ok(Math.abs(heads[i - 1].score) >= Math.abs(heads[i].score));
+    await assert.rejects(engine.compareHeads({ a: { ...pick(a), key1: 999 }, b: pick(b) }), /token indices/);
+    await engine.dispose();
+  });
+});

@@ -727,4 +727,24 @@ describe('webview panel in headless Chromium', function () {
       [it],
     );
   });
+
+  it('a comparison from Compare Two Texts lists heads by flip, and a click selects the head', async () => {
+    const { page } = await open(bert);
+    const heads = [
+      { layer: 1, head: 2, score: 0.42, a: 0.4, b: -0.02 },
+      { layer: 0, head: 1, score: -0.1, a: 0.05, b: 0.15 },
+    ];
+    await page.evaluate((m) => window.postMessage(m, '*'), {
+      type: 'comparison',
+      title: 'Heads whose attention from "it" moves',
+      heads,
+    });
+    await page.locator('.ranklist.comparison .rank').first().waitFor();
+    assert.deepEqual(await page.locator('.ranklist.comparison .pct').allTextContents(), [
+      '+42.0 pts (A +40.0, B −2.0)',
+      '−10.0 pts (A +5.0, B +15.0)',
+    ]);
+    await page.locator('.ranklist.comparison .rank').first().click();
+    await page.waitForFunction(() => window.__fake.requests('slice').some((p) => p.layer === 1 && p.head === 2));
+  });
 });
