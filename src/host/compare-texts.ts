@@ -67,7 +67,7 @@ export async function compareTexts(
         2,
         `Which two words does "${query}" choose between?`,
       )) as [string, string] | undefined);
-    if (!keys || keys.length !== 2) return undefined;
+    if (keys?.length !== 2) return undefined;
     const pick = (s: AnalysisSummary) => {
       const [q, k1, k2] = [query, ...keys].map((w) => findWord(s.tokens, w));
       if (q < 0 || k1 < 0 || k2 < 0)
