@@ -83,6 +83,9 @@ export class TokenView {
     for (const c of this.chips) {
       c.style.backgroundColor = '';
       c.style.backgroundImage = '';
+      c.style.backgroundSize = '';
+      c.style.backgroundPosition = '';
+      c.style.backgroundRepeat = '';
       c.style.color = '';
       c.removeAttribute('data-weight');
       c.removeAttribute('data-weights');
@@ -127,7 +130,11 @@ export class TokenView {
         weights.push(per[k * n + j].toFixed(6));
       }
       c.dataset.weights = weights.join(',');
+      // A band under the letters, not behind them: the text keeps the theme's contrast.
       c.style.backgroundImage = `linear-gradient(90deg, ${stops.join(', ')})`;
+      c.style.backgroundSize = '100% 6px';
+      c.style.backgroundPosition = 'bottom';
+      c.style.backgroundRepeat = 'no-repeat';
     }
     this.shaded = 'heads';
   }
