@@ -123,7 +123,13 @@ export class ShowAttention {
       title,
       `Analysing ${text.length.toLocaleString()} characters with ${settings.model} (${settings.dtype})…`,
     );
-    const sourceLabel = `${vscode.workspace.asRelativePath(editor.document.uri)}:${range.start.line + 1}`;
+    // A virtual document (the walkthrough's lesson) has no workspace path: its name is enough.
+    const uri = editor.document.uri;
+    const where =
+      uri.scheme === 'file' || uri.scheme === 'vscode-remote'
+        ? vscode.workspace.asRelativePath(uri)
+        : uri.path.split('/').pop();
+    const sourceLabel = `${where}:${range.start.line + 1}`;
     const started = Date.now();
     const download = new DownloadReporter(this.log);
     let cancel: (e: EngineError) => void = () => undefined;

@@ -97,8 +97,12 @@ export class AttentionStatusBar extends Disposable {
   }
 
   /** The cost of the current text in one sentence, with the lesson's ladder (walkthrough). */
-  explain(loadedHeads?: number[]): string {
-    const n = this.current.n;
+  explain(analysed?: { n: number; heads: number[] }): string {
+    // The panel's analysis (the walkthrough's sentence, its model's real heads) beats the active editor's count:
+    // the walkthrough's Welcome page is not a text editor, so the status bar has nothing of its own then.
+    const loadedHeads = analysed?.heads;
+    const n = analysed?.n ?? this.current.n;
+    const scope = analysed ? 'text' : (this.current.scope ?? 'text');
     const ladder =
       'At 100 tokens that is 10,000 scores; at 1,000, 1 million; at 128,000, 16.4 billion — per head, per layer.';
     if (n === undefined)
@@ -110,7 +114,7 @@ export class AttentionStatusBar extends Disposable {
       heads && sum > 0
         ? ` × ${sum} heads over ${heads.length} layers = ${compact(n * n * sum)} for one forward pass`
         : '';
-    return `This ${this.current.scope ?? 'text'} is ${n.toLocaleString()} tokens, so attention computes N² = ${(n * n).toLocaleString()} scores per head per layer${total}. ${ladder}`;
+    return `This ${scope} is ${n.toLocaleString()} tokens, so attention computes N² = ${(n * n).toLocaleString()} scores per head per layer${total}. ${ladder}`;
   }
 
   /** Click: Show Attention on the selection; without one, the whole document, or a choice of part when it is too long. */

@@ -81,7 +81,8 @@ export function registerWalkthrough(
       return true;
     }),
     vscode.commands.registerCommand('attentionLens.walkthrough.explainCost', () => {
-      const text = statusBar.explain(AttentionPanel.active?.shown?.model.heads);
+      const shown = AttentionPanel.active?.shown;
+      const text = statusBar.explain(shown && { n: shown.n, heads: shown.model.heads });
       void vscode.window.showInformationMessage(text);
       return text;
     }),
