@@ -747,4 +747,36 @@ describe('webview panel in headless Chromium', function () {
     await page.locator('.ranklist.comparison .rank').first().click();
     await page.waitForFunction(() => window.__fake.requests('slice').some((p) => p.layer === 1 && p.head === 2));
   });
+
+  it('guidance: every control explains itself; no hide-special control without special tokens; rollout says the heads are averaged', async () => {
+    const { page } = await open(bert);
+    const untitled = await page.evaluate(() =>
+      [
+        'view',
+        'layer',
+        'head',
+        'direction',
+        'threshold',
+        'hide-special',
+        'predict-first',
+        'export-png',
+        'export-json',
+        'more-toggle',
+      ]
+        .map((id) => document.getElementById(id)!)
+        .filter((e) => !(e.title || e.closest('[title]')?.getAttribute('title')))
+        .map((e) => e.id),
+    );
+    assert.deepEqual(untitled, [], 'controls without a tooltip');
+    assert.match((await page.locator('.meta').textContent()) ?? '', /2 layers, 2, 4 heads \(layer by layer\)/);
+    await choose(page, 'layer', 'r1');
+    assert.equal(await page.locator('#head').evaluate((s) => (s as HTMLSelectElement).value), 'rollout');
+    assert.match((await page.locator('#head').textContent()) ?? '', /averaged \(rollout\)/);
+    const gpt = await open(gpt2);
+    assert.equal(
+      gpt2.summary.tokens.some((t) => t.special),
+      false,
+    );
+    assert.equal(await gpt.page.locator('#hide-special').evaluate((e) => (e as HTMLElement).hidden), true);
+  });
 });
