@@ -70,19 +70,7 @@ export class HeadSearch {
    */
   showComparison(title: string, heads: FlipScore[]): void {
     const pts = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(1)}`;
-    const list = el('ol', { class: 'ranklist comparison' });
-    for (const h of heads.slice(0, SHOWN)) {
-      const item = el('li');
-      const b = el(
-        'button',
-        { class: 'rank', 'data-layer': String(h.layer), 'data-head': String(h.head) },
-        `layer ${h.layer + 1} · head ${h.head + 1}`,
-      );
-      b.addEventListener('click', () => this.select(h.layer, h.head));
-      item.append(b, el('span', { class: 'pct' }, `${pts(h.score)} pts (A ${pts(h.a)}, B ${pts(h.b)})`));
-      list.append(item);
-    }
-    this.results.replaceChildren(el('h3', {}, title), list);
+    this.list(title, heads, (h) => `${pts(h.score)} pts (A ${pts(h.a)}, B ${pts(h.b)})`, 'comparison');
     this.element.scrollIntoView({ block: 'nearest' });
   }
 
@@ -92,7 +80,17 @@ export class HeadSearch {
       by.kind === 'pair'
         ? `Heads by attention from "${tokens[by.query]?.text}" to "${tokens[by.key]?.text}"`
         : `Top ${PRESETS.find((p) => p.by.kind === by.kind)?.name ?? ''}`;
-    const list = el('ol', { class: 'ranklist' });
+    this.list(title, heads, (h) => `${(h.weight * 100).toFixed(1)}%`);
+  }
+
+  /** The top heads as buttons that select them, each with its figure. */
+  private list<H extends { layer: number; head: number }>(
+    title: string,
+    heads: H[],
+    figure: (h: H) => string,
+    kind = '',
+  ): void {
+    const list = el('ol', { class: `ranklist ${kind}`.trim() });
     for (const h of heads.slice(0, SHOWN)) {
       const item = el('li');
       const b = el(
@@ -101,7 +99,7 @@ export class HeadSearch {
         `layer ${h.layer + 1} · head ${h.head + 1}`,
       );
       b.addEventListener('click', () => this.select(h.layer, h.head));
-      item.append(b, el('span', { class: 'pct' }, `${(h.weight * 100).toFixed(1)}%`));
+      item.append(b, el('span', { class: 'pct' }, figure(h)));
       list.append(item);
     }
     this.results.replaceChildren(el('h3', {}, title), list);

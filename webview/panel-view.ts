@@ -11,10 +11,10 @@ import type {
   RowsReply,
   SliceReply,
   ThumbnailsReply,
-  TokenInfo,
 } from '../src/protocol/messages';
-import { headColour, VIRIDIS_LUT } from './color-scale';
 import { displayText, el } from './dom';
+import { matrixPng } from './export-png';
+import { actionButtons, guessVerdict, headLegendItems } from './guidance';
 import { renderFocusBars } from './focus-bars';
 import { HeadSearch } from './head-search';
 import { Heatmap } from './heatmap';
@@ -28,6 +28,7 @@ import {
   currentSelector,
   hiddenMask,
   loadViewState,
+  refind,
   saveViewState,
   type ViewState,
   viewName,
@@ -38,9 +39,6 @@ import { type EngineError, RpcClient } from '../src/protocol/rpc';
 
 /** Side of the layer × head thumbnails asked of the engine. */
 const THUMB = 24;
-/** CSS pixels above (title) and below (colour scale) the matrix in an exported PNG. */
-const EXPORT_HEADER = 24;
-const EXPORT_FOOTER = 22;
 /** How long the panel waits for an answer from the host before it says so. */
 const REQUEST_TIMEOUT_MS = 60_000;
 
@@ -299,25 +297,8 @@ export class PanelView {
     this.setTitle(title);
     this.app.classList.toggle('stale', this.state.summary !== undefined);
     this.setStatus(message, 'error');
-    const labels: Record<PanelAction, string> = {
-      selectModel: 'Select Model…',
-      openSettings: 'Open Setting',
-      retry: 'Try Again',
-      showLog: 'Show Log',
-    };
-    const buttons = actions.map((a) => {
-      const b = document.createElement('vscode-button');
-      b.textContent = labels[a];
-      b.dataset.action = a;
-      if (a !== actions[0]) b.setAttribute('secondary', '');
-      b.addEventListener('click', () => vscode.postMessage({ type: 'action', action: a }));
-      return b;
-    });
-    if (buttons.length) {
-      const row = el('div', { class: 'actions' });
-      row.append(...buttons);
-      this.status.append(row);
-    }
+    const row = actionButtons(actions, (action) => vscode.postMessage({ type: 'action', action }));
+    if (row) this.status.append(row);
   }
 
   /** Heads ranked by Compare Two Texts, in the head-search section. */
@@ -362,13 +343,12 @@ export class PanelView {
   private showGuess(query: number, guess: number): void {
     const s = this.state.summary;
     if (!s || !this.visible) return;
-    const row = focusDistribution(this.visible, s.n, query, this.state.direction);
-    const rank = 1 + Array.from(row).filter((w) => w > row[guess]).length;
-    const top = row.indexOf(Math.max(...row));
-    const pct = (w: number) => `${(w * 100).toFixed(1)}%`;
-    const verdict =
-      rank === 1 ? 'Spot on: that is where it looks most.' : `The most is "${s.tokens[top].text}" (${pct(row[top])}).`;
-    const text = `Your guess "${s.tokens[guess].text}" gets ${pct(row[guess])} of "${s.tokens[query].text}"'s attention: rank ${rank} of ${s.n}. ${verdict}`;
+    const text = guessVerdict(
+      focusDistribution(this.visible, s.n, query, this.state.direction),
+      s.tokens,
+      query,
+      guess,
+    );
     this.bars.prepend(el('p', { class: 'guess', role: 'status' }, text));
     this.live.textContent = text;
   }
@@ -539,15 +519,7 @@ export class PanelView {
       return;
     }
     legend.hidden = false;
-    const items = Array.from({ length: s.model.heads[this.state.layer] }, (_, k) => {
-      const [r, g, b] = headColour(k);
-      const key = el('button', { class: 'head-key', 'data-head': String(k), title: `show head ${k + 1} alone` });
-      const sw = el('span', { class: 'swatch' });
-      sw.style.background = `rgb(${r},${g},${b})`;
-      key.append(sw, document.createTextNode(`head ${k + 1}`));
-      key.addEventListener('click', () => this.selectHead(this.state.layer, k));
-      return key;
-    });
+    const items = headLegendItems(s.model.heads[this.state.layer], (k) => this.selectHead(this.state.layer, k));
     legend.replaceChildren(el('span', {}, 'One stripe per head on each token; stronger = more attention:'), ...items);
   }
 
@@ -571,34 +543,8 @@ export class PanelView {
   private exportPng(): void {
     const s = this.state.summary;
     if (!s || !this.raw) return;
-    const canvas = this.heatmap.canvas;
-    const dpr = canvas.width / Math.max(1, canvas.getBoundingClientRect().width || canvas.width);
-    const out = document.createElement('canvas');
-    out.width = canvas.width;
-    out.height = canvas.height + Math.round((EXPORT_HEADER + EXPORT_FOOTER) * dpr);
-    const ctx = out.getContext('2d')!;
-    const style = getComputedStyle(document.body);
-    ctx.fillStyle = style.backgroundColor || '#fff';
-    ctx.fillRect(0, 0, out.width, out.height);
-    // A picture that stands alone: which model, which view, which text — and the colour scale.
-    ctx.scale(dpr, dpr);
-    ctx.fillStyle = style.color || '#000';
-    ctx.font = `12px ${style.fontFamily || 'sans-serif'}`;
-    ctx.fillText(`${s.model.id} · ${viewName(this.state)} · ${this.state.sourceLabel ?? ''}`, 4, 16);
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.drawImage(canvas, 0, Math.round(EXPORT_HEADER * dpr));
-    ctx.scale(dpr, dpr);
-    const y = canvas.height / dpr + EXPORT_HEADER + 6;
-    for (let x = 0; x < 120; x++) {
-      const k = Math.round((x / 119) * 255) * 3;
-      ctx.fillStyle = `rgb(${VIRIDIS_LUT[k]},${VIRIDIS_LUT[k + 1]},${VIRIDIS_LUT[k + 2]})`;
-      ctx.fillRect(34 + x, y, 1, 10);
-    }
-    ctx.fillStyle = style.color || '#000';
-    ctx.font = `11px ${style.fontFamily || 'sans-serif'}`;
-    ctx.fillText('low', 4, y + 9);
-    ctx.fillText('high (relative to the matrix maximum) · grey = masked, hidden or below Keep', 160, y + 9);
-    vscode.postMessage({ type: 'exportPng', dataUrl: out.toDataURL('image/png') });
+    const title = `${s.model.id} · ${viewName(this.state)} · ${this.state.sourceLabel ?? ''}`;
+    vscode.postMessage({ type: 'exportPng', dataUrl: matrixPng(this.heatmap.canvas, title) });
   }
 
   private requestSlice(): void {
@@ -619,23 +565,4 @@ export class PanelView {
     this.reprocess();
     document.body.dataset.painted = String(slice.analysisId);
   }
-}
-
-/**
- * The index in `next` of the token locked at `index` in `previous`: the same text, the same occurrence of it
- * (the second "it" stays the second "it"); null when the new text has no such token.
- */
-export function refind(index: number | null, previous: TokenInfo[] | undefined, next: TokenInfo[]): number | null {
-  if (index === null) return null;
-  const old = previous?.[index];
-  if (!old) return index < next.length ? index : null;
-  const same = (t: TokenInfo) => t.special === old.special && t.text.toLowerCase() === old.text.toLowerCase();
-  const occurrence = previous!.slice(0, index).filter(same).length;
-  let seen = 0;
-  for (let i = 0; i < next.length; i++) {
-    if (!same(next[i])) continue;
-    if (seen === occurrence) return i;
-    seen++;
-  }
-  return null;
 }

@@ -1,6 +1,6 @@
 // What the user chose in the panel (layer, head, direction, filters, lock, view), kept by VS Code across reloads,
 // and the words and selectors derived from it.
-import type { AnalysisSummary, Direction, HeadSelector } from '../src/protocol/messages';
+import type { AnalysisSummary, Direction, HeadSelector, TokenInfo } from '../src/protocol/messages';
 import { vscode } from './vscode-api';
 
 /** A head, an aggregate, or every head at once (one colour each in the token view). */
@@ -75,4 +75,23 @@ export function viewName(state: ViewState): string {
 /** Which tokens are hidden (special tokens, when the user hides them). */
 export function hiddenMask(state: ViewState, s: AnalysisSummary): boolean[] {
   return s.tokens.map((t) => state.hideSpecial && t.special);
+}
+
+/**
+ * The index in `next` of the token locked at `index` in `previous`: the same text, the same occurrence of it
+ * (the second "it" stays the second "it"); null when the new text has no such token.
+ */
+export function refind(index: number | null, previous: TokenInfo[] | undefined, next: TokenInfo[]): number | null {
+  if (index === null) return null;
+  const old = previous?.[index];
+  if (!old) return index < next.length ? index : null;
+  const same = (t: TokenInfo) => t.special === old.special && t.text.toLowerCase() === old.text.toLowerCase();
+  const occurrence = previous!.slice(0, index).filter(same).length;
+  let seen = 0;
+  for (let i = 0; i < next.length; i++) {
+    if (!same(next[i])) continue;
+    if (seen === occurrence) return i;
+    seen++;
+  }
+  return null;
 }

@@ -1,65 +1,27 @@
 // UI tests from a user's point of view: the real workbench in Chromium, driven by keyboard and mouse.
 import { strict as assert } from 'node:assert';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startVSCode } from '../../scripts/harness/vscode.mjs';
+import { FLAVOUR, launch, screenshot, showAttentionOnFirstSentence, VSIX } from './workbench.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SENTENCE = "The animal didn't cross the street because it was too tired.";
-// With ATTENTION_LENS_VSIX the suite runs against that packaged extension, installed as a user would.
-const VSIX = process.env.ATTENTION_LENS_VSIX;
 
-describe(`Show Attention in the real VS Code UI (${VSIX ? 'installed .vsix' : 'development folder'})`, function () {
+describe(`Show Attention in the real VS Code UI (${FLAVOUR})`, function () {
   this.timeout(180_000);
   let vscode;
   let page;
   let panel;
 
   before(async () => {
-    vscode = await startVSCode({
-      ...(VSIX ? { installVsix: VSIX } : { extensionDevelopmentPath: root }),
-      folder: join(root, 'test', 'fixtures', 'workspace'),
-      settings: {
-        'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'bert-tiny'),
-        'attentionLens.dtype': 'fp32',
-        'attentionLens.allowRemoteModels': false,
-      },
-    });
+    vscode = await launch();
     page = vscode.page;
-    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
   });
 
   after(async () => {
-    if (page) {
-      mkdirSync(join(root, 'test-results'), { recursive: true });
-      await page
-        .screenshot({ path: join(root, 'test-results', VSIX ? 'show-attention-vsix.png' : 'show-attention.png') })
-        .catch(() => undefined);
-    }
+    await screenshot(page, 'show-attention');
     await vscode?.close();
   });
 
   it('opens the file, selects the sentence and runs Show Attention from the command palette', async () => {
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').waitFor();
-    await page.keyboard.type('sentences.txt');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'sentences.txt' }).first().click();
-    const editor = page.locator('.monaco-editor .view-lines');
-    await editor.waitFor({ timeout: 30_000 });
-    await page.locator('.view-line', { hasText: 'The animal' }).first().click();
-    await page.keyboard.press('Home');
-    await page.keyboard.press('Shift+End');
-    await page.keyboard.press('F1');
-    await page.locator('.quick-input-widget input').waitFor();
-    await page.keyboard.type('Attention Lens: Show Attention');
-    await page
-      .locator('.quick-input-list .monaco-list-row', { hasText: 'Show Attention' })
-      .first()
-      .waitFor({ timeout: 30_000 });
-    await page.keyboard.press('Enter');
-    const outer = page.frameLocator('iframe.webview.ready').first();
-    panel = outer.frameLocator('iframe#active-frame');
+    panel = await showAttentionOnFirstSentence(page);
     await panel.locator('.token').nth(5).waitFor({ timeout: 120_000 });
     const devHost = /Extension Development Host/.test(await page.title());
     assert.equal(devHost, !VSIX, VSIX ? 'the installed extension runs, not a development folder' : 'development mode');
@@ -116,8 +78,7 @@ describe(`Show Attention in the real VS Code UI (${VSIX ? 'installed .vsix' : 'd
     await panel.locator('.rank').first().waitFor({ timeout: 20_000 });
     assert.equal(await panel.locator('.rank').count(), 6, 'every layer × head of the fixture ranked');
     await panel.locator('.search').scrollIntoViewIfNeeded();
-    mkdirSync(join(root, 'test-results'), { recursive: true });
-    await page.screenshot({ path: join(root, 'test-results', VSIX ? 'head-search-vsix.png' : 'head-search.png') });
+    await screenshot(page, 'head-search');
     await panel.locator('.rank').first().click();
     await panel.locator('#heatmap[aria-label*="head"]').waitFor({ timeout: 20_000 });
     await panel.locator('#heatmap').scrollIntoViewIfNeeded();

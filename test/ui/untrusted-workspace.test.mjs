@@ -3,14 +3,10 @@
 import { strict as assert } from 'node:assert';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startVSCode } from '../../scripts/harness/vscode.mjs';
+import { join } from 'node:path';
+import { FLAVOUR, launch, root, screenshot } from './workbench.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const VSIX = process.env.ATTENTION_LENS_VSIX;
-
-describe(`an untrusted workspace (${VSIX ? 'installed .vsix' : 'development folder'})`, function () {
+describe(`an untrusted workspace (${FLAVOUR})`, function () {
   this.timeout(180_000);
   let vscode;
   let page;
@@ -33,27 +29,16 @@ describe(`an untrusted workspace (${VSIX ? 'installed .vsix' : 'development fold
       }),
     );
     writeFileSync(join(folder, 'notes.txt'), 'The animal\n');
-    vscode = await startVSCode({
-      ...(VSIX ? { installVsix: VSIX } : { extensionDevelopmentPath: root }),
+    vscode = await launch({
       folder,
       trust: false,
-      settings: {
-        'security.workspace.trust.enabled': true,
-        'security.workspace.trust.startupPrompt': 'never',
-        'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'bert-tiny'),
-        'attentionLens.dtype': 'fp32',
-        'attentionLens.allowRemoteModels': false,
-      },
+      settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' },
     });
     page = vscode.page;
-    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
   });
 
   after(async () => {
-    if (page) {
-      mkdirSync(join(root, 'test-results'), { recursive: true });
-      await page.screenshot({ path: join(root, 'test-results', 'untrusted-workspace.png') }).catch(() => undefined);
-    }
+    await screenshot(page, 'untrusted-workspace');
     await vscode?.close();
     if (folder) rmSync(folder, { recursive: true, force: true });
   });

@@ -1,40 +1,20 @@
 // The "Learn attention" walkthrough end to end in the real workbench (issue 21): each step's button, clicked on the
 // Welcome page, does its step on the lesson's sentence, with the walkthrough, the sentence and the panel all in view.
 import { strict as assert } from 'node:assert';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startVSCode } from '../../scripts/harness/vscode.mjs';
+import { FLAVOUR, launch, screenshot } from './workbench.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const VSIX = process.env.ATTENTION_LENS_VSIX;
-
-describe(`the walkthrough (${VSIX ? 'installed .vsix' : 'development folder'})`, function () {
+describe(`the walkthrough (${FLAVOUR})`, function () {
   this.timeout(180_000);
   let vscode;
   let page;
 
   before(async () => {
-    vscode = await startVSCode({
-      ...(VSIX ? { installVsix: VSIX } : { extensionDevelopmentPath: root }),
-      folder: join(root, 'test', 'fixtures', 'workspace'),
-      settings: {
-        'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'bert-tiny'),
-        'attentionLens.dtype': 'fp32',
-        'attentionLens.allowRemoteModels': false,
-      },
-    });
+    vscode = await launch();
     page = vscode.page;
-    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
   });
 
   after(async () => {
-    if (page) {
-      mkdirSync(join(root, 'test-results'), { recursive: true });
-      await page
-        .screenshot({ path: join(root, 'test-results', VSIX ? 'walkthrough-vsix.png' : 'walkthrough.png') })
-        .catch(() => undefined);
-    }
+    await screenshot(page, 'walkthrough');
     await vscode?.close();
   });
 
