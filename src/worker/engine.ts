@@ -8,7 +8,6 @@ import type {
   AnalyzeParams,
   Direction,
   DownloadProgress,
-  Dtype,
   EngineApi,
   FlipScore,
   HeadScore,
@@ -219,16 +218,9 @@ export class Engine implements Methods {
   }
 
   async countTokens(
-    params: {
-      model: string;
-      dtype: Dtype;
-      text: string;
-      allowRemote?: boolean;
-      cacheDir?: string;
-      remoteHost?: string;
-    },
+    params: Parameters<EngineApi['countTokens']>[0],
     onProgress?: (p: DownloadProgress) => void,
-  ) {
+  ): Promise<ReturnType<EngineApi['countTokens']>> {
     const { counter, config, tokenizer } = await this.tokenizerFor(params, onProgress);
     const shape = configShape(config, tokenizer);
     const loaded = this.model?.id === params.model ? this.model.info : undefined;
