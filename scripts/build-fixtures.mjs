@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeModel } from './fixtures/graph-builder.mjs';
+import { encodeModel, externalize } from './fixtures/graph-builder.mjs';
 import { bertTokenizer, gpt2Tokenizer, llama2Tokenizer, unigramTokenizer } from './fixtures/tokenizers.mjs';
 import { makeWeights, buildTransformer, buildFusedAttention, buildNoSoftmax } from './fixtures/transformer.mjs';
 
@@ -100,6 +100,14 @@ const fixtures = {
     tok: bertTokenizer,
     files: { 'model.onnx': { fused: true } },
   },
+  // The hub's layout for large models: weights in onnx/model.onnx_data, declared in config.json (same weights as
+  // bert-tiny, so their attention must be equal).
+  'bert-tiny-external': {
+    spec: bertTiny,
+    config: { ...bertConfig(bertTiny), 'transformers.js_config': { use_external_data_format: true } },
+    tok: bertTokenizer,
+    files: { 'model.onnx': { external: true } },
+  },
   'no-softmax': {
     spec: bertTiny,
     config: bertConfig(bertTiny),
@@ -152,7 +160,12 @@ for (const [name, fx] of Object.entries(fixtures)) {
     else if (variant.noSoftmax) graph = buildNoSoftmax(spec, weights);
     else graph = buildTransformer(spec, weights);
     const opsets = [{ domain: '', version: 17 }, ...(variant.fused ? [MS_OPSET] : [])];
-    writeFileSync(join(dir, 'onnx', file), encodeModel(graph, opsets));
+    const bytes = encodeModel(graph, opsets);
+    if (variant.external) {
+      const { model, data } = externalize(bytes, `${file}_data`);
+      writeFileSync(join(dir, 'onnx', file), model);
+      writeFileSync(join(dir, 'onnx', `${file}_data`), data);
+    } else writeFileSync(join(dir, 'onnx', file), bytes);
   }
   writeFileSync(stamp, key);
   const mb = readdirSync(join(dir, 'onnx')).reduce((s, f) => s + statSync(join(dir, 'onnx', f)).size, 0) / 2 ** 20;

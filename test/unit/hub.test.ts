@@ -130,6 +130,33 @@ describe('models from a hub (local server, hub URL layout)', function () {
     assert.equal(h.requests.length, before, `cache hit: no request (${h.requests.slice(before).join(', ')})`);
   });
 
+  it('a model whose weights are in onnx/model.onnx_data downloads both files with progress, and its attention equals the embedded one', async () => {
+    const events: DownloadProgress[] = [];
+    const engine = new Engine();
+    const s = await engine.analyze(params('ok/bert-tiny-external'), (e) => events.push(e));
+    for (const file of ['onnx/model.onnx', 'onnx/model.onnx_data']) {
+      const last = events.filter((e) => e.file === file).at(-1);
+      assert.ok(last, `progress for ${file}: ${[...new Set(events.map((e) => e.file))].join(', ')}`);
+      assert.equal(last.loaded, statSync(join(FIXTURES, 'bert-tiny-external', file)).size);
+      assert.ok(
+        files(cacheDir).some((f) => f.endsWith(join('bert-tiny-external', file))),
+        `${file} cached`,
+      );
+    }
+    const reference = new Engine();
+    const r = await reference.analyze({ ...params('ok/bert-tiny'), remoteHost: h.url });
+    for (const [layer, head] of [
+      [0, 1],
+      [1, 3],
+    ]) {
+      const a = new Float32Array((await engine.slice({ analysisId: s.analysisId, layer, head })).buffer);
+      const b = new Float32Array((await reference.slice({ analysisId: r.analysisId, layer, head })).buffer);
+      assert.deepEqual(a, b, `layer ${layer} head ${head}`);
+    }
+    await engine.dispose();
+    await reference.dispose();
+  });
+
   it('a download cancelled midway leaves no file a later run would trust, and downloads cleanly again', async () => {
     const client = new EngineClient(join(__dirname, '..', '..', 'dist', 'worker.js'));
     let cancelled = false;
