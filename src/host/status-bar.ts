@@ -173,7 +173,12 @@ export class AttentionStatusBar extends Disposable {
     const doc = editor.document;
     const selection = editor.selection.isEmpty ? undefined : editor.selection;
     const scope = selection ? 'selection' : 'document';
-    const key = `${settings.model}|${doc.uri.toString()}|${doc.version}|${selection ? `${doc.offsetAt(selection.start)}-${doc.offsetAt(selection.end)}` : 'all'}`;
+    // A closed untitled document's URI and version come back with the next new one (and its close event can come
+    // late): its length and first line, both O(1) to read, keep a new document from reusing the old count.
+    const length = doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
+    const shape = `${length}:${doc.lineAt(0).text.slice(0, 80)}`;
+    const where = selection ? `${doc.offsetAt(selection.start)}-${doc.offsetAt(selection.end)}` : 'all';
+    const key = `${settings.model}|${doc.uri.toString()}|${doc.version}|${shape}|${where}`;
     const gen = ++this.generation;
     const cached = this.cache.get(key);
     if (cached !== undefined) {

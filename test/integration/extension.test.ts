@@ -383,6 +383,7 @@ describe('Attention Lens in the real extension host', () => {
       const s = await waitFor(
         () => api.statusBarState(),
         (st) => st.exact && st.n === 5,
+        15_000,
       );
       assert.equal(s.n, 5, 'GPT-2 counts 5 tokens and adds no [CLS]/[SEP]');
     } finally {
