@@ -160,6 +160,8 @@ export class AttentionStatusBar extends Disposable {
     const settings = readSettings();
     const editor = vscode.window.activeTextEditor;
     if (!settings.statusBar || !editor) {
+      // A count still in flight belongs to an editor that is gone: it must not show when it lands.
+      this.generation++;
       this.hide();
       return;
     }
@@ -195,7 +197,9 @@ export class AttentionStatusBar extends Disposable {
       this.render(Math.ceil(text.length / 4), true, scope, undefined, doc.version);
     try {
       const counted = await this.client.call('countTokens', { ...engineOptions(settings), text });
-      if (gen !== this.generation) return;
+      // Only the newest request, and only for the document still in front, is shown (a closed document's count
+      // used to land after a new document opened and stay on screen).
+      if (gen !== this.generation || vscode.window.activeTextEditor?.document !== doc) return;
       this.countedModel = settings.model;
       this.cache.set(key, counted.count);
       if (this.cache.size > 50) this.cache.delete(this.cache.keys().next().value as string);

@@ -377,6 +377,17 @@ describe('Attention Lens in the real extension host', () => {
     const gpt2 = before.replace(/bert-tiny$/, 'gpt2-tiny');
     const doc = await vscode.workspace.openTextDocument({ content: "The animal didn't cross", language: 'plaintext' });
     await vscode.window.showTextDocument(doc);
+    // First the count of this document with the model before (the previous test's document must not linger).
+    const first = await waitFor(
+      () => api.statusBarState(),
+      (st) => st.exact && st.scope === 'document' && st.n === 8,
+      15_000,
+    );
+    assert.equal(
+      first.n,
+      8,
+      `BERT counts [CLS] the animal didn ' t cross [SEP]: ${JSON.stringify(first)}; active: ${JSON.stringify(vscode.window.activeTextEditor?.document.getText())} ${vscode.window.activeTextEditor?.document.uri.toString()}; visible: ${vscode.window.visibleTextEditors.map((e) => e.document.uri.toString()).join(', ')}`,
+    );
     try {
       assert.equal(await vscode.commands.executeCommand('attentionLens.selectModel', gpt2), gpt2);
       assert.equal(vscode.workspace.getConfiguration('attentionLens').get('model'), gpt2);
@@ -385,7 +396,11 @@ describe('Attention Lens in the real extension host', () => {
         (st) => st.exact && st.n === 5,
         15_000,
       );
-      assert.equal(s.n, 5, 'GPT-2 counts 5 tokens and adds no [CLS]/[SEP]');
+      assert.equal(
+        s.n,
+        5,
+        `GPT-2 counts 5 tokens and adds no [CLS]/[SEP] (status ${JSON.stringify(s)}; active editor: ${JSON.stringify(vscode.window.activeTextEditor?.document.getText())}, version ${vscode.window.activeTextEditor?.document.version})`,
+      );
     } finally {
       await vscode.workspace
         .getConfiguration('attentionLens')
