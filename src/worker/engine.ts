@@ -268,14 +268,7 @@ export class Engine implements Methods {
     return { released: this.forget(params.analysisId) };
   }
 
-  async exportJson(params: {
-    analysisId: number;
-    path: string;
-    scope: 'view' | 'all';
-    layer: number;
-    head: HeadSelector;
-    source: string;
-  }): Promise<{ bytes: number }> {
+  async exportJson(params: Parameters<EngineApi['exportJson']>[0]): Promise<ReturnType<EngineApi['exportJson']>> {
     const summary = this.summaries.get(params.analysisId);
     this.store(params.analysisId);
     if (!summary) throw new EngineError('unknown-analysis', `analysis ${params.analysisId} is no longer held.`);
