@@ -8,11 +8,51 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeModel, externalize } from './fixtures/graph-builder.mjs';
 import { bertTokenizer, gpt2Tokenizer, llama2Tokenizer, unigramTokenizer } from './fixtures/tokenizers.mjs';
-import { makeWeights, buildTransformer, buildFusedAttention, buildNoSoftmax } from './fixtures/transformer.mjs';
+import { makeWeights, buildTransformer, buildUnknownFused, buildNoSoftmax } from './fixtures/transformer.mjs';
+import { buildLlama, makeLlamaWeights } from './fixtures/llama.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'test', 'fixtures', 'models');
 const MS_OPSET = { domain: 'com.microsoft', version: 1 };
+
+// A Llama-family decoder small enough for tests: 4 query heads sharing 2 key/value heads, byte-level BPE (GPT-2's
+// vocabulary, as SmolLM2 uses one). config.json allows 2048 positions while the tokenizer says 1024: the config wins.
+// Head size 16: onnxruntime's GroupQueryAttention needs a multiple of 16.
+const llamaTiny = {
+  family: 'llama',
+  hidden: 64,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 16,
+  ffn: 128,
+  layers: 2,
+  vocabSize: 50257,
+  maxPositions: 2048,
+  ropeTheta: 10000,
+  rmsEps: 1e-5,
+  seed: 31,
+};
+const mistralTiny = { ...llamaTiny, seed: 37, slidingWindow: 4 };
+const gemma2Tiny = { ...llamaTiny, seed: 41, softcap: 2, gemmaNorm: true };
+
+const llamaConfig = (spec, modelType = 'llama', extra = {}) => ({
+  model_type: modelType,
+  architectures: [`${modelType[0].toUpperCase()}${modelType.slice(1)}ForCausalLM`],
+  hidden_size: spec.hidden,
+  intermediate_size: spec.ffn,
+  num_hidden_layers: spec.layers,
+  num_attention_heads: spec.heads,
+  num_key_value_heads: spec.kvHeads,
+  head_dim: spec.headDim,
+  max_position_embeddings: spec.maxPositions,
+  rms_norm_eps: spec.rmsEps,
+  rope_theta: spec.ropeTheta,
+  vocab_size: spec.vocabSize,
+  tie_word_embeddings: false,
+  bos_token_id: 50256,
+  eos_token_id: 50256,
+  ...extra,
+});
 
 const tinyLayers = [
   { heads: 2, headDim: 16 },
@@ -94,11 +134,98 @@ const fixtures = {
     tok: bertTokenizer,
     files: { 'model.onnx': {} },
   },
-  'fused-attention': {
+  // Fused encoders: one op per layer, in the three forms onnxruntime and ONNX define (same weights as bert-tiny).
+  'bert-tiny-ms-attention': {
     spec: bertTiny,
     config: bertConfig(bertTiny),
     tok: bertTokenizer,
-    files: { 'model.onnx': { fused: true } },
+    files: { 'model.onnx': { fusedOp: 'ms-attention' } },
+  },
+  'bert-tiny-mha': {
+    spec: bertTiny,
+    config: bertConfig(bertTiny),
+    tok: bertTokenizer,
+    files: { 'model.onnx': { fusedOp: 'mha' } },
+  },
+  'bert-tiny-onnx-attention': {
+    spec: bertTiny,
+    config: bertConfig(bertTiny),
+    tok: bertTokenizer,
+    files: { 'model.onnx': { fusedOp: 'onnx-attention' } },
+    opset: 23,
+  },
+  'unknown-fused': {
+    spec: bertTiny,
+    config: bertConfig(bertTiny),
+    tok: bertTokenizer,
+    files: { 'model.onnx': { unknownFused: true } },
+  },
+  // Llama family, Optimum layout: every dtype file the hub ships for such models, side by side.
+  'llama-tiny': {
+    spec: llamaTiny,
+    config: llamaConfig(llamaTiny),
+    tok: gpt2Tokenizer,
+    tokMax: 1024,
+    files: {
+      'model.onnx': { layout: 'optimum', dtype: 'fp32' },
+      'model_fp16.onnx': { layout: 'optimum', dtype: 'fp16' },
+      'model_q4.onnx': { layout: 'optimum', dtype: 'fp32', q4: true },
+      'model_q4f16.onnx': { layout: 'optimum', dtype: 'fp16', q4: true },
+    },
+  },
+  // Every weight external (the .onnx file holds only the graph), in one data file and in three chunks.
+  'llama-tiny-external': {
+    spec: llamaTiny,
+    config: { ...llamaConfig(llamaTiny), 'transformers.js_config': { use_external_data_format: true } },
+    tok: gpt2Tokenizer,
+    tokMax: 1024,
+    files: { 'model.onnx': { layout: 'optimum', dtype: 'fp32', external: 1 } },
+  },
+  'llama-tiny-chunked': {
+    spec: llamaTiny,
+    config: { ...llamaConfig(llamaTiny), 'transformers.js_config': { use_external_data_format: { 'model.onnx': 3 } } },
+    tok: gpt2Tokenizer,
+    tokMax: 1024,
+    files: { 'model.onnx': { layout: 'optimum', dtype: 'fp32', external: 3 } },
+  },
+  // onnxruntime-genai's layout: GroupQueryAttention with fused rotary (no position_ids), and with packed QKV.
+  'llama-tiny-gqa': {
+    spec: llamaTiny,
+    config: llamaConfig(llamaTiny),
+    tok: gpt2Tokenizer,
+    tokMax: 1024,
+    files: { 'model.onnx': { layout: 'gqa', dtype: 'fp32' }, 'model_fp16.onnx': { layout: 'gqa', dtype: 'fp16' } },
+  },
+  'llama-tiny-gqa-packed': {
+    spec: { ...llamaTiny, rope: false },
+    config: llamaConfig(llamaTiny),
+    tok: gpt2Tokenizer,
+    tokMax: 1024,
+    files: { 'model.onnx': { layout: 'gqa-packed', dtype: 'fp32', rope: false } },
+  },
+  'mistral-tiny-swa': {
+    spec: mistralTiny,
+    config: llamaConfig(mistralTiny, 'mistral', { sliding_window: mistralTiny.slidingWindow }),
+    tok: gpt2Tokenizer,
+    tokMax: 1024,
+    files: { 'model.onnx': { layout: 'optimum', dtype: 'fp32' } },
+  },
+  'mistral-tiny-swa-gqa': {
+    spec: mistralTiny,
+    config: llamaConfig(mistralTiny, 'mistral', { sliding_window: mistralTiny.slidingWindow }),
+    tok: gpt2Tokenizer,
+    tokMax: 1024,
+    files: { 'model.onnx': { layout: 'gqa', dtype: 'fp32' } },
+  },
+  'gemma2-tiny-softcap': {
+    spec: gemma2Tiny,
+    config: llamaConfig(gemma2Tiny, 'gemma2', {
+      attn_logit_softcapping: gemma2Tiny.softcap,
+      query_pre_attn_scalar: gemma2Tiny.headDim,
+    }),
+    tok: gpt2Tokenizer,
+    tokMax: 1024,
+    files: { 'model.onnx': { layout: 'optimum', dtype: 'fp32' } },
   },
   // The hub's layout for large models: weights in onnx/model.onnx_data, declared in config.json (same weights as
   // bert-tiny, so their attention must be equal).
@@ -106,7 +233,7 @@ const fixtures = {
     spec: bertTiny,
     config: { ...bertConfig(bertTiny), 'transformers.js_config': { use_external_data_format: true } },
     tok: bertTokenizer,
-    files: { 'model.onnx': { external: true } },
+    files: { 'model.onnx': { external: 1 } },
   },
   'no-softmax': {
     spec: bertTiny,
@@ -148,23 +275,26 @@ for (const [name, fx] of Object.entries(fixtures)) {
   const started = Date.now();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'onnx'), { recursive: true });
-  const { tokenizer, config: tokConfig } = fx.tok(fx.spec.maxPositions);
+  const { tokenizer, config: tokConfig } = fx.tok(fx.tokMax ?? fx.spec.maxPositions);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(fx.config, null, 2));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokConfig, null, 2));
-  const weights = makeWeights(fx.spec);
+  const llama = fx.spec.family === 'llama';
+  const weights = llama ? makeLlamaWeights(fx.spec) : makeWeights(fx.spec);
   for (const [file, variant] of Object.entries(fx.files)) {
     const spec = { ...fx.spec, ...variant };
     let graph;
-    if (variant.fused) graph = buildFusedAttention(spec, weights);
+    if (llama) graph = buildLlama(fx.spec, { ...weights }, variant);
+    else if (variant.unknownFused) graph = buildUnknownFused(spec, weights);
     else if (variant.noSoftmax) graph = buildNoSoftmax(spec, weights);
     else graph = buildTransformer(spec, weights);
-    const opsets = [{ domain: '', version: 17 }, ...(variant.fused ? [MS_OPSET] : [])];
+    const opsets = [{ domain: '', version: fx.opset ?? 17 }, MS_OPSET];
     const bytes = encodeModel(graph, opsets);
     if (variant.external) {
-      const { model, data } = externalize(bytes, `${file}_data`);
+      // bert-tiny-external keeps small tensors inline; the Llama ones put every weight outside the .onnx file.
+      const { model, files } = externalize(bytes, `${file}_data`, llama ? 0 : 1024, Number(variant.external));
       writeFileSync(join(dir, 'onnx', file), model);
-      writeFileSync(join(dir, 'onnx', `${file}_data`), data);
+      for (const f of files) writeFileSync(join(dir, 'onnx', f.name), f.data);
     } else writeFileSync(join(dir, 'onnx', file), bytes);
   }
   writeFileSync(stamp, key);

@@ -226,8 +226,14 @@ export class PanelView {
     this.setTitle(sourceLabel);
     const model = s.model;
     const distinct = [...new Set(model.heads)];
+    const kv = [...new Set(model.kvHeads ?? model.heads)];
+    const grouped = (model.kvHeads ?? model.heads).some((k, l) => k !== model.heads[l]);
+    // Grouped-query attention: several query heads share one key/value head; the maps are per query head.
+    const kvNote = grouped ? ` (${kv.length === 1 ? kv[0] : (model.kvHeads ?? []).join(', ')} KV heads)` : '';
     const heads =
-      distinct.length === 1 ? `${distinct[0]} heads each` : `${model.heads.join(', ')} heads (layer by layer)`;
+      distinct.length === 1
+        ? `${distinct[0]} heads${kvNote} each`
+        : `${model.heads.join(', ')} heads${kvNote} (layer by layer)`;
     // A local folder's full path goes to the tooltip; the line keeps its name.
     const name =
       /[\\/]/.test(model.id) && /^([A-Za-z]:)?[\\/]/.test(model.id) ? model.id.split(/[\\/]/).pop() : model.id;

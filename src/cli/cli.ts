@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { AnalysisSummary, Dtype } from '../protocol/messages';
+import { DTYPES, isDtypeChoice } from '../protocol/dtypes';
+import type { AnalysisSummary } from '../protocol/messages';
 import { once } from 'node:events';
 import { attentionJsonChunks } from '../protocol/attention-json';
 import { truncationNote } from '../protocol/format';
@@ -10,7 +11,7 @@ import { EngineError } from '../protocol/rpc';
 import { Engine } from '../worker/engine';
 
 const USAGE =
-  'usage: attention-lens analyze --model <hub id | folder> (--text "<text>" | --file <path>) [--dtype q8|fp32] ' +
+  'usage: attention-lens analyze --model <hub id | folder> (--text "<text>" | --file <path>) [--dtype auto|fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4] ' +
   '[--layer L --head H | --all | --rollout [--layer L]] [--rank-heads <query-index> <key-index>] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
 
 /** Exit with a one-line message, never a stack trace, for user errors. */
@@ -60,8 +61,8 @@ async function main(argv: string[]): Promise<void> {
   if (!values.model) fail(`--model is required. ${USAGE}`);
   if ((values.text === undefined) === (values.file === undefined))
     fail(`give exactly one of --text or --file. ${USAGE}`);
-  const dtype = (values.dtype ?? 'fp32') as Dtype;
-  if (dtype !== 'fp32' && dtype !== 'q8') fail(`--dtype must be q8 or fp32, got "${values.dtype}"`);
+  const dtype = values.dtype ?? 'auto';
+  if (!isDtypeChoice(dtype)) fail(`--dtype must be auto or one of ${DTYPES.join(', ')}, got "${values.dtype}"`);
   let text = values.text ?? '';
   if (values.file !== undefined) {
     if (!existsSync(values.file) || !statSync(values.file).isFile()) fail(`no such file: ${values.file}`);

@@ -1,11 +1,11 @@
 // Typed access to the `attentionLens.*` settings.
 import * as vscode from 'vscode';
-import type { Dtype } from '../protocol/messages';
+import { type DtypeChoice, isDtypeChoice } from '../protocol/dtypes';
 
 /** The settings the engine needs, resolved against the workspace. */
 export interface LensSettings {
   model: string;
-  dtype: Dtype;
+  dtype: DtypeChoice;
   maxTokens: number;
   allowRemote: boolean;
   statusBar: boolean;
@@ -30,7 +30,7 @@ export function analyzeOptions(s: LensSettings) {
 /** The part of the settings every engine call carries. */
 export function engineOptions(s: LensSettings): {
   model: string;
-  dtype: Dtype;
+  dtype: DtypeChoice;
   allowRemote: boolean;
   cacheDir?: string;
 } {
@@ -51,7 +51,7 @@ export function readSettings(): LensSettings {
     model = vscode.Uri.joinPath(vscode.Uri.file(folder), model).fsPath;
   return {
     model,
-    dtype: c.get<string>('dtype', 'q8') === 'fp32' ? 'fp32' : 'q8',
+    dtype: isDtypeChoice(c.get<string>('dtype', 'auto')) ? (c.get<string>('dtype', 'auto') as DtypeChoice) : 'auto',
     maxTokens: Math.max(2, c.get<number>('maxTokens', 512)),
     allowRemote: c.get<boolean>('allowRemoteModels', true),
     statusBar: c.get<boolean>('statusBar.enabled', true),

@@ -15,7 +15,15 @@ export function matrixRows(buffer: ArrayBuffer, n: number): number[][] {
 
 /** The model part of the JSON. */
 export function modelJson(m: ModelInfo) {
-  return { id: m.id, kind: m.kind, layers: m.layers, heads: m.heads, maxPositions: m.maxPositions, dtype: m.dtype };
+  return {
+    id: m.id,
+    kind: m.kind,
+    layers: m.layers,
+    heads: m.heads,
+    kvHeads: m.kvHeads ?? m.heads,
+    maxPositions: m.maxPositions,
+    dtype: m.dtype,
+  };
 }
 
 /** What an attention JSON holds: one view (a head, mean/max of heads, or rollout), or every layer × head. */

@@ -4,8 +4,9 @@
 /** Encoder (bidirectional) or causal (decoder, masked upper triangle). */
 export type ModelKind = 'encoder' | 'causal';
 
-/** Weight precision of the ONNX file transformers.js resolves. */
-export type Dtype = 'fp32' | 'q8';
+import type { Dtype, DtypeChoice } from './dtypes';
+
+export type { Dtype, DtypeChoice } from './dtypes';
 
 /** One token of the analysed text; offsets are UTF-16 indices into the analysed text, null for added special tokens. */
 export interface TokenInfo {
@@ -25,7 +26,12 @@ export interface ModelInfo {
   heads: number[];
   maxPositions: number;
   hiddenSize: number;
+  /** The dtype actually loaded (`auto` resolved). */
   dtype: Dtype;
+  /** Key/value heads per layer (fewer than `heads` under grouped-query attention; equal otherwise). */
+  kvHeads: number[];
+  /** The op each layer's maps come from (Softmax, GroupQueryAttention, MultiHeadAttention, Attention). */
+  attentionOps: string[];
 }
 
 /** The reply to an analysis: everything but the attention numbers, which stay in the worker. */
@@ -84,7 +90,7 @@ export interface FlipScore {
 /** Parameters of an analysis. */
 export interface AnalyzeParams {
   model: string;
-  dtype: Dtype;
+  dtype: DtypeChoice;
   text: string;
   maxTokens?: number;
   /** Largest size in bytes of all attention maps (L·H·N²·4) an analysis may hold; larger ones are refused. */
@@ -147,7 +153,7 @@ export interface EngineApi {
   rows(params: { analysisId: number; layer: number; index: number; direction: Direction }): RowsReply;
   countTokens(params: {
     model: string;
-    dtype: Dtype;
+    dtype: DtypeChoice;
     text: string;
     allowRemote?: boolean;
     cacheDir?: string;

@@ -2,20 +2,12 @@
 // graph's outputs, so onnxruntime returns them alongside the model's own outputs. No re-export needed.
 import { onnx } from 'onnx-proto';
 import { EngineError } from '../protocol/rpc';
+import { type ExposedLayer, exposeFusedAttention } from './fused-attention';
+import { readWireModel, type WireModel, writeWireModel } from './onnx-wire';
 
 type Graph = onnx.IGraphProto;
 type Node = onnx.INodeProto;
 
-/** Ops that compute attention internally and never materialise the probabilities. */
-const FUSED_ATTENTION = new Set([
-  'Attention',
-  'MultiHeadAttention',
-  'GroupQueryAttention',
-  'PackedAttention',
-  'PackedMultiHeadAttention',
-  'DecoderMaskedMultiHeadAttention',
-  'SparseAttention',
-]);
 /** Products that make Q·Kᵀ and probs·V, plain or quantised. */
 const PRODUCTS = new Set(['MatMul', 'MatMulInteger', 'Einsum', 'FusedMatMul', 'QLinearMatMul', 'MatMulIntegerToFloat']);
 /** Ops that may sit between Q·Kᵀ and the Softmax (scaling, masking, casts, quantisation). */
@@ -53,6 +45,8 @@ export interface SurgeryResult {
   bytes: Uint8Array;
   /** Names of the exposed attention tensors, ordered by layer. */
   attentionOutputs: string[];
+  /** Per layer: the op that computes it (Softmax, GroupQueryAttention, …) and the heads it declares. */
+  layers: { op: string; heads?: number; kvHeads?: number }[];
   /** True when a merged decoder's no-cache `If` branch was inlined. */
   inlinedIf: boolean;
   /** Counts of op types in the graph, for diagnostics. */
@@ -62,71 +56,69 @@ export interface SurgeryResult {
 }
 
 /** A graph's inputs, outputs and op counts, for the output channel. */
-function graphDetails(graph: onnx.IGraphProto, ops: Record<string, number>): string {
-  const names = (vs: onnx.IValueInfoProto[] | null | undefined) => (vs ?? []).map((v) => v.name).join(', ');
-  return `inputs: ${names(graph.input)}; outputs: ${names(graph.output)}; ops: ${Object.entries(ops)
+function graphDetails(model: WireModel, ops: Record<string, number>): string {
+  const names = (vs: onnx.IValueInfoProto[]) => vs.map((v) => v.name).join(', ');
+  return `inputs: ${names(model.inputs)}; outputs: ${names(model.outputs)}; ops: ${Object.entries(ops)
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k}×${v}`)
     .join(', ')}`;
 }
 
-/** Parses an ONNX model and returns it with every attention Softmax exposed as a graph output. */
+/**
+ * Returns the model with every attention map exposed as a graph output: the Softmax between Q·Kᵀ and the product
+ * with V in plain graphs, or the probabilities of fused attention ops. Weights are never decoded (see onnx-wire).
+ */
 export function exposeAttention(bytes: Uint8Array, modelName: string): SurgeryResult {
-  let model: onnx.ModelProto;
+  let model: WireModel;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = readWireModel(bytes);
   } catch (error) {
     throw new EngineError(
       'bad-model',
       `${modelName}: the ONNX file could not be parsed (${(error as Error).message}); it may be truncated or corrupt.`,
     );
   }
-  const graph = model.graph;
-  if (!graph?.node || graph.node.length === 0) {
+  if (model.nodes.length === 0) {
     throw new EngineError('bad-model', `${modelName}: the ONNX file holds no graph.`);
   }
+  const graph: Graph = { node: model.nodes };
   const ops = countOps(graph);
-  const fused = Object.keys(ops).filter((op) => FUSED_ATTENTION.has(op));
-  if (fused.length > 0) {
-    throw new EngineError(
-      'fused-attention',
-      `${modelName} uses fused attention (${fused.join(', ')}): its attention probabilities never exist as a tensor, so they cannot be shown. ` +
-        'Use an export without attention fusion (an eager torch.onnx / Optimum export whose attention is MatMul → Softmax → MatMul).',
-      graphDetails(graph, ops),
-    );
+  const opset = Number(model.opsets.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 17);
+  const { inlined: inlinedIf, initializers } = inlineNoCacheBranch(graph);
+  model.nodes = graph.node as onnx.NodeProto[];
+  let layers: ExposedLayer[] | undefined = exposeFusedAttention(model, modelName, opset);
+  if (!layers) {
+    const found = findAttentionSoftmax(graph, opset);
+    if (found.length === 0) {
+      const softmaxCount = ops.Softmax ?? 0;
+      throw new EngineError(
+        'no-attention-softmax',
+        `${modelName} has no attention Softmax to tap (found ${softmaxCount} Softmax node(s), none between Q·Kᵀ and the product with V; ` +
+          `ops: ${summariseOps(ops)}). Use an eager export whose attention is MatMul → Softmax → MatMul.`,
+        graphDetails(model, ops),
+      );
+    }
+    layers = found.map((output, order) => ({ output, op: 'Softmax', order, layer: null }));
+    const existing = new Set(model.outputs.map((o) => o.name));
+    // No declared type: onnxruntime infers it (a wrong declared type would be rejected).
+    for (const name of found) if (!existing.has(name)) model.outputs.push(onnx.ValueInfoProto.create({ name }));
   }
-  const inlinedIf = inlineNoCacheBranch(graph);
-  const opset = Number((model.opsetImport ?? []).find((o) => !o.domain)?.version ?? 17);
-  const found = findAttentionSoftmax(graph, opset);
-  if (found.length === 0) {
-    const softmaxCount = ops.Softmax ?? 0;
-    throw new EngineError(
-      'no-attention-softmax',
-      `${modelName} has no attention Softmax to tap (found ${softmaxCount} Softmax node(s), none between Q·Kᵀ and the product with V; ` +
-        `ops: ${summariseOps(ops)}). Use an eager export whose attention is MatMul → Softmax → MatMul.`,
-      graphDetails(graph, ops),
-    );
-  }
-  if (found.length > MAX_ATTENTION_LAYERS) {
+  if (layers.length > MAX_ATTENTION_LAYERS) {
     throw new EngineError(
       'bad-model',
-      `${modelName} has ${found.length} attention Softmax nodes, more than the ${MAX_ATTENTION_LAYERS} layers a real model has; ` +
+      `${modelName} has ${layers.length} attention layers, more than the ${MAX_ATTENTION_LAYERS} a real model has; ` +
         'it is not analysed (exposing them all would exhaust memory).',
-      graphDetails(graph, ops),
+      graphDetails(model, ops),
     );
   }
-  const existing = new Set((graph.output ?? []).map((o) => o.name));
-  for (const name of found) {
-    // No declared type: onnxruntime infers it (a wrong declared type would be rejected).
-    if (!existing.has(name)) graph.output!.push(onnx.ValueInfoProto.create({ name }));
-  }
   return {
-    bytes: onnx.ModelProto.encode(model).finish(),
-    attentionOutputs: found,
+    bytes: writeWireModel(model, initializers),
+    attentionOutputs: layers.map((l) => l.output),
+    layers: layers.map(({ op, heads, kvHeads }) => ({ op, heads, kvHeads })),
     inlinedIf,
     ops,
-    inputs: (graph.input ?? []).map((i) => i.name ?? ''),
-    outputs: (graph.output ?? []).map((o) => o.name ?? ''),
+    inputs: model.inputs.map((i) => i.name ?? ''),
+    outputs: model.outputs.map((o) => o.name ?? ''),
   };
 }
 
@@ -154,10 +146,10 @@ function summariseOps(ops: Record<string, number>): string {
  * A merged decoder (`decoder_model_merged.onnx`) branches on `use_cache_branch`; its Softmax nodes live in
  * subgraphs, which cannot be graph outputs. Replace the If by its no-cache branch (the engine feeds an empty past).
  */
-function inlineNoCacheBranch(graph: Graph): boolean {
+function inlineNoCacheBranch(graph: Graph): { inlined: boolean; initializers: onnx.ITensorProto[] } {
   const nodes = graph.node!;
-  const index = nodes.findIndex((n) => n.opType === 'If' && (n.attribute ?? []).some((a) => a.g && hasSoftmax(a.g)));
-  if (index < 0) return false;
+  const index = nodes.findIndex((n) => n.opType === 'If' && (n.attribute ?? []).some((a) => a.g && hasAttention(a.g)));
+  if (index < 0) return { inlined: false, initializers: [] };
   const ifNode = nodes[index];
   const branches = Object.fromEntries((ifNode.attribute ?? []).filter((a) => a.g).map((a) => [a.name, a.g!]));
   const cond = ifNode.input?.[0] ?? '';
@@ -178,13 +170,15 @@ function inlineNoCacheBranch(graph: Graph): boolean {
     }),
   );
   nodes.splice(index, 1, ...(branch.node ?? []), ...bridge);
-  graph.initializer = [...(graph.initializer ?? []), ...(branch.initializer ?? [])];
-  return true;
+  return { inlined: true, initializers: branch.initializer ?? [] };
 }
 
-function hasSoftmax(graph: Graph): boolean {
+function hasAttention(graph: Graph): boolean {
   return (graph.node ?? []).some(
-    (n) => n.opType === 'Softmax' || (n.attribute ?? []).some((a) => a.g && hasSoftmax(a.g)),
+    (n) =>
+      n.opType === 'Softmax' ||
+      /Attention/.test(n.opType ?? '') ||
+      (n.attribute ?? []).some((a) => a.g && hasAttention(a.g)),
   );
 }
 

@@ -4,6 +4,7 @@
 // or size an allocation from an unchecked number.
 import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
+import { type Dtype, DTYPE_SUFFIX } from '../protocol/dtypes';
 import { formatBytes } from '../protocol/format';
 import { EngineError } from '../protocol/rpc';
 
@@ -126,18 +127,6 @@ export function jsonErrorWithoutContent(error: unknown): string {
   return at ? `not valid JSON at position ${at}` : 'not valid JSON';
 }
 
-/** The file-name suffix transformers.js gives each dtype's ONNX file. */
-const DTYPE_SUFFIX: Record<string, string> = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  int8: '_int8',
-  uint8: '_uint8',
-  q4: '_q4',
-  q4f16: '_q4f16',
-  bnb4: '_bnb4',
-};
-
 /**
  * For a local folder whose config.json declares external weights (`transformers.js_config.use_external_data_format`:
  * true, a chunk count, or per-file counts), checks the `.onnx_data` files exist before transformers.js looks: when
@@ -148,7 +137,7 @@ export function checkExternalDataFiles(id: string, dtype: string, config: Record
   const tjs = config['transformers.js_config'] as { use_external_data_format?: unknown } | undefined;
   const flag = tjs?.use_external_data_format;
   if (!flag) return;
-  const base = `model${DTYPE_SUFFIX[dtype] ?? ''}.onnx`;
+  const base = `model${DTYPE_SUFFIX[dtype as Dtype] ?? ''}.onnx`;
   const count =
     typeof flag === 'object'
       ? Number((flag as Record<string, unknown>)[base] ?? (flag as Record<string, unknown>).model ?? 0)

@@ -5,8 +5,11 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AutoConfig, AutoModel, AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
-import type { DownloadProgress, Dtype, ModelInfo, ModelKind } from '../protocol/messages';
+import { type Dtype, DTYPE_SUFFIX, type DtypeChoice } from '../protocol/dtypes';
+import type { DownloadProgress, ModelInfo, ModelKind } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
+import { resolveDtype } from './dtype-choice';
+import { halfToFloat } from './float16';
 import { exposeAttention, type SurgeryResult } from './graph-surgery';
 import {
   checkLoadFits,
@@ -23,7 +26,8 @@ import { encode } from './tokenize';
 /** Where and how to find a model. */
 export interface LoadOptions extends HubOptions {
   model: string;
-  dtype: Dtype;
+  /** A dtype, or `auto` (resolved here to the most faithful file that exists and fits). */
+  dtype: DtypeChoice;
   /** Bytes a model may need to load; default 80% of this machine's memory. */
   modelMemoryLimit?: number;
   /** Hears download progress, at most every 100 ms per file (and when a file completes). */
@@ -76,20 +80,27 @@ export class LoadedModel {
       throw new EngineError('model-not-found', `The model folder ${id} does not exist.`);
     checkModelFolder(id);
     configureHub(opts);
-    const local = localOnnxFile(id, opts.dtype);
-    if (local) checkLoadFits(id, statSync(local).size, opts.modelMemoryLimit);
     const { config, tokenizer } = await loadTextSide(id, opts.onProgress);
-    checkExternalDataFiles(id, opts.dtype, config);
+    const tjs = config['transformers.js_config'] as { use_external_data_format?: unknown } | undefined;
+    const dtype = await resolveDtype(id, opts.dtype, {
+      allowRemote: opts.allowRemote,
+      memoryLimit: opts.modelMemoryLimit,
+      externalData: !!tjs?.use_external_data_format,
+    });
+    const local = localOnnxFile(id, dtype);
+    if (local) checkLoadFits(id, statSync(local).size + externalDataBytes(local), opts.modelMemoryLimit);
+    checkExternalDataFiles(id, dtype, config);
     const { session, surgery, owner } = await createSession(
       id,
-      opts.dtype,
+      dtype,
       config,
       opts.modelMemoryLimit,
       progressCallback(opts.onProgress),
     );
-    const partial = { id, dtype: opts.dtype, config, tokenizer, session, surgery };
+    const partial = { id, dtype, config, tokenizer, session, surgery };
     const probe = await probeShape(partial);
     const shape = configShape(config, tokenizer);
+    const configKv = Number(config.num_key_value_heads ?? 0);
     const info: ModelInfo = {
       id,
       kind: probe.kind,
@@ -98,19 +109,16 @@ export class LoadedModel {
       heads: probe.heads,
       maxPositions: shape.maxPositions,
       hiddenSize: shape.hiddenSize,
-      dtype: opts.dtype,
+      dtype,
+      // From the op (GroupQueryAttention's kv_num_heads), else config.json (plain graphs repeat K/V before the
+      // product, so the maps cannot tell), else one K/V head per query head.
+      kvHeads: probe.heads.map((h, l) => {
+        const kv = surgery.layers[l]?.kvHeads ?? (configKv > 0 && h % configKv === 0 ? configKv : h);
+        return kv > 0 && h % kv === 0 ? kv : h;
+      }),
+      attentionOps: surgery.layers.map((l) => l.op),
     };
-    return new LoadedModel(
-      id,
-      opts.dtype,
-      tokenizer,
-      config,
-      session,
-      surgery,
-      owner,
-      info,
-      performance.now() - started,
-    );
+    return new LoadedModel(id, dtype, tokenizer, config, session, surgery, owner, info, performance.now() - started);
   }
 
   /** Runs the model on token ids; returns one [heads × N × N] array per layer. */
@@ -231,7 +239,7 @@ function quietThreads(options: unknown): Record<string, unknown> {
 
 function localOnnxFile(id: string, dtype: Dtype): string | undefined {
   const base = isAbsolute(id) ? id : join(env.localModelPath ?? '', id);
-  const name = dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx';
+  const name = `model${DTYPE_SUFFIX[dtype]}.onnx`;
   return [join(base, 'onnx', name), join(base, name)].find((p) => existsSync(p));
 }
 
@@ -244,7 +252,8 @@ export function feedsFor(session: ort.InferenceSession, ids: number[], mask?: nu
   const n = ids.length;
   const feeds: Record<string, ort.Tensor> = {};
   const metadata =
-    (session as unknown as { inputMetadata?: { name: string; shape?: (string | number)[] }[] }).inputMetadata ?? [];
+    (session as unknown as { inputMetadata?: { name: string; type?: string; shape?: (string | number)[] }[] })
+      .inputMetadata ?? [];
   for (const name of session.inputNames) {
     if (name === 'input_ids') feeds[name] = int64(ids, [1, n]);
     else if (name === 'attention_mask') feeds[name] = int64(mask ?? new Array(n).fill(1), [1, n]);
@@ -255,15 +264,23 @@ export function feedsFor(session: ort.InferenceSession, ids: number[], mask?: nu
         [1, n],
       );
     else if (name === 'use_cache_branch') feeds[name] = new ort.Tensor('bool', [false], [1]);
+    // Logits are never read: only the last position's reach the LM head (transformers.js feeds it too).
+    else if (name === 'num_logits_to_keep' || name === 'logits_to_keep')
+      feeds[name] = new ort.Tensor('int64', BigInt64Array.from([1n]), []);
     else if (/^past_key_values\.|^past_/.test(name)) {
-      const shape = metadata.find((m) => m.name === name)?.shape ?? [];
+      const meta = metadata.find((m) => m.name === name);
+      const shape = meta?.shape ?? [];
       const dims = shape.map((d, i) => (i === 2 ? 0 : typeof d === 'number' ? d : 1));
       if (dims.length !== 4)
         throw new EngineError(
           'bad-model',
           `cannot feed an empty past for input ${name} (shape ${JSON.stringify(shape)}).`,
         );
-      feeds[name] = new ort.Tensor('float32', new Float32Array(0), dims);
+      // An fp16 graph's cache is float16 (transformers.js' kv_cache_dtype); empty either way.
+      feeds[name] =
+        meta?.type === 'float16'
+          ? new ort.Tensor('float16', new Uint16Array(0), dims)
+          : new ort.Tensor('float32', new Float32Array(0), dims);
     } else {
       throw new EngineError(
         'bad-model',
@@ -293,8 +310,10 @@ async function runAttention(
   }
   return outputs.map((name) => {
     const tensor = result[name];
+    // fp16 graphs return float16 maps; everything downstream works in float32.
+    if (tensor?.type === 'float16') return halfToFloat(tensor.data as Uint16Array);
     if (tensor?.type !== 'float32')
-      throw new EngineError('bad-model', `attention output ${name} is missing or not float32.`);
+      throw new EngineError('bad-model', `attention output ${name} is missing or not float32/float16.`);
     return tensor.data as Float32Array;
   });
 }

@@ -12,7 +12,7 @@ export interface PanelFixture {
   /** Per layer, heads × N × N weights, row-major (recorded from the engine). */
   layers?: number[][];
   /** Or random softmax rows of this shape (benchmarks). */
-  synthetic?: { n: number; layers: number; heads: number; causal: boolean; seed: number };
+  synthetic?: { n: number; layers: number; heads: number; causal: boolean; seed: number; kvHeads?: number };
   /** State VS Code would restore (a reload). */
   state?: unknown;
   /** Send layer 0 head 0 and the thumbnails with the analysis, as the host does when it guesses the view. */
@@ -87,6 +87,8 @@ function syntheticStore(spec: NonNullable<PanelFixture['synthetic']>): {
       maxPositions: 4096,
       hiddenSize: 768,
       dtype: 'fp32',
+      kvHeads: spec.kvHeads ? new Array(spec.layers).fill(spec.kvHeads) : heads,
+      attentionOps: new Array(spec.layers).fill('Softmax'),
     },
     timings: { loadMs: 0, tokenizeMs: 0, forwardMs: 0 },
   };
