@@ -38,6 +38,27 @@ const layouts: Layout[] = [
     kind: 'causal',
   },
   {
+    name: 'BERT encoder fused into com.microsoft Attention (recomputed in the graph)',
+    folder: 'bert-tiny-ms-attention',
+    dtype: 'fp32',
+    file: 'model.onnx',
+    kind: 'encoder',
+  },
+  {
+    name: 'BERT encoder fused into com.microsoft MultiHeadAttention (its scores, softmaxed)',
+    folder: 'bert-tiny-mha',
+    dtype: 'fp32',
+    file: 'model.onnx',
+    kind: 'encoder',
+  },
+  {
+    name: "BERT encoder with ONNX's own Attention (opset 23, qk_matmul_output_mode=3)",
+    folder: 'bert-tiny-onnx-attention',
+    dtype: 'fp32',
+    file: 'model.onnx',
+    kind: 'encoder',
+  },
+  {
     name: 'unknown model_type with tokenizer.json + ONNX',
     folder: 'unknown-type',
     dtype: 'fp32',
@@ -153,15 +174,15 @@ describe('engine: errors and limits', function () {
   const engine = new Engine();
   after(() => engine.dispose());
 
-  it('names fused attention and what export would work', async () => {
+  it('names a fused attention op it cannot expose, its attributes, and what export would work', async () => {
     await assert.rejects(
-      engine.analyze({ model: join(FIXTURES, 'fused-attention'), dtype: 'fp32', text: SENTENCE, allowRemote: false }),
-      (e: { code: string; message: string; details?: string }) =>
+      engine.analyze({ model: join(FIXTURES, 'unknown-fused'), dtype: 'fp32', text: SENTENCE, allowRemote: false }),
+      (e: { code: string; message: string }) =>
         e.code === 'fused-attention' &&
-        /fused-attention/.test(e.message) &&
-        /Attention/.test(e.message) &&
-        /export/.test(e.message) &&
-        /^inputs: input_ids.*; outputs: .*; ops: .*Attention×\d/.test(e.details ?? ''),
+        /unknown-fused/.test(e.message) &&
+        /com\.microsoft\.FlashyAttention\(num_heads=2, window=7\)/.test(e.message) &&
+        /export/i.test(e.message) &&
+        /GroupQueryAttention/.test(e.message),
     );
   });
 

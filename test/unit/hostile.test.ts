@@ -233,7 +233,7 @@ describe('hostile folders and impatient users', function () {
     await rejectsWith(
       engine.analyze({ model: dir, dtype: 'fp32', text: SENTENCE, allowRemote: false }),
       'bad-model',
-      /10002 attention Softmax nodes, more than the 1000/,
+      /10002 attention layers, more than the 1000/,
     );
     await engine.dispose();
   });

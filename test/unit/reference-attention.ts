@@ -16,7 +16,26 @@ export function readInitializers(file: string): Weights {
       t.dataType === 1 ? new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4) : new Uint8Array(copy);
     out.set(t.name!, { dims: (t.dims ?? []).map(Number), data });
   }
+  splitMergedQkv(out);
   return out;
+}
+
+/** com.microsoft Attention fixtures store Q, K and V side by side ([D, 3A]); split them back into the usual names. */
+function splitMergedQkv(w: Weights): void {
+  for (const [name, { dims, data }] of [...w]) {
+    const m = /^(layer\.\d+\.attention)\.qkv\.weight$/.exec(name);
+    if (!m) continue;
+    const [d, cols] = dims;
+    const a = cols / 3;
+    const bias = w.get(`${m[1]}.qkv.bias`)!.data as Float32Array;
+    ['query', 'key', 'value'].forEach((part, j) => {
+      const part_ = new Float32Array(d * a);
+      for (let r = 0; r < d; r++)
+        part_.set((data as Float32Array).subarray(r * cols + j * a, r * cols + (j + 1) * a), r * a);
+      w.set(`${m[1]}.${part}.weight`, { dims: [d, a], data: part_ });
+      w.set(`${m[1]}.${part}.bias`, { dims: [a], data: bias.slice(j * a, (j + 1) * a) });
+    });
+  }
 }
 
 const f = Math.fround;
@@ -85,13 +104,8 @@ function linear(x: Float64Array, rows: number, d: number, w: Weights, name: stri
   return y;
 }
 
-/** Layer-0 attention [heads][N][N] for token ids, as the fixture graph defines it. */
-export function referenceLayer0(
-  file: string,
-  ids: number[],
-  opts: { kind: 'encoder' | 'causal'; heads: number; quantized?: boolean },
-): number[][][] {
-  const w = readInitializers(file);
+/** The input of layer 0's attention (after embeddings and LayerNorm) for token ids. */
+function layer0Input(w: Weights, ids: number[], kind: 'encoder' | 'causal'): { x: Float64Array; d: number } {
   const word = w.get('embeddings.word')!;
   const d = word.dims[1];
   const n = ids.length;
@@ -99,7 +113,7 @@ export function referenceLayer0(
   const wd = word.data as Float32Array;
   let x: Float64Array = new Float64Array(n * d);
   for (let t = 0; t < n; t++) for (let i = 0; i < d; i++) x[t * d + i] = wd[ids[t] * d + i] + pos[t * d + i];
-  if (opts.kind === 'encoder') {
+  if (kind === 'encoder') {
     const type = w.get('embeddings.token_type')!.data as Float32Array;
     for (let t = 0; t < n; t++) for (let i = 0; i < d; i++) x[t * d + i] += type[i];
     x = layerNorm(
@@ -118,6 +132,25 @@ export function referenceLayer0(
       w.get('layer.0.ln1.bias')!.data as Float32Array,
     );
   }
+  return { x, d };
+}
+
+/** Layer-0 values V [N × A] (fp32 fixtures), for checking a fused op's output against probabilities · V. */
+export function referenceValues(file: string, ids: number[], kind: 'encoder' | 'causal'): Float64Array {
+  const w = readInitializers(file);
+  const { x, d } = layer0Input(w, ids, kind);
+  return linear(x, ids.length, d, w, 'layer.0.attention.value', false);
+}
+
+/** Layer-0 attention [heads][N][N] for token ids, as the fixture graph defines it. */
+export function referenceLayer0(
+  file: string,
+  ids: number[],
+  opts: { kind: 'encoder' | 'causal'; heads: number; quantized?: boolean },
+): number[][][] {
+  const w = readInitializers(file);
+  const n = ids.length;
+  const { x, d } = layer0Input(w, ids, opts.kind);
   const q = linear(x, n, d, w, 'layer.0.attention.query', !!opts.quantized);
   const k = linear(x, n, d, w, 'layer.0.attention.key', !!opts.quantized);
   const a = q.length / n;

@@ -12,7 +12,9 @@ describe('graph surgery under fuzzing', function () {
       'bert-tiny/onnx/model.onnx',
       'bert-tiny/onnx/model_quantized.onnx',
       'gpt2-tiny-merged/onnx/model.onnx',
-      'fused-attention/onnx/model.onnx',
+      'bert-tiny-ms-attention/onnx/model.onnx',
+      'llama-tiny-gqa/onnx/model.onnx',
+      'llama-tiny-external/onnx/model.onnx',
     ].map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(FIXTURES, f))) }));
     const report = fuzzSurgery(files, 500, 20261127, 2_000);
     assert.deepEqual(report.bad, [], report.bad.slice(0, 10).join('\n'));

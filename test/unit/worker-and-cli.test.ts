@@ -85,6 +85,7 @@ describe('command line', function () {
       kind: 'causal',
       layers: 2,
       heads: [2, 4],
+      kvHeads: [2, 4],
       maxPositions: 128,
       dtype: 'fp32',
     });
