@@ -251,7 +251,35 @@ const bertBase = {
   vocabSize: 30522,
   seed: 5,
 };
+// SmolLM2-135M's shape (30 layers, 9 query / 3 KV heads of 64, hidden 576) for the decoder benchmarks.
+const smolShaped = {
+  ...llamaTiny,
+  hidden: 576,
+  heads: 9,
+  kvHeads: 3,
+  headDim: 64,
+  ffn: 1536,
+  layers: 30,
+  seed: 7,
+};
 if (process.argv.includes('--bench')) {
+  fixtures['smollm2-shaped'] = {
+    spec: smolShaped,
+    config: llamaConfig(smolShaped),
+    tok: gpt2Tokenizer,
+    tokMax: 2048,
+    files: {
+      'model.onnx': { layout: 'optimum', dtype: 'fp32' },
+      'model_q4.onnx': { layout: 'optimum', dtype: 'fp32', q4: true },
+    },
+  };
+  fixtures['smollm2-shaped-gqa'] = {
+    spec: smolShaped,
+    config: llamaConfig(smolShaped),
+    tok: gpt2Tokenizer,
+    tokMax: 2048,
+    files: { 'model.onnx': { layout: 'gqa', dtype: 'fp32' } },
+  };
   fixtures['bert-base-shaped'] = {
     spec: bertBase,
     config: bertConfig(bertBase),

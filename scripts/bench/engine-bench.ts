@@ -8,22 +8,12 @@ import * as ort from 'onnxruntime-node';
 import { EngineClient } from '../../src/host/engine-client';
 import { exposeAttention } from '../../src/worker/graph-surgery';
 import { feedsFor } from '../../src/worker/model-runner';
+import { stats } from './stats';
 
 const root = join(__dirname, '..', '..');
 const MODEL = join(root, 'test', 'fixtures', 'models', 'bert-base-shaped');
 const FILES = { fp32: 'model.onnx', q8: 'model_quantized.onnx' } as const;
 const SIZES = [32, 128, 512];
-
-/** Median, min and max of a sample. */
-export function stats(a: number[]) {
-  const s = [...a].sort((x, y) => x - y);
-  return {
-    median: +s[Math.floor(s.length / 2)].toFixed(2),
-    min: +s[0].toFixed(2),
-    max: +s.at(-1)!.toFixed(2),
-    runs: s.length,
-  };
-}
 
 function ids(n: number): number[] {
   return Array.from({ length: n }, (_, i) => (i === 0 ? 101 : i === n - 1 ? 102 : 1000 + ((i * 7919) % 28000)));

@@ -3,7 +3,8 @@
 import { onnx } from 'onnx-proto';
 import { EngineError } from '../protocol/rpc';
 import { type ExposedLayer, exposeFusedAttention } from './fused-attention';
-import { readWireModel, type WireModel, writeWireModel } from './onnx-wire';
+import { basename } from 'node:path';
+import { type ByteSource, fileSource, readWireModel, type WireModel, writeWireModel } from './onnx-wire';
 
 type Graph = onnx.IGraphProto;
 type Node = onnx.INodeProto;
@@ -69,9 +70,26 @@ function graphDetails(model: WireModel, ops: Record<string, number>): string {
  * with V in plain graphs, or the probabilities of fused attention ops. Weights are never decoded (see onnx-wire).
  */
 export function exposeAttention(bytes: Uint8Array, modelName: string): SurgeryResult {
+  return expose(bytes, modelName);
+}
+
+/**
+ * The same for a model file, read with small positioned reads: the rewritten model refers to the weights in that
+ * file (resolve them with the session option model_external_initializers_file_folder_path = the file's folder).
+ */
+export function exposeAttentionInFile(path: string, modelName: string): SurgeryResult {
+  const source = fileSource(path);
+  try {
+    return expose(source, modelName, basename(path));
+  } finally {
+    source.close();
+  }
+}
+
+function expose(input: Uint8Array | ByteSource, modelName: string, weightsFile?: string): SurgeryResult {
   let model: WireModel;
   try {
-    model = readWireModel(bytes);
+    model = readWireModel(input);
   } catch (error) {
     throw new EngineError(
       'bad-model',
@@ -112,7 +130,7 @@ export function exposeAttention(bytes: Uint8Array, modelName: string): SurgeryRe
     );
   }
   return {
-    bytes: writeWireModel(model, initializers),
+    bytes: writeWireModel(model, initializers, weightsFile),
     attentionOutputs: layers.map((l) => l.output),
     layers: layers.map(({ op, heads, kvHeads }) => ({ op, heads, kvHeads })),
     inlinedIf,

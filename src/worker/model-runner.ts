@@ -1,6 +1,5 @@
 // Loads a model through transformers.js (config, tokenizer, dtype file choice, hub download and cache) and
 // swaps in an onnxruntime session whose graph exposes the attention Softmax outputs.
-import { readFile } from 'node:fs/promises';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -10,7 +9,7 @@ import type { DownloadProgress, ModelInfo, ModelKind } from '../protocol/message
 import { EngineError } from '../protocol/rpc';
 import { resolveDtype } from './dtype-choice';
 import { halfToFloat } from './float16';
-import { exposeAttention, type SurgeryResult } from './graph-surgery';
+import { exposeAttention, exposeAttentionInFile, type SurgeryResult } from './graph-surgery';
 import {
   checkLoadFits,
   checkLocalJson,
@@ -153,9 +152,13 @@ async function createSession(
     const folder = typeof pathOrBytes === 'string' ? dirname(pathOrBytes) : undefined;
     if (typeof pathOrBytes === 'string')
       checkLoadFits(id, statSync(pathOrBytes).size + externalDataBytes(pathOrBytes), memoryLimit);
-    const bytes = typeof pathOrBytes === 'string' ? await readFile(pathOrBytes) : (pathOrBytes as Uint8Array);
-    checkLoadFits(id, bytes.length, memoryLimit);
-    const surgery = exposeAttention(bytes, id);
+    // From a file (what transformers.js passes in Node) the weights are never read into JavaScript.
+    let surgery: SurgeryResult;
+    if (typeof pathOrBytes === 'string') surgery = exposeAttentionInFile(pathOrBytes, id);
+    else {
+      checkLoadFits(id, (pathOrBytes as Uint8Array).length, memoryLimit);
+      surgery = exposeAttention(pathOrBytes as Uint8Array, id);
+    }
     const session = await createFromBytes(original, id, surgery.bytes, options, folder);
     captured = { session, surgery };
     return session;
@@ -170,7 +173,7 @@ async function createSession(
     // transformers.js does not know every architecture; a folder with an ONNX graph still works directly.
     const file = localOnnxFile(id, dtype);
     if (!file) throw explainLoadError(id, error);
-    const surgery = exposeAttention(await readFile(file), id);
+    const surgery = exposeAttentionInFile(file, id);
     const session = await createFromBytes(original, id, surgery.bytes, undefined, dirname(file));
     return { session, surgery, owner: undefined };
   } finally {
