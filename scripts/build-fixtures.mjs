@@ -270,7 +270,9 @@ if (process.argv.includes('--bench')) {
     tokMax: 2048,
     files: {
       'model.onnx': { layout: 'optimum', dtype: 'fp32' },
+      'model_fp16.onnx': { layout: 'optimum', dtype: 'fp16' },
       'model_q4.onnx': { layout: 'optimum', dtype: 'fp32', q4: true },
+      'model_q4f16.onnx': { layout: 'optimum', dtype: 'fp16', q4: true },
     },
   };
   fixtures['smollm2-shaped-gqa'] = {

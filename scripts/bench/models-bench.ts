@@ -112,7 +112,8 @@ function probe(...args: string[]) {
 async function probeMain(mode: string, folder: string, dtype: string, n: number) {
   if (mode === 'plain') {
     const file = join(folder, 'onnx', dtype === 'q4' ? 'model_q4.onnx' : 'model.onnx');
-    const session = await ort.InferenceSession.create(readFileSync(file), quiet);
+    // From the path, as transformers.js creates sessions in Node.
+    const session = await ort.InferenceSession.create(file, quiet);
     const ids = Array.from({ length: n }, (_, i) => 1000 + ((i * 7919) % 28000));
     await session.run(feedsFor(session, ids), [session.outputNames[0]]);
     console.log(JSON.stringify({ peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
@@ -168,6 +169,24 @@ async function probeMain(mode: string, folder: string, dtype: string, n: number)
     };
     log(`decoder.${dtype}`, decoder[dtype]);
   }
+  // How fast each dtype runs on onnxruntime-node's CPU provider: a plain forward pass, N = 128, same graph shape.
+  const dtypeSpeed: Record<string, number> = {};
+  for (const [dtype, name] of Object.entries({
+    fp32: 'model.onnx',
+    fp16: 'model_fp16.onnx',
+    q4: 'model_q4.onnx',
+    q4f16: 'model_q4f16.onnx',
+  })) {
+    const session = await ort.InferenceSession.create(join(smol, 'onnx', name), quiet);
+    const ids = Array.from({ length: 128 }, (_, i) => 1000 + ((i * 7919) % 40000));
+    const feeds = feedsFor(session, ids);
+    await session.run(feeds, ['logits']);
+    const t: number[] = [];
+    for (let r = 0; r < 5; r++) t.push((await time(() => session.run(feeds, ['logits'])))[0]);
+    dtypeSpeed[dtype] = stats(t).median;
+    await session.release();
+  }
+  log('dtypeSpeed (plain forward ms, N = 128)', dtypeSpeed);
   const fusedO = await overhead(join(smolGqa, 'onnx', 'model.onnx'), 512);
   const fused = { n512: fusedO };
   log('fused', fused);
@@ -190,9 +209,10 @@ async function probeMain(mode: string, folder: string, dtype: string, n: number)
   results.memory = { ...results.memory, ...memory, ratio: +(memory.peakRssMb / memory.plainPeakRssMb).toFixed(3) };
   results.decoder = decoder;
   results.fused = fused;
+  results.dtypeForwardMsN128 = dtypeSpeed;
   results.details = { ...results.details, sessionRuns: session };
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify({ session, memory, decoder, fused })}\n`);
+  process.stdout.write(`${JSON.stringify({ session, memory, decoder, fused, dtypeSpeed })}\n`);
 })().catch((e) => {
   console.error(e);
   process.exit(1);

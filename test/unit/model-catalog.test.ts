@@ -39,6 +39,27 @@ describe('model catalog', () => {
     assert.match(describeCurated(m, true, false), /· cached$/);
     assert.match(describeCurated(m, false, true), /downloads on first use$/);
     assert.match(describeCurated(m, false, false), /not downloaded, and downloads are off$/);
-    assert.match(describeCurated(m, false, false), /12 layers × 12 heads/);
+    assert.match(describeCurated(m, false, false), /12 layers × 12 heads · ≈ fp32 440 MB · fp16 220 MB · q8 110 MB/);
+  });
+
+  it('lists the small decoders people run today, with their KV heads and the dtypes each ships', () => {
+    const ids = CURATED.map((m) => m.id);
+    for (const id of [
+      'HuggingFaceTB/SmolLM2-135M-Instruct',
+      'HuggingFaceTB/SmolLM2-360M-Instruct',
+      'onnx-community/Qwen2.5-0.5B-Instruct',
+      'onnx-community/Qwen3-0.6B-ONNX',
+      'onnx-community/Llama-3.2-1B-Instruct',
+      'onnx-community/gemma-3-270m-it-ONNX',
+    ])
+      assert.ok(ids.includes(id), id);
+    const smol = CURATED.find((m) => m.id === 'HuggingFaceTB/SmolLM2-135M-Instruct')!;
+    assert.match(
+      describeCurated(smol, false, true),
+      /30 layers × 9 heads \(3 KV\) · ≈ fp32 540 MB · fp16 270 MB · q8 140 MB · q4f16 120 MB · q4 160 MB · bnb4 150 MB/,
+    );
+    const llama = CURATED.find((m) => m.id === 'onnx-community/Llama-3.2-1B-Instruct')!;
+    assert.match(describeCurated(llama, false, true), /fp32 4\.9 GB/);
+    for (const m of CURATED) assert.ok(m.heads % m.kvHeads === 0 && Object.keys(m.dtypes).length > 0, m.id);
   });
 });

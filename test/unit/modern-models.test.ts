@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import type { Dtype, DtypeChoice } from '../../src/protocol/dtypes';
 import { resolveDtype } from '../../src/worker/dtype-choice';
+import { loadEstimate } from '../../src/worker/hub';
 import { Engine } from '../../src/worker/engine';
 import { FIXTURES, SENTENCE } from './fixtures';
 import { readWeights } from './onnx-weights';
@@ -241,7 +242,7 @@ describe('modern decoders: Llama family, fused GroupQueryAttention, fp16 / q4, e
     const size = (f: string) => statSync(join(dir, 'onnx', f)).size;
     assert.ok(size('model.onnx') > size('model_q4f16.onnx'));
     assert.equal(await resolveDtype(dir, 'auto'), 'fp32');
-    assert.equal(await resolveDtype(dir, 'auto', { memoryLimit: size('model_q4f16.onnx') * 3 + 1 }), 'q4f16');
+    assert.equal(await resolveDtype(dir, 'auto', { memoryLimit: loadEstimate(size('model_q4f16.onnx')) + 1 }), 'q4f16');
     assert.equal(await resolveDtype(dir, 'q8'), 'q8', 'an explicit dtype is passed through');
     rmSync(dir, { recursive: true, force: true });
   });

@@ -769,6 +769,12 @@ describe('webview panel in headless Chromium', function () {
     );
     assert.deepEqual(untitled, [], 'controls without a tooltip');
     assert.match((await page.locator('.meta').textContent()) ?? '', /2 layers, 2, 4 heads \(layer by layer\)/);
+    // Grouped-query attention: maps per query head, the header names the shared key/value heads and the dtype.
+    const llama = await open(await record('llama-tiny', SENTENCE));
+    assert.match(
+      (await llama.page.locator('.meta').textContent()) ?? '',
+      /causal · 2 layers, 4 heads \(2 KV heads\) each · fp32 ·/,
+    );
     await choose(page, 'layer', 'r1');
     assert.equal(await page.locator('#head').evaluate((s) => (s as HTMLSelectElement).value), 'rollout');
     assert.match((await page.locator('#head').textContent()) ?? '', /averaged \(rollout\)/);
