@@ -5,7 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { env } from '@huggingface/transformers';
-import { AUTO_ORDER, type Dtype, DTYPE_SUFFIX, type DtypeChoice } from '../protocol/dtypes';
+import { AUTO_ORDER, type Dtype, DTYPE_SUFFIX, type DtypeChoice, DTYPES } from '../protocol/dtypes';
 import { EngineError } from '../protocol/rpc';
 import { loadEstimate } from './hub';
 
@@ -40,10 +40,13 @@ export interface DtypeContext {
   memoryLimit?: number;
   /** Whether config.json says the weights are in `.onnx_data` files (then their size counts too). */
   externalData?: boolean;
+  /** `transformers.js_config.dtype` of config.json: the model's own choice, tried first (as transformers.js does). */
+  configDtype?: unknown;
 }
 
 /**
- * The dtype to load: the one asked for, or for `auto` the first in AUTO_ORDER whose files exist (a local folder,
+ * The dtype to load: the one asked for, or for `auto` the model's own (`transformers.js_config.dtype`) and then the
+ * first in AUTO_ORDER whose files exist (a local folder,
  * the cache, else the hub by HEAD requests) and fit in memory. When files exist but none fits, the smallest is
  * returned so the load's own check explains the shortfall.
  */
@@ -52,7 +55,9 @@ export async function resolveDtype(id: string, choice: DtypeChoice, ctx: DtypeCo
   const limit = ctx.memoryLimit ?? totalmem() * 0.8;
   const folders = isAbsolute(id) ? [id] : [join(env.localModelPath ?? '', id), join(env.cacheDir ?? '', id)];
   const found: { dtype: Dtype; bytes: number }[] = [];
-  for (const dtype of AUTO_ORDER) {
+  const own = typeof ctx.configDtype === 'string' && (DTYPES as readonly string[]).includes(ctx.configDtype);
+  const order = own ? [ctx.configDtype as Dtype, ...AUTO_ORDER.filter((d) => d !== ctx.configDtype)] : AUTO_ORDER;
+  for (const dtype of order) {
     let bytes: number | undefined;
     for (const folder of folders) {
       bytes = existsSync(folder) ? localDtypeBytes(folder, dtype) : undefined;

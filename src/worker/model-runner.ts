@@ -80,11 +80,12 @@ export class LoadedModel {
     checkModelFolder(id);
     configureHub(opts);
     const { config, tokenizer } = await loadTextSide(id, opts.onProgress);
-    const tjs = config['transformers.js_config'] as { use_external_data_format?: unknown } | undefined;
+    const tjs = config['transformers.js_config'] as { use_external_data_format?: unknown; dtype?: unknown } | undefined;
     const dtype = await resolveDtype(id, opts.dtype, {
       allowRemote: opts.allowRemote,
       memoryLimit: opts.modelMemoryLimit,
       externalData: !!tjs?.use_external_data_format,
+      configDtype: tjs?.dtype,
     });
     const local = localOnnxFile(id, dtype);
     if (local) checkLoadFits(id, statSync(local).size + externalDataBytes(local), opts.modelMemoryLimit);

@@ -1,7 +1,7 @@
 // Downloads through transformers.js from a local server in the Hugging Face hub's URL layout: progress,
 // cache hits, cancel and re-download, and servers that fail (404, 500, a truncated file, nobody listening).
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -105,6 +105,33 @@ describe('models from a hub (local server, hub URL layout)', function () {
     remoteHost: h.url,
     cacheDir,
     allowRemote: true,
+  });
+
+  it('auto on a hub id asks for the dtype files in order and downloads the first there is (q4f16 here)', async () => {
+    // A hub repository that ships only 4-bit files: fp32, fp16 and q8 are asked for (HEAD) and missing.
+    const name = 'llama-tiny-4bit-only';
+    const dir = join(FIXTURES, name);
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(join(FIXTURES, 'llama-tiny'), dir, { recursive: true });
+    rmSync(join(dir, 'onnx', 'model.onnx'));
+    rmSync(join(dir, 'onnx', 'model_fp16.onnx'));
+    try {
+      const engine = new Engine();
+      const s = await engine.analyze({ ...params(`ok/${name}`), dtype: 'auto' });
+      await engine.dispose();
+      assert.equal(s.model.dtype, 'q4f16');
+      const asked = h.requests.filter((r) => r.includes('/onnx/')).map((r) => r.split('/').pop());
+      assert.deepEqual(asked.slice(0, 4), [
+        'model.onnx',
+        'model_fp16.onnx',
+        'model_quantized.onnx',
+        'model_q4f16.onnx',
+      ]);
+      assert.ok(asked.slice(4).includes('model_q4f16.onnx'), 'then the file itself is downloaded');
+      assert.ok(!asked.includes('model_q4.onnx'), 'nothing after the first file there is');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('downloads with progress into the cache, and the second run makes no request', async () => {

@@ -244,6 +244,8 @@ describe('modern decoders: Llama family, fused GroupQueryAttention, fp16 / q4, e
     assert.equal(await resolveDtype(dir, 'auto'), 'fp32');
     assert.equal(await resolveDtype(dir, 'auto', { memoryLimit: loadEstimate(size('model_q4f16.onnx')) + 1 }), 'q4f16');
     assert.equal(await resolveDtype(dir, 'q8'), 'q8', 'an explicit dtype is passed through');
+    assert.equal(await resolveDtype(dir, 'auto', { configDtype: 'q4' }), 'q4', "config.json's own dtype comes first");
+    assert.equal(await resolveDtype(dir, 'auto', { configDtype: 'bnb4' }), 'fp32', 'unless its file is missing');
     rmSync(dir, { recursive: true, force: true });
   });
 });
