@@ -9,27 +9,16 @@ import { FLAVOUR, launch, root, screenshot, showAttentionOnFirstSentence } from 
 const SENTENCE = "The animal didn't cross the street because it was too tired.";
 const MODEL = join(root, 'test', 'fixtures', 'models', 'use-lite');
 
-/** The engine's ranking of the keys of `query` in layer 2, head 4, from the command line's JSON. */
+/** The command line's JSON for the sentence (the same engine as the panel's). */
+function cli(...args) {
+  const bin = join(root, 'bin', 'attention-lens.js');
+  const argv = [bin, 'analyze', '--model', MODEL, '--text', SENTENCE, '--json', '--offline', ...args];
+  return JSON.parse(execFileSync(process.execPath, argv, { encoding: 'utf8', cwd: root }));
+}
+
+/** The engine's ranking of the keys of `query` in layer 2, head 4. */
 function engineRanking(query) {
-  const out = execFileSync(
-    process.execPath,
-    [
-      join(root, 'bin', 'attention-lens.js'),
-      'analyze',
-      '--model',
-      MODEL,
-      '--text',
-      SENTENCE,
-      '--layer',
-      '1',
-      '--head',
-      '3',
-      '--json',
-      '--offline',
-    ],
-    { encoding: 'utf8', cwd: root },
-  );
-  const json = JSON.parse(out);
+  const json = cli('--layer', '1', '--head', '3');
   const tokens = json.tokens.map((t) => t.text);
   const row = json.attention.matrix[tokens.indexOf(query)];
   return row
@@ -42,6 +31,7 @@ describe(`a real trained model in the real VS Code UI (${FLAVOUR})`, function ()
   this.timeout(180_000);
   let vscode;
   let page;
+  let panel;
 
   before(async () => {
     vscode = await launch({ settings: { 'attentionLens.model': MODEL } });
@@ -54,7 +44,7 @@ describe(`a real trained model in the real VS Code UI (${FLAVOUR})`, function ()
   });
 
   it('hovering "it" in layer 2, head 4 ranks "animal" first, as the engine does', async () => {
-    const panel = await showAttentionOnFirstSentence(page);
+    panel = await showAttentionOnFirstSentence(page);
     await panel.locator('.token').nth(5).waitFor({ timeout: 120_000 });
     const tokens = await panel.locator('.token').allTextContents();
     assert.equal(tokens[0], 'The', 'no [CLS]: this model has no special tokens');
@@ -73,5 +63,30 @@ describe(`a real trained model in the real VS Code UI (${FLAVOUR})`, function ()
     const expected = engineRanking('it');
     assert.equal(bars[0], 'animal', `the top bar is ${bars[0]}`);
     assert.deepEqual(bars.slice(0, 4), expected.slice(0, 4), 'the bars rank the keys as the engine does');
+  });
+
+  it('head search from "it" to "animal" ranks the heads as the engine does, beside the rollout', async () => {
+    const choose = (id, value) =>
+      panel.locator(`#${id}`).evaluate((sel, v) => {
+        sel.value = v;
+        sel.dispatchEvent(new Event('change'));
+      }, value);
+    await choose('layer', 'r1');
+    await panel.locator('#heatmap[aria-label*="rollout through layer 2"]').waitFor({ timeout: 20_000 });
+    const tokens = await panel.locator('.token').allTextContents();
+    const from = tokens.indexOf('it');
+    const to = tokens.indexOf('animal');
+    await choose('search-from', String(from));
+    await choose('search-to', String(to));
+    await panel.locator('#search-go').click();
+    await panel.locator('.rank').first().waitFor({ timeout: 20_000 });
+    const ranked = await panel
+      .locator('.rank')
+      .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-layer')}/${e.getAttribute('data-head')}`));
+    const expected = cli('--rank-heads', String(from), String(to)).heads.map((h) => `${h.layer}/${h.head}`);
+    assert.equal(ranked.length, 8, 'every layer × head ranked');
+    assert.deepEqual(ranked.slice(0, 3), expected.slice(0, 3));
+    await panel.locator('.search').scrollIntoViewIfNeeded();
+    await screenshot(page, 'real-model-head-search');
   });
 });
