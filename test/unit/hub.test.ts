@@ -157,6 +157,36 @@ describe('models from a hub (local server, hub URL layout)', function () {
     assert.equal(h.requests.length, before, `cache hit: no request (${h.requests.slice(before).join(', ')})`);
   });
 
+  it('a Llama-family model whose weights are in three chunks downloads every file with progress (auto: fp32)', async () => {
+    const events: DownloadProgress[] = [];
+    const engine = new Engine();
+    const s = await engine.analyze({ ...params('ok/llama-tiny-chunked'), dtype: 'auto' }, (e) => events.push(e));
+    assert.equal(s.model.dtype, 'fp32');
+    assert.deepEqual(s.model.kvHeads, [2, 2]);
+    for (const file of [
+      'onnx/model.onnx',
+      'onnx/model.onnx_data',
+      'onnx/model.onnx_data_1',
+      'onnx/model.onnx_data_2',
+    ]) {
+      const last = events.filter((e) => e.file === file).at(-1);
+      assert.ok(last, `progress for ${file}: ${[...new Set(events.map((e) => e.file))].join(', ')}`);
+      assert.equal(last.loaded, statSync(join(FIXTURES, 'llama-tiny-chunked', file)).size);
+    }
+    const local = new Engine();
+    const r = await local.analyze({
+      model: join(FIXTURES, 'llama-tiny'),
+      dtype: 'fp32',
+      text: SENTENCE,
+      allowRemote: false,
+    });
+    const a = new Float32Array((await engine.slice({ analysisId: s.analysisId, layer: 1, head: 3 })).buffer);
+    const b = new Float32Array((await local.slice({ analysisId: r.analysisId, layer: 1, head: 3 })).buffer);
+    assert.deepEqual(a, b, 'the same weights as the embedded model');
+    await engine.dispose();
+    await local.dispose();
+  });
+
   it('a model whose weights are in onnx/model.onnx_data downloads both files with progress, and its attention equals the embedded one', async () => {
     const events: DownloadProgress[] = [];
     const engine = new Engine();
