@@ -15,6 +15,34 @@ export interface TokenInfo {
   start: number | null;
   end: number | null;
   special: boolean;
+  /** True for a token the model generated (it has no place in the source text). */
+  generated?: boolean;
+}
+
+/** One of the most likely next tokens. */
+export interface NextToken {
+  id: number;
+  text: string;
+  p: number;
+}
+
+/** How the engine continues a prompt. */
+export interface GenerateParams extends AnalyzeParams {
+  maxNewTokens: number;
+  temperature?: number;
+  topK?: number;
+  seed?: number;
+}
+
+/** An analysis of prompt + continuation, with what the model expected at every position. */
+export interface GenerateReply extends AnalysisSummary {
+  promptTokens: number;
+  /** The generated tokens, each with the top 5 of the distribution it was drawn from. */
+  generated: { id: number; text: string; topk: NextToken[] }[];
+  /** Per position: the top 5 next tokens the model expected after it. */
+  expected: NextToken[][];
+  /** True when the KV cache was used (one token's rows per step). */
+  cached: boolean;
 }
 
 /** What the engine knows about the loaded model. */
@@ -148,6 +176,8 @@ export interface RowsReply {
 /** The engine's methods, as the worker serves them. */
 export interface EngineApi {
   analyze(params: AnalyzeParams): AnalysisReply;
+  /** Continues the text with a causal model and analyses prompt + continuation. */
+  generate(params: GenerateParams): GenerateReply;
   slice(params: { analysisId: number; layer: number; head: HeadSelector }): SliceReply;
   thumbnails(params: { analysisId: number; size: number }): ThumbnailsReply;
   rows(params: { analysisId: number; layer: number; index: number; direction: Direction }): RowsReply;

@@ -10,6 +10,8 @@ import type {
   DownloadProgress,
   EngineApi,
   FlipScore,
+  GenerateParams,
+  GenerateReply,
   HeadScore,
   HeadSelector,
   RankBy,
@@ -22,6 +24,7 @@ import { formatBytes } from '../protocol/format';
 import { EngineError } from '../protocol/rpc';
 import { AttentionStore, ownBuffer } from './attention-store';
 import { configureHub } from './hub';
+import { generateWithAttention } from './generation';
 import { LoadedModel, loadTextSide } from './model-runner';
 import { configShape } from './model-config';
 import { TokenCounter } from './token-counter';
@@ -182,6 +185,74 @@ export class Engine implements Methods {
     } catch {
       return summary;
     }
+  }
+
+  /** Continues the text with a causal model; the analysis covers prompt + continuation (see generation.ts). */
+  async generate(params: GenerateParams, onProgress?: (p: DownloadProgress) => void): Promise<GenerateReply> {
+    if (typeof params.text !== 'string' || params.text.length === 0)
+      throw new EngineError('bad-input', 'There is no prompt: select the text the model should continue.');
+    const maxNew = Math.floor(params.maxNewTokens);
+    if (!(maxNew >= 1 && maxNew <= 1024))
+      throw new EngineError('bad-input', `the number of new tokens must be 1 … 1024 (got ${params.maxNewTokens}).`);
+    const before = this.model;
+    const model = await this.ensureModel(params, onProgress);
+    const t0 = performance.now();
+    const promptIds = encode(model.tokenizer, params.text);
+    const limit = Math.min(params.maxTokens ?? Infinity, model.info.maxPositions);
+    if (promptIds.length + maxNew > limit)
+      throw new EngineError(
+        'bad-input',
+        `The prompt is ${promptIds.length} tokens; with ${maxNew} new ones it exceeds the ${limit} this model reads. Select less text.`,
+      );
+    const total = model.info.heads.reduce((a, h) => a + h, 0) * (promptIds.length + maxNew) ** 2 * 4;
+    if (params.maxAttentionBytes !== undefined && total > params.maxAttentionBytes)
+      throw new EngineError(
+        'over-budget',
+        `Attention maps for ${promptIds.length + maxNew} tokens would take ${formatBytes(total)}, over the ${formatBytes(params.maxAttentionBytes)} budget.`,
+      );
+    const tokenizeMs = performance.now() - t0;
+    const t1 = performance.now();
+    const eos = [model.config.eos_token_id, (model.tokenizer as unknown as { eos_token_id?: number }).eos_token_id]
+      .flat()
+      .filter((x): x is number => typeof x === 'number');
+    const result = await generateWithAttention(model, promptIds, {
+      maxNewTokens: maxNew,
+      temperature: params.temperature,
+      topK: params.topK,
+      seed: params.seed,
+      stopIds: eos,
+    });
+    const forwardMs = performance.now() - t1;
+    const text = (id: number) => model.tokenizer.decode([id], { skip_special_tokens: false });
+    const top5 = (list: { id: number; p: number }[]) =>
+      list.slice(0, 5).map((t) => ({ id: t.id, text: text(t.id), p: t.p }));
+    const P = result.promptLength;
+    const generatedIds = result.ids.slice(P);
+    const tokens = [
+      ...describeTokens(model.tokenizer, params.text, promptIds),
+      ...generatedIds.map((id) => ({ text: text(id), id, start: null, end: null, special: false, generated: true })),
+    ];
+    const n = result.ids.length;
+    const analysisId = this.nextAnalysis++;
+    this.analyses.set(analysisId, new AttentionStore(n, result.layers, model.info.heads));
+    for (const id of this.analyses.keys()) if (this.analyses.size > KEEP_ANALYSES) this.forget(id);
+    const summary: GenerateReply = {
+      analysisId,
+      model: model.info,
+      tokens,
+      n,
+      truncated: false,
+      analysedFrom: 0,
+      analysedChars: params.text.length,
+      totalChars: params.text.length,
+      timings: { loadMs: model === before ? 0 : model.loadMs, tokenizeMs, forwardMs },
+      promptTokens: P,
+      generated: generatedIds.map((id, j) => ({ id, text: text(id), topk: top5(result.next[P + j - 1]) })),
+      expected: result.next.map(top5),
+      cached: result.cached,
+    };
+    this.summaries.set(analysisId, summary);
+    return summary;
   }
 
   async slice(params: { analysisId: number; layer: number; head: HeadSelector }): Promise<SliceReply> {

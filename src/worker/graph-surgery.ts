@@ -50,6 +50,8 @@ export interface SurgeryResult {
   layers: { op: string; heads?: number; kvHeads?: number }[];
   /** True when a merged decoder's no-cache `If` branch was inlined. */
   inlinedIf: boolean;
+  /** Outputs with the TOPK most likely next tokens per position ([…, TOPK] probabilities and ids), when the graph has logits. */
+  topk?: { probs: string; ids: string };
   /** Counts of op types in the graph, for diagnostics. */
   ops: Record<string, number>;
   inputs: string[];
@@ -129,7 +131,9 @@ function expose(input: Uint8Array | ByteSource, modelName: string, weightsFile?:
       graphDetails(model, ops),
     );
   }
+  const topk = addNextTokenTopK(model, initializers);
   return {
+    topk,
     bytes: writeWireModel(model, initializers, weightsFile),
     attentionOutputs: layers.map((l) => l.output),
     layers: layers.map(({ op, heads, kvHeads }) => ({ op, heads, kvHeads })),
@@ -256,4 +260,42 @@ export function findAttentionSoftmax(graph: Graph, opset = 17): string[] {
   const byName = layers.every((l) => l !== null) && new Set(layers).size === layers.length;
   found.sort((a, b) => (byName ? a.layer! - b.layer! : a.order - b.order));
   return found.map((f) => f.name);
+}
+
+/** How many of the most likely next tokens the graph returns per position (generation samples among them). */
+export const TOPK = 50;
+
+/**
+ * For a graph with a `logits` output: softmax over the vocabulary and its TOPK largest probabilities with their ids,
+ * as two more outputs. Fetched only when generating, so the engine never copies N × vocabulary logits out.
+ */
+function addNextTokenTopK(
+  model: WireModel,
+  initializers: onnx.ITensorProto[],
+): { probs: string; ids: string } | undefined {
+  if (!model.outputs.some((o) => o.name === 'logits')) return undefined;
+  const probs = 'attention_lens_next_probs';
+  const ids = 'attention_lens_next_ids';
+  const k = 'attention_lens_topk_k';
+  const softmax = 'attention_lens_next_softmax';
+  initializers.push(onnx.TensorProto.create({ name: k, dims: [1], dataType: 7, int64Data: [TOPK] }));
+  const axis = onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 });
+  model.nodes.push(
+    onnx.NodeProto.create({
+      opType: 'Softmax',
+      input: ['logits'],
+      output: [softmax],
+      name: softmax,
+      attribute: [axis],
+    }),
+    onnx.NodeProto.create({
+      opType: 'TopK',
+      input: [softmax, k],
+      output: [probs, ids],
+      name: 'attention_lens_topk',
+      attribute: [axis],
+    }),
+  );
+  model.outputs.push(onnx.ValueInfoProto.create({ name: probs }), onnx.ValueInfoProto.create({ name: ids }));
+  return { probs, ids };
 }

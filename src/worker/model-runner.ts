@@ -64,7 +64,8 @@ export class LoadedModel {
     readonly dtype: Dtype,
     readonly tokenizer: PreTrainedTokenizer,
     readonly config: Config,
-    private readonly session: ort.InferenceSession,
+    /** The session with the attention outputs exposed (generation runs it step by step). */
+    readonly session: ort.InferenceSession,
     readonly surgery: SurgeryResult,
     private readonly owner: { dispose(): Promise<unknown> } | undefined,
     readonly info: ModelInfo,

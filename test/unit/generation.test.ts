@@ -1,0 +1,131 @@
+// Generation with attention (issue 16, engine and command line): greedy tokens equal transformers.js's own generate,
+// the rows kept while generating (with the KV cache, one token per step) equal a fresh no-cache pass over the whole
+// sequence, and the next-token lists are distributions whose top is the greedy choice.
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
+import { Engine } from '../../src/worker/engine';
+import { generateWithAttention } from '../../src/worker/generation';
+import { encode } from '../../src/worker/tokenize';
+import { FIXTURES, SENTENCE } from './fixtures';
+
+const PROMPT = 'Arjun ate the pizza because';
+const LAYOUTS = [
+  { folder: 'llama-tiny', cached: true },
+  { folder: 'llama-tiny-gqa', cached: true },
+  { folder: 'gpt2-tiny-past', cached: true },
+  { folder: 'gpt2-tiny', cached: false },
+  { folder: 'gpt2-tiny-merged', cached: false },
+];
+
+describe('generation with attention', function () {
+  this.timeout(120_000);
+  const engine = new Engine();
+  after(() => engine.dispose());
+  const params = (folder: string) => ({
+    model: join(FIXTURES, folder),
+    dtype: 'fp32' as const,
+    text: PROMPT,
+    allowRemote: false,
+    maxNewTokens: 8,
+  });
+
+  for (const { folder, cached } of LAYOUTS) {
+    it(`${folder}: the rows kept while generating equal a no-cache pass over prompt + continuation (≤ 1e-4)`, async () => {
+      const r = await engine.generate(params(folder));
+      assert.equal(r.cached, cached, 'KV cache used when the graph has one');
+      assert.equal(r.n, r.promptTokens + r.generated.length);
+      assert.ok(r.generated.length >= 1);
+      assert.ok(r.tokens.slice(r.promptTokens).every((t) => t.generated && t.start === null));
+      const model = await engine.ensureModel(params(folder));
+      const full = await model.run(r.tokens.map((t) => t.id));
+      let worst = 0;
+      for (const [l, data] of full.entries())
+        for (let h = 0; h < r.model.heads[l]; h++) {
+          const got = new Float32Array((await engine.slice({ analysisId: r.analysisId, layer: l, head: h })).buffer);
+          for (let i = 0; i < r.n * r.n; i++) worst = Math.max(worst, Math.abs(got[i] - data[h * r.n * r.n + i]));
+        }
+      assert.ok(worst <= 1e-4, `max abs error ${worst}`);
+    });
+  }
+
+  for (const folder of ['llama-tiny', 'gpt2-tiny-past']) {
+    it(`${folder}: greedy tokens equal transformers.js's own generate`, async () => {
+      const dir = join(FIXTURES, folder);
+      const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true } as never);
+      const lm = await AutoModelForCausalLM.from_pretrained(dir, { dtype: 'fp32', local_files_only: true } as never);
+      const inputs = tokenizer(PROMPT);
+      const out = (await lm.generate({ ...inputs, max_new_tokens: 8, do_sample: false } as never)) as {
+        tolist(): bigint[][];
+      };
+      await lm.dispose();
+      const theirs = out.tolist()[0].map(Number);
+      const r = await engine.generate(params(folder));
+      assert.deepEqual(
+        r.tokens.map((t) => t.id),
+        theirs,
+      );
+    });
+  }
+
+  it('each position has a next-token distribution (sums ≤ 1, best first), and greedy picks its top', async () => {
+    const r = await engine.generate(params('llama-tiny'));
+    assert.equal(r.expected.length, r.n);
+    for (const list of r.expected) {
+      assert.equal(list.length, 5);
+      const sum = list.reduce((a, t) => a + t.p, 0);
+      assert.ok(sum <= 1 + 1e-5 && sum > 0, `sum ${sum}`);
+      for (let k = 1; k < list.length; k++) assert.ok(list[k].p <= list[k - 1].p);
+    }
+    for (const [j, g] of r.generated.entries()) {
+      assert.equal(g.id, g.topk[0].id, 'greedy: the top of the distribution it was drawn from');
+      assert.deepEqual(g.topk, r.expected[r.promptTokens + j - 1]);
+    }
+  });
+
+  it('sampling: the same seed gives the same continuation; tokens come from the top k', async () => {
+    const sample = (seed: number) =>
+      engine.generate({ ...params('llama-tiny'), temperature: 1.5, topK: 5, seed, maxNewTokens: 12 });
+    const a = await sample(7);
+    const b = await sample(7);
+    const c = await sample(8);
+    assert.deepEqual(
+      a.generated.map((g) => g.id),
+      b.generated.map((g) => g.id),
+    );
+    assert.notDeepEqual(
+      a.generated.map((g) => g.id),
+      c.generated.map((g) => g.id),
+      'another seed, another continuation',
+    );
+    for (const g of [...a.generated, ...c.generated])
+      assert.ok(
+        g.topk.some((t) => t.id === g.id),
+        'drawn from its top 5',
+      );
+  });
+
+  it('stops at a stop token, and a cancel keeps a consistent prefix', async () => {
+    const model = await engine.ensureModel(params('llama-tiny'));
+    const ids = encode(model.tokenizer, PROMPT);
+    const greedy = await generateWithAttention(model, ids, { maxNewTokens: 8 });
+    const first = greedy.ids[ids.length];
+    const stopped = await generateWithAttention(model, ids, { maxNewTokens: 8, stopIds: [first] });
+    assert.equal(stopped.ids.length, ids.length + 1, 'the stop token ends it (and is kept)');
+    const cancelled = await generateWithAttention(model, ids, { maxNewTokens: 8, onToken: (_, i) => i < 2 });
+    assert.equal(cancelled.ids.length, ids.length + 2);
+    assert.deepEqual(cancelled.ids, greedy.ids.slice(0, ids.length + 2));
+    assert.equal(cancelled.layers[0].length, model.info.heads[0] * cancelled.ids.length ** 2);
+  });
+
+  it('refuses an encoder, and a prompt that leaves no room, with clear messages', async () => {
+    await assert.rejects(
+      engine.generate({ ...params('bert-tiny'), text: SENTENCE }),
+      (e: { code: string; message: string }) => e.code === 'bad-input' && /not a causal language model/.test(e.message),
+    );
+    await assert.rejects(
+      engine.generate({ ...params('gpt2-tiny'), maxNewTokens: 500 }),
+      (e: { code: string; message: string }) => e.code === 'bad-input' && /exceeds the 128/.test(e.message),
+    );
+  });
+});
