@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DTYPES, isDtypeChoice } from '../protocol/dtypes';
-import type { AnalysisSummary } from '../protocol/messages';
+import type { AnalysisSummary, GenerateReply } from '../protocol/messages';
 import { once } from 'node:events';
 import { attentionJsonChunks } from '../protocol/attention-json';
 import { truncationNote } from '../protocol/format';
@@ -12,7 +12,8 @@ import { Engine } from '../worker/engine';
 
 const USAGE =
   'usage: attention-lens analyze --model <hub id | folder> (--text "<text>" | --file <path>) [--dtype auto|fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4] ' +
-  '[--layer L --head H | --all | --rollout [--layer L]] [--rank-heads <query-index> <key-index>] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
+  '[--layer L --head H | --all | --rollout [--layer L]] [--rank-heads <query-index> <key-index>] ' +
+  '[--generate N [--temperature T --top-k K --seed S]] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
 
 /** Exit with a one-line message, never a stack trace, for user errors. */
 function fail(message: string, code = 1): never {
@@ -51,6 +52,10 @@ async function main(argv: string[]): Promise<void> {
     'remote-host': { type: 'string' },
     'cache-dir': { type: 'string' },
     offline: { type: 'boolean' },
+    generate: { type: 'string' },
+    temperature: { type: 'string' },
+    'top-k': { type: 'string' },
+    seed: { type: 'string' },
   } as const;
   let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
   try {
@@ -72,17 +77,34 @@ async function main(argv: string[]): Promise<void> {
   const layerArg = intArg(values.layer, 'layer');
   const head = intArg(values.head, 'head') ?? 0;
   if (values.rollout && (values.all || values.head !== undefined)) fail(`--rollout goes with --layer only. ${USAGE}`);
+  const newTokens = intArg(values.generate, 'generate');
+  const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
+  if (temperature !== undefined && !(temperature >= 0 && temperature <= 10))
+    fail(`--temperature must be a number from 0 (greedy) to 10, got "${values.temperature}"`);
+  if (newTokens === undefined && (values.temperature ?? values['top-k'] ?? values.seed) !== undefined)
+    fail(`--temperature, --top-k and --seed go with --generate. ${USAGE}`);
 
   const engine = new Engine();
   try {
-    const summary = await engine.analyze({
+    const request = {
       model,
       dtype,
       text,
       remoteHost: values['remote-host'],
       cacheDir: values['cache-dir'],
       allowRemote: !values.offline,
-    });
+    };
+    // --generate: the model continues the text; the analysis covers prompt + continuation.
+    const summary: AnalysisSummary | GenerateReply =
+      newTokens === undefined
+        ? await engine.analyze(request)
+        : await engine.generate({
+            ...request,
+            maxNewTokens: newTokens,
+            temperature,
+            topK: intArg(values['top-k'], 'top-k'),
+            seed: intArg(values.seed, 'seed'),
+          });
     // --rollout: through --layer, or the last layer by default.
     const layer = layerArg ?? (values.rollout ? summary.model.layers - 1 : 0);
     const selector = values.rollout ? ('rollout' as const) : head;
@@ -122,6 +144,8 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`${lines.join('\n')}\n`);
     } else {
       const s = await engine.slice({ analysisId: summary.analysisId, layer, head: selector });
+      if ('generated' in summary)
+        process.stdout.write(`continuation: ${JSON.stringify(summary.generated.map((g) => g.text).join(''))}\n`);
       process.stdout.write(table(summary, new Float32Array(s.buffer), layer, values.rollout ? 'rollout' : head));
     }
   } finally {

@@ -1,6 +1,6 @@
 // The JSON shape of exported attention: one builder, used by the CLI and by the panel's Export JSON (which the engine
 // writes straight to the file, one matrix at a time, so a big export never becomes one string anywhere).
-import type { AnalysisSummary, HeadScore, HeadSelector, ModelInfo } from './messages';
+import type { AnalysisSummary, GenerateReply, HeadScore, HeadSelector, ModelInfo } from './messages';
 
 /** Rounds to float32's meaningful digits so the JSON stays readable. */
 export function round(v: number): number {
@@ -48,6 +48,12 @@ export async function* attentionJsonChunks(
   slice: (layer: number, head: HeadSelector) => Promise<ArrayBuffer>,
 ): AsyncGenerator<string> {
   const head: Record<string, unknown> = { model: modelJson(s.model), source: req.source, n: s.n, tokens: s.tokens };
+  // After generation: how many tokens were the prompt, and each generated token with the top 5 it was drawn from.
+  if ('generated' in s) {
+    const g = s as GenerateReply;
+    head.promptTokens = g.promptTokens;
+    head.generated = g.generated.map((t) => ({ ...t, topk: t.topk.map((k) => ({ ...k, p: round(k.p) })) }));
+  }
   if (req.ranking) head.heads = req.ranking.map((h) => ({ layer: h.layer, head: h.head, weight: round(h.weight) }));
   yield JSON.stringify(head).slice(0, -1);
   if (req.scope === 'all') {

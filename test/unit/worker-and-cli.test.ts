@@ -173,11 +173,57 @@ describe('command line', function () {
     assert.match(r.stdout, /"animal"/);
   });
 
+  it('--generate continues the text and returns the attention of prompt + continuation', () => {
+    const r = cli(
+      'analyze',
+      '--model',
+      join(FIXTURES, 'llama-tiny'),
+      '--text',
+      'Arjun ate the pizza because',
+      '--generate',
+      '4',
+      '--json',
+      '--layer',
+      '1',
+      '--head',
+      '2',
+      '--offline',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(Object.keys(out), ['model', 'source', 'n', 'tokens', 'promptTokens', 'generated', 'attention']);
+    assert.equal(out.generated.length, 4);
+    assert.equal(out.n, out.promptTokens + 4);
+    assert.equal(out.attention.matrix.length, out.n, 'one row per prompt and generated token');
+    for (const [j, g] of out.generated.entries()) {
+      assert.deepEqual(Object.keys(g), ['id', 'text', 'topk']);
+      assert.equal(g.id, g.topk[0].id, 'greedy: the top of its distribution');
+      assert.equal(out.tokens[out.promptTokens + j].id, g.id);
+      assert.equal(out.tokens[out.promptTokens + j].generated, true);
+      const row = out.attention.matrix[out.promptTokens + j];
+      assert.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-5, 'its row sums to 1');
+    }
+    const table = cli(
+      'analyze',
+      '--model',
+      join(FIXTURES, 'gpt2-tiny'),
+      '--text',
+      'The animal',
+      '--generate',
+      '2',
+      '--offline',
+    );
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, /^continuation: ".+"\n/);
+  });
+
   it('fails with one line and a non-zero code on user errors', () => {
     for (const args of [
       ['analyze'],
       ['analyze', '--model', join(FIXTURES, 'bert-tiny'), '--file', '/no/such/file'],
-      ['analyze', '--model', join(FIXTURES, 'fused-attention'), '--text', 'x'],
+      ['analyze', '--model', join(FIXTURES, 'unknown-fused'), '--text', 'x'],
+      ['analyze', '--model', join(FIXTURES, 'gpt2-tiny'), '--text', 'x', '--temperature', '1'],
+      ['analyze', '--model', join(FIXTURES, 'bert-tiny'), '--text', 'x', '--generate', '4'],
       ['frobnicate'],
     ]) {
       const r = cli(...args);
