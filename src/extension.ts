@@ -43,6 +43,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     { dispose: () => void engine.dispose() },
     { dispose: () => void counter.dispose() },
     vscode.commands.registerCommand('attentionLens.showAttention', () => show.execute()),
+    vscode.commands.registerCommand('attentionLens.continue', () => show.execute({ continue: true })),
     vscode.commands.registerCommand(STATUS_BAR_COMMAND, () => statusBar.click(show)),
     vscode.commands.registerCommand(COUNT_EXACTLY_COMMAND, () => statusBar.countExactly()),
     vscode.commands.registerCommand('attentionLens.selectModel', (preset?: unknown) => selectModel(preset)),

@@ -8,6 +8,7 @@ const ACTION_LABELS: Record<PanelAction, string> = {
   openSettings: 'Open Setting',
   retry: 'Try Again',
   showLog: 'Show Log',
+  insertContinuation: 'Insert Continuation',
 };
 
 /** A row of buttons for the error box, the first one primary; `run` hears which was clicked. */

@@ -14,6 +14,7 @@ import type {
 } from '../src/protocol/messages';
 import { displayText, el } from './dom';
 import { matrixPng } from './export-png';
+import { expectedList, renderContinuation } from './continuation';
 import { actionButtons, guessVerdict, headLegendItems } from './guidance';
 import { renderFocusBars } from './focus-bars';
 import { HeadSearch } from './head-search';
@@ -62,6 +63,7 @@ export class PanelView {
   private lastHeat = '';
 
   private readonly status = el('div', { class: 'status', role: 'status' });
+  private readonly continuation = el('section', { class: 'continuation', 'aria-label': 'Continuation' });
   private readonly title = el('h1', {}, 'Attention Lens');
   private readonly meta = el('div', { class: 'meta' });
   private readonly headLegend = el('div', { class: 'head-legend', 'aria-label': 'Head colours' });
@@ -173,7 +175,18 @@ export class PanelView {
         this.matrixWrap.scrollIntoView({ block: 'nearest' });
       },
     );
-    app.append(header, this.status, this.headLegend, hint, focusRow, main, this.grid, this.search.element, this.live);
+    app.append(
+      header,
+      this.status,
+      this.continuation,
+      this.headLegend,
+      hint,
+      focusRow,
+      main,
+      this.grid,
+      this.search.element,
+      this.live,
+    );
     this.tokens = new TokenView(
       this.tokensView,
       (i) => this.setFocus(i),
@@ -240,6 +253,7 @@ export class PanelView {
     this.meta.title = model.id;
     this.meta.textContent = `${name} · ${model.kind} · ${model.layers} layers, ${heads} · ${model.dtype} · N = ${s.n} → N² = ${(s.n * s.n).toLocaleString()} scores per head per layer`;
     this.setStatus(s.truncated ? truncationNote(s) : '');
+    renderContinuation(this.continuation, s, (action) => vscode.postMessage({ type: 'action', action }));
     this.toolbar.fillSelectors(s);
     this.renderTokens();
     this.search.setTokens(s.tokens, state.locked);
@@ -480,6 +494,8 @@ export class PanelView {
       (j, on) => this.tokens.mark(this.focus, on ? j : this.peer),
       { note, distribution: currentSelector(this.state) !== 'max' && this.state.keep >= 1 },
     );
+    const expected = expectedList(s, focus);
+    if (expected) this.bars.append(expected);
     this.tellEditor(focus, kept);
     this.live.textContent = `${s.tokens[focus].text}: ${top3}`;
     const peer = this.peer ?? focus;

@@ -31,11 +31,11 @@ export class TokenView {
       const c = el(
         'span',
         {
-          class: `token${t.special ? ' special' : ''}`,
+          class: `token${t.special ? ' special' : ''}${t.generated ? ' generated' : ''}`,
           'data-index': String(i),
           role: 'button',
           tabindex: '-1',
-          'aria-label': `token ${i + 1}: ${t.text}`,
+          'aria-label': `${t.generated ? 'generated ' : ''}token ${i + 1}: ${t.text}`,
         },
         displayText(t.text),
       );

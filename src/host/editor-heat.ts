@@ -80,7 +80,10 @@ export class EditorHeat extends Disposable {
     const doc = source && vscode.workspace.textDocuments.find((d) => d.uri.toString() === source.uri.toString());
     const edited = !!doc && doc.version !== source?.version;
     // A token the engine could not place in the text would shade the wrong characters: no heat at all then.
-    const unplaced = summary.tokens.filter((t) => !t.special && (t.start === null || t.end === null)).length;
+    // Generated tokens have no place in the source by design: the heat covers the prompt.
+    const unplaced = summary.tokens.filter(
+      (t) => !t.special && !t.generated && (t.start === null || t.end === null),
+    ).length;
     this.current = { ranges: [], focus: undefined, stale: edited || unplaced > 0 };
     if (edited) this.onStale(STALE_TEXT);
     else if (unplaced > 0) {

@@ -7,6 +7,9 @@ export interface LensSettings {
   model: string;
   dtype: DtypeChoice;
   maxTokens: number;
+  /** Continue and Show Attention: tokens to generate, and the sampling temperature (0 = greedy). */
+  maxNewTokens: number;
+  temperature: number;
   allowRemote: boolean;
   statusBar: boolean;
   /** Largest size of all attention maps of one analysis, in bytes. */
@@ -53,6 +56,8 @@ export function readSettings(): LensSettings {
     model,
     dtype: isDtypeChoice(c.get<string>('dtype', 'auto')) ? (c.get<string>('dtype', 'auto') as DtypeChoice) : 'auto',
     maxTokens: Math.max(2, c.get<number>('maxTokens', 512)),
+    maxNewTokens: Math.max(1, Math.min(1024, Math.floor(c.get<number>('maxNewTokens', 32)))),
+    temperature: Math.max(0, Math.min(10, c.get<number>('temperature', 0))),
     allowRemote: c.get<boolean>('allowRemoteModels', true),
     statusBar: c.get<boolean>('statusBar.enabled', true),
     cacheDir: c.get<string>('cacheDir', '').trim() || defaultCacheDir,

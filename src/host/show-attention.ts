@@ -90,7 +90,7 @@ export class ShowAttention {
    * picks the model-sized window around the cursor when the text is too long (otherwise its first part).
    */
   async execute(
-    options: { scope?: 'selection' | 'document'; aroundCursor?: boolean } = {},
+    options: { scope?: 'selection' | 'document'; aroundCursor?: boolean; continue?: boolean } = {},
   ): Promise<AnalysisSummary | undefined> {
     const editor = vscode.window.activeTextEditor;
     if (!editor) {
@@ -121,7 +121,9 @@ export class ShowAttention {
     const panel = AttentionPanel.show(this.extensionUri, this.client);
     panel.showLoading(
       title,
-      `Analysing ${text.length.toLocaleString()} characters with ${settings.model} (${settings.dtype})…`,
+      options.continue
+        ? `Continuing with ${settings.model} (${settings.dtype}): up to ${settings.maxNewTokens} tokens…`
+        : `Analysing ${text.length.toLocaleString()} characters with ${settings.model} (${settings.dtype})…`,
     );
     // A virtual document (the walkthrough's lesson) has no workspace path: its name is enough.
     const uri = editor.document.uri;
@@ -142,7 +144,15 @@ export class ShowAttention {
     // is safe, and restarts it on the next request; a forward pass on a loaded model is left to finish unseen so
     // the model stays loaded.
     const warm = this.client.isWarm(params);
-    const call = this.client.call('analyze', params, (p) => download.report(p));
+    // Continue and Show Attention: the model writes up to maxNewTokens after the text; the panel shows prompt +
+    // continuation (the engine keeps each step's rows with the KV cache).
+    const call = options.continue
+      ? this.client.call(
+          'generate',
+          { ...analyzeOptions(settings), text, maxNewTokens: settings.maxNewTokens, temperature: settings.temperature },
+          (p) => download.report(p),
+        )
+      : this.client.call('analyze', params, (p) => download.report(p));
     const enginePid = this.client.pid;
     // A warm run paints in well under a second: the cancellable notification (whose animation competes with the
     // model for the CPU) appears only for slower runs — model loads, downloads, long texts.
@@ -175,12 +185,24 @@ export class ShowAttention {
         clearTimeout(notice);
       });
       if (myRun !== this.run || !AttentionPanel.active) return undefined;
-      AttentionPanel.active.showAnalysis(reply, title, sourceLabel, text, {
+      const shown = AttentionPanel.active;
+      shown.showAnalysis(reply, title, sourceLabel, text, {
         uri: doc.uri,
         version: startVersion,
         baseOffset: doc.offsetAt(range.start),
       });
-      const { first: _first, ...summary } = reply;
+      if ('generated' in reply) {
+        const continuation = reply.generated.map((g) => g.text).join('');
+        // Insert puts the continuation after the analysed text, as one edit (one undo step).
+        shown.onAction = (action) => {
+          if (action === 'insertContinuation') void insertAfter(doc.uri, range.end, startVersion, continuation);
+          else void this.runAction(action, options);
+        };
+        this.log.appendLine(
+          `[generate] ${reply.generated.length} tokens${reply.cached ? ' (KV cache)' : ''}: ${JSON.stringify(continuation)}`,
+        );
+      }
+      const { first: _first, ...summary } = 'first' in reply ? reply : { ...reply, first: undefined };
       this.log.appendLine(
         `[analyze] ${summary.model.id} ${summary.model.dtype}: N=${summary.n}, load ${summary.timings.loadMs.toFixed(0)} ms, tokenize ${summary.timings.tokenizeMs.toFixed(0)} ms, forward ${summary.timings.forwardMs.toFixed(0)} ms, total ${Date.now() - started} ms`,
       );
@@ -247,4 +269,18 @@ export function panelActions(code: EngineErrorCode): PanelAction[] {
     return ['selectModel', 'openSettings', 'retry', 'showLog'];
   }
   return ['retry', 'showLog'];
+}
+
+/** Inserts `text` at `at` in the document, unless it changed since the analysis (the position would be wrong). */
+async function insertAfter(uri: vscode.Uri, at: vscode.Position, version: number, text: string): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(uri);
+  if (doc.version !== version) {
+    void vscode.window.showWarningMessage(
+      'Attention Lens: the document changed since the continuation was generated; run Continue again to insert it.',
+    );
+    return;
+  }
+  const edit = new vscode.WorkspaceEdit();
+  edit.insert(uri, at, text);
+  await vscode.workspace.applyEdit(edit);
 }

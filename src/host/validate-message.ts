@@ -14,7 +14,8 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
       return msg.action === 'selectModel' ||
         msg.action === 'openSettings' ||
         msg.action === 'showLog' ||
-        msg.action === 'retry'
+        msg.action === 'retry' ||
+        msg.action === 'insertContinuation'
         ? { type: 'action', action: msg.action }
         : undefined;
     case 'view':

@@ -250,7 +250,8 @@ export type ToWebview =
   | { type: 'loading'; text: string; title: string }
   | {
       type: 'analysis';
-      summary: AnalysisSummary;
+      /** A GenerateReply after Continue and Show Attention. */
+      summary: AnalysisSummary | GenerateReply;
       sourceLabel: string;
       sourceText?: string;
       first?: { slice: SliceReply; thumbnails?: ThumbnailsReply };
@@ -275,7 +276,7 @@ export type PanelApi = Pick<EngineApi, 'slice' | 'rows' | 'thumbnails' | 'rankHe
 export type HostToWebview = ToWebview | ReplyMessage;
 
 /** A way forward the panel's error box offers; the host runs it. */
-export type PanelAction = 'selectModel' | 'openSettings' | 'showLog' | 'retry';
+export type PanelAction = 'selectModel' | 'openSettings' | 'showLog' | 'retry' | 'insertContinuation';
 
 /** Messages the webview sends to the host: notifications, and requests of the panel API. */
 export type WebviewToHost = FromWebview | RequestMessage<PanelApi>;

@@ -1,0 +1,64 @@
+// Continue and Show Attention in the real workbench (issue 16): a causal model continues the lesson's "Arjun ate the
+// pizza because", the generated tokens are marked in the panel, a generated token shows what the model expected
+// there, and Insert puts the continuation into the editor after the selection.
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { FLAVOUR, launch, root, runCommand, screenshot } from './workbench.mjs';
+
+describe(`Continue and Show Attention (${FLAVOUR})`, function () {
+  this.timeout(180_000);
+  let vscode;
+  let page;
+
+  before(async () => {
+    vscode = await launch({
+      settings: {
+        'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'llama-tiny'),
+        'attentionLens.maxNewTokens': 6,
+      },
+    });
+    page = vscode.page;
+  });
+
+  after(async () => {
+    await screenshot(page, 'continue');
+    await vscode?.close();
+  });
+
+  it('continues the selection, marks the generated tokens, shows what the model expected, and inserts it', async () => {
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').waitFor();
+    await page.keyboard.type('sentences.txt');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'sentences.txt' }).first().click();
+    await page.locator('.view-line', { hasText: 'Arjun ate' }).first().click();
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Control+Shift+ArrowRight');
+    await runCommand(page, 'Attention Lens: Continue and Show Attention', 'Continue and Show Attention');
+    const panel = page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
+    await panel.locator('.token.generated').first().waitFor({ timeout: 120_000 });
+    const all = await panel.locator('.token').allTextContents();
+    const generated = await panel.locator('.token.generated').allTextContents();
+    assert.equal(generated.length, 6, 'attentionLens.maxNewTokens tokens (the fixture never ends early)');
+    const squash = (t) => t.replace(/\s/g, '');
+    assert.equal(squash(all.slice(0, all.length - 6).join('')), 'Arjunatethepizzabecause', 'the prompt first');
+    const continuation = (await panel.locator('.continuation q').textContent()) ?? '';
+    assert.equal(squash(continuation), squash(generated.join('')), 'the continuation is the generated tokens');
+    // A generated token: its row, and what the model expected after it.
+    await panel.locator('.token.generated').first().hover();
+    await panel.locator('.expected li').first().waitFor({ timeout: 10_000 });
+    assert.equal(await panel.locator('.expected li').count(), 5);
+    // The prompt's last token: what it expected next, with the token that came marked (greedy: the top one).
+    await panel.locator('.token:not(.generated)').last().hover();
+    await panel.locator('.expected li.chosen').first().waitFor({ timeout: 10_000 });
+    assert.equal(await panel.locator('.expected li').first().getAttribute('class'), 'chosen');
+    await panel.getByText('Insert Continuation', { exact: true }).click();
+    const line = page.locator('.view-line', { hasText: 'Arjun ate' }).first();
+    await page.waitForFunction(
+      ([text]) =>
+        [...document.querySelectorAll('.view-line')].some((l) => l.textContent?.replace(/\s/g, '').includes(text)),
+      [`Arjunatethepizzabecause${squash(generated.join('')).slice(0, 8)}`],
+      { timeout: 10_000 },
+    );
+    assert.ok(((await line.textContent()) ?? '').includes('because'), 'the continuation follows the selection');
+  });
+});

@@ -1,0 +1,54 @@
+// After Continue and Show Attention: the continuation with its Insert button, and for a focused token what the model
+// expected to come next (the top 5 of its next-token distribution, the token that did come marked).
+import type { AnalysisSummary, GenerateReply } from '../src/protocol/messages';
+import { displayText, el } from './dom';
+import { actionButtons } from './guidance';
+
+/** The summary's generation fields, when it is a continuation. */
+export function generationOf(s: AnalysisSummary | undefined): GenerateReply | undefined {
+  return s && 'generated' in s ? (s as GenerateReply) : undefined;
+}
+
+/** "The model continued: …" with Insert, or nothing for a plain analysis. */
+export function renderContinuation(
+  host: HTMLElement,
+  s: AnalysisSummary,
+  post: (action: 'insertContinuation') => void,
+): void {
+  const g = generationOf(s);
+  host.hidden = !g;
+  if (!g) {
+    host.replaceChildren();
+    return;
+  }
+  const text = g.generated.map((t) => t.text).join('');
+  const buttons = actionButtons(['insertContinuation'], () => post('insertContinuation'));
+  const line = el(
+    'p',
+    {},
+    `The model continued the ${g.promptTokens} prompt tokens with ${g.generated.length} more (marked in the strip; ` +
+      'the editor heat covers the prompt only): ',
+  );
+  line.append(el('q', { class: 'continued' }, text));
+  host.replaceChildren(line, ...(buttons ? [buttons] : []));
+}
+
+/** What the model expected after token `index`, the next token (if any) marked, as a list under the bars. */
+export function expectedList(s: AnalysisSummary, index: number): HTMLElement | undefined {
+  const g = generationOf(s);
+  const list = g?.expected[index];
+  if (!g || !list) return undefined;
+  const nextId = s.tokens[index + 1]?.id;
+  const items = list.map((t) =>
+    el(
+      'li',
+      { class: t.id === nextId ? 'chosen' : '' },
+      `${displayText(t.text)} ${(t.p * 100).toFixed(1)}%${t.id === nextId ? ' ← came next' : ''}`,
+    ),
+  );
+  const ol = el('ol');
+  ol.append(...items);
+  const box = el('div', { class: 'expected' });
+  box.append(el('h2', {}, `After "${displayText(s.tokens[index].text)}" the model expected`), ol);
+  return box;
+}
