@@ -132,7 +132,66 @@ async function probeMain(mode: string, folder: string, dtype: string, n: number)
   );
 }
 
+/**
+ * Tokens per second generating 32 tokens after a 128-token prompt: the engine (every step's attention kept) ÷
+ * transformers.js's own greedy generate on the same graph, alternating runs.
+ */
+async function generationRatio(folder: string, dtype: 'fp32' | 'q4', promptLength = 128) {
+  const { AutoModelForCausalLM, Tensor } = await import('@huggingface/transformers');
+  const prompt = Array.from({ length: promptLength }, (_, i) => 1000 + ((i * 7919) % 40000));
+  const lm = await AutoModelForCausalLM.from_pretrained(folder, { dtype, local_files_only: true } as never);
+  const engine = new Engine();
+  const model = await engine.ensureModel({ model: folder, dtype, allowRemote: false });
+  const { generateWithAttention } = await import('../../src/worker/generation');
+  const input_ids = new Tensor('int64', BigInt64Array.from(prompt.map(BigInt)), [1, prompt.length]);
+  const attention_mask = new Tensor('int64', new BigInt64Array(prompt.length).fill(1n), [1, prompt.length]);
+  const plainRun = () =>
+    lm.generate({ input_ids, attention_mask, max_new_tokens: 32, min_new_tokens: 32, do_sample: false } as never);
+  // Attention only (what the plain generate computes, plus every step's rows), and with the prompt's per-position
+  // next-token lists too (one LM-head pass over the whole prompt).
+  const oursRun = () => generateWithAttention(model, prompt, { maxNewTokens: 32, promptExpectations: false });
+  const fullRun = () => generateWithAttention(model, prompt, { maxNewTokens: 32 });
+  await plainRun();
+  await oursRun();
+  await fullRun();
+  const plain: number[] = [];
+  const ours: number[] = [];
+  const full: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    plain.push((await time(plainRun))[0]);
+    ours.push((await time(oursRun))[0]);
+    full.push((await time(fullRun))[0]);
+  }
+  await lm.dispose();
+  await engine.dispose();
+  const p = stats(plain).median;
+  const o = stats(ours).median;
+  // Tokens per second with attention ÷ plain: the inverse ratio of times for the same 32 tokens.
+  const f = stats(full).median;
+  return {
+    ratio: +(p / o).toFixed(3),
+    plainMs: p,
+    withAttentionMs: o,
+    withPromptExpectationsRatio: +(p / f).toFixed(3),
+    withPromptExpectationsMs: f,
+  };
+}
+
 (async () => {
+  if (process.argv.includes('--generation')) {
+    const generation = {
+      // The GPT-2 fixture has 128 positions: a 64-token prompt there.
+      gpt2: await generationRatio(join(models, 'gpt2-tiny-past'), 'fp32', 64),
+      llamaFp32: await generationRatio(join(models, 'smollm2-shaped'), 'fp32'),
+      llamaQ4: await generationRatio(join(models, 'smollm2-shaped'), 'q4'),
+    };
+    console.error(`generation: ${JSON.stringify(generation)}`);
+    const file = join(root, 'bench', 'results.json');
+    const results = JSON.parse(readFileSync(file, 'utf8'));
+    results.generation = generation;
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    return;
+  }
   const at = process.argv.indexOf('--probe');
   if (at > 0) {
     const [mode, folder, dtype, n] = process.argv.slice(at + 1);

@@ -20,6 +20,11 @@ export interface SamplingOptions {
   seed?: number;
   /** Token ids that end the continuation (default: the model's end-of-sequence ids). */
   stopIds?: number[];
+  /**
+   * Also the next-token lists of every prompt position (default true): the LM head then runs over the whole prompt
+   * once, as a plain generate never does (it needs the last position only).
+   */
+  promptExpectations?: boolean;
   /** Called with each new token as soon as it is chosen; returning false stops (cancel keeps what is there). */
   onToken?: (id: number, index: number) => boolean | undefined;
 }
@@ -142,11 +147,14 @@ export async function generateWithAttention(
   // The prompt: every position's rows and next-token lists in one pass (all positions' logits through TopK).
   const presentNames = pasts.map((n) => n.replace('past_key_values', 'present'));
   const promptFeeds = feedsFor(session, ids);
-  if (session.inputNames.includes('num_logits_to_keep'))
+  const everyPosition = opts.promptExpectations !== false;
+  const lastOnly = session.inputNames.includes('num_logits_to_keep') && !everyPosition;
+  if (session.inputNames.includes('num_logits_to_keep') && everyPosition)
     promptFeeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.from([0n]), []);
   let result = await run(promptFeeds, [...outputs, topk.probs, topk.ids, ...(cached ? presentNames : [])]);
   keepRows(result, 0, P, P);
-  next.push(...readNext(result[topk.probs], result[topk.ids], 0, P));
+  if (lastOnly) next.push(...new Array(P - 1).fill([]), ...readNext(result[topk.probs], result[topk.ids], 0, 1));
+  else next.push(...readNext(result[topk.probs], result[topk.ids], 0, P));
 
   while (ids.length < maxN) {
     const chosen = choose(next[ids.length - 1], opts, random);

@@ -116,6 +116,12 @@ describe('generation with attention', function () {
     assert.equal(cancelled.ids.length, ids.length + 2);
     assert.deepEqual(cancelled.ids, greedy.ids.slice(0, ids.length + 2));
     assert.equal(cancelled.layers[0].length, model.info.heads[0] * cancelled.ids.length ** 2);
+    // Without the prompt's per-position lists (the benchmark's attention-only mode): the same tokens and rows.
+    const lean = await generateWithAttention(model, ids, { maxNewTokens: 8, promptExpectations: false });
+    assert.deepEqual(lean.ids, greedy.ids);
+    assert.deepEqual(lean.layers, greedy.layers);
+    assert.equal(lean.next[0].length, 0);
+    assert.deepEqual(lean.next[ids.length - 1], greedy.next[ids.length - 1]);
   });
 
   it('refuses an encoder, and a prompt that leaves no room, with clear messages', async () => {
