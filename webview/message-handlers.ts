@@ -14,6 +14,9 @@ export function handleHostMessage(panel: PanelView, m: HostToWebview): void {
       panel.setStatus(m.text);
       panel.setTitle(m.title);
       break;
+    case 'generating':
+      panel.setStatus(`Writing: ${m.text}`);
+      break;
     case 'analysis':
       panel.showAnalysis(m.summary, m.sourceLabel, m.sourceText, m.first);
       break;

@@ -83,6 +83,11 @@ export class AttentionPanel extends Disposable {
   }
 
   /** Shows that a run is in progress. */
+  /** The continuation so far, while the model writes. */
+  showGenerating(text: string): void {
+    this.post({ type: 'generating', text });
+  }
+
   showLoading(title: string, text: string): void {
     this.setTitle(title);
     this.post({ type: 'loading', title, text });

@@ -2,7 +2,7 @@
 // cancelled load, watched for runaway memory, and stopped on dispose. Free of 'vscode' so tests drive it from Node.
 import { totalmem } from 'node:os';
 import { formatBytes } from '../protocol/format';
-import type { DownloadProgress, EngineApi } from '../protocol/messages';
+import type { EngineApi, EngineEvent } from '../protocol/messages';
 import { EngineError, RpcClient } from '../protocol/rpc';
 import { type EngineMode, type EngineTransport, engineModeFromEnv, startEngine } from './engine-transport';
 
@@ -63,7 +63,7 @@ export class EngineClient {
   call<K extends keyof EngineApi>(
     method: K,
     params: Params<K>,
-    onProgress?: (p: DownloadProgress) => void,
+    onProgress?: (p: EngineEvent) => void,
   ): Promise<ReturnType<EngineApi[K]>> {
     if (this.disposed) return Promise.reject(new EngineError('cancelled', 'the engine was shut down'));
     const rpc = this.start();

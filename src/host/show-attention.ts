@@ -1,6 +1,12 @@
 // The Show Attention command: selection (or current line) -> engine in the worker -> panel.
 import * as vscode from 'vscode';
-import type { AnalysisSummary, DownloadProgress, EngineErrorCode, PanelAction } from '../protocol/messages';
+import type {
+  AnalysisSummary,
+  DownloadProgress,
+  EngineErrorCode,
+  EngineEvent,
+  PanelAction,
+} from '../protocol/messages';
 import { truncationNote } from '../protocol/format';
 import { bytes } from './cost';
 import { EngineError } from '../protocol/rpc';
@@ -146,13 +152,22 @@ export class ShowAttention {
     const warm = this.client.isWarm(params);
     // Continue and Show Attention: the model writes up to maxNewTokens after the text; the panel shows prompt +
     // continuation (the engine keeps each step's rows with the KV cache).
+    let written = '';
+    const onEvent = (e: EngineEvent) => {
+      if ('file' in e) download.report(e);
+      else {
+        // Tokens stream into the panel as the model writes them.
+        written += e.token.text;
+        panel.showGenerating(written);
+      }
+    };
     const call = options.continue
       ? this.client.call(
           'generate',
           { ...analyzeOptions(settings), text, maxNewTokens: settings.maxNewTokens, temperature: settings.temperature },
-          (p) => download.report(p),
+          onEvent,
         )
-      : this.client.call('analyze', params, (p) => download.report(p));
+      : this.client.call('analyze', params, onEvent);
     const enginePid = this.client.pid;
     // A warm run paints in well under a second: the cancellable notification (whose animation competes with the
     // model for the CPU) appears only for slower runs — model loads, downloads, long texts.

@@ -239,15 +239,27 @@ export interface DownloadProgress {
   total: number;
 }
 
+/** A token the model just generated (Continue and Show Attention streams them). */
+export interface GeneratedTokenEvent {
+  token: { id: number; text: string };
+  /** 0 for the first generated token. */
+  index: number;
+}
+
+/** Something that happened while a request runs: download progress, or a generated token. */
+export type EngineEvent = DownloadProgress | GeneratedTokenEvent;
+
 /** A reply: the result or an error, as data; or an event about a request still running. */
 export type ReplyMessage =
   | { kind: 'reply'; id: number; ok: true; result: unknown }
   | { kind: 'reply'; id: number; ok: false; error: ErrorData }
-  | { kind: 'event'; id: number; event: DownloadProgress };
+  | { kind: 'event'; id: number; event: EngineEvent };
 
 /** Messages the host sends to the webview. */
 export type ToWebview =
   | { type: 'loading'; text: string; title: string }
+  /** Continue and Show Attention: the text generated so far, while the model writes. */
+  | { type: 'generating'; text: string }
   | {
       type: 'analysis';
       /** A GenerateReply after Continue and Show Attention. */

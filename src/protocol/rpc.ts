@@ -1,5 +1,5 @@
 // Request/reply over any message channel: ids, errors as data, timeouts, and failing everything on dispose.
-import type { DownloadProgress, EngineErrorCode, ErrorData, ReplyMessage, RequestMessage } from './messages';
+import type { EngineErrorCode, EngineEvent, ErrorData, ReplyMessage, RequestMessage } from './messages';
 
 /** An error that carries an engine error code; what crosses a thread is its `toData()`. */
 export class EngineError extends Error {
@@ -37,7 +37,7 @@ interface Pending {
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Restarts the timeout: a call that reports progress is alive. */
   rearm(): void;
-  onEvent?: (event: DownloadProgress) => void;
+  onEvent?: (event: EngineEvent) => void;
 }
 
 /** The calling side: `call()` returns a promise settled by `receive()` or rejected on timeout/dispose. */
@@ -55,7 +55,7 @@ export class RpcClient<Api> {
     method: K,
     params: Params<Api, K>,
     timeoutMs = 0,
-    onEvent?: (event: DownloadProgress) => void,
+    onEvent?: (event: EngineEvent) => void,
   ): Promise<Result<Api, K>> {
     const id = this.nextId++;
     return new Promise<Result<Api, K>>((resolve, reject) => {
@@ -127,7 +127,7 @@ export async function serve<Api>(
   impl: {
     [K in keyof Api]: (
       params: Params<Api, K>,
-      emit?: (event: DownloadProgress) => void,
+      emit?: (event: EngineEvent) => void,
     ) => Promise<Result<Api, K>> | Result<Api, K>;
   },
   request: RequestMessage<Api>,
@@ -136,7 +136,7 @@ export async function serve<Api>(
   try {
     const fn = impl[request.method];
     if (typeof fn !== 'function') throw new EngineError('bad-input', `unknown method ${String(request.method)}`);
-    const onEvent = emit ? (event: DownloadProgress) => emit({ kind: 'event', id: request.id, event }) : undefined;
+    const onEvent = emit ? (event: EngineEvent) => emit({ kind: 'event', id: request.id, event }) : undefined;
     const result = await (fn as (p: unknown, e?: unknown) => unknown).call(impl, request.params, onEvent);
     return { reply: { kind: 'reply', id: request.id, ok: true, result }, transfer: collectBuffers(result) };
   } catch (error) {

@@ -8,6 +8,7 @@ import type {
   AnalyzeParams,
   Direction,
   DownloadProgress,
+  EngineEvent,
   EngineApi,
   FlipScore,
   GenerateParams,
@@ -188,7 +189,7 @@ export class Engine implements Methods {
   }
 
   /** Continues the text with a causal model; the analysis covers prompt + continuation (see generation.ts). */
-  async generate(params: GenerateParams, onProgress?: (p: DownloadProgress) => void): Promise<GenerateReply> {
+  async generate(params: GenerateParams, onProgress?: (p: EngineEvent) => void): Promise<GenerateReply> {
     if (typeof params.text !== 'string' || params.text.length === 0)
       throw new EngineError('bad-input', 'There is no prompt: select the text the model should continue.');
     const maxNew = Math.floor(params.maxNewTokens);
@@ -198,6 +199,7 @@ export class Engine implements Methods {
     const model = await this.ensureModel(params, onProgress);
     const t0 = performance.now();
     const promptIds = encode(model.tokenizer, params.text);
+    const text = (id: number) => model.tokenizer.decode([id], { skip_special_tokens: false });
     const limit = Math.min(params.maxTokens ?? Infinity, model.info.maxPositions);
     if (promptIds.length + maxNew > limit)
       throw new EngineError(
@@ -221,9 +223,13 @@ export class Engine implements Methods {
       topK: params.topK,
       seed: params.seed,
       stopIds: eos,
+      // Each token goes out as soon as it is chosen (the host streams them into the panel).
+      onToken: (id, index) => {
+        onProgress?.({ token: { id, text: text(id) }, index });
+        return undefined;
+      },
     });
     const forwardMs = performance.now() - t1;
-    const text = (id: number) => model.tokenizer.decode([id], { skip_special_tokens: false });
     const top5 = (list: { id: number; p: number }[]) =>
       list.slice(0, 5).map((t) => ({ id: t.id, text: text(t.id), p: t.p }));
     const P = result.promptLength;

@@ -68,6 +68,17 @@ describe('generation with attention', function () {
     });
   }
 
+  it('streams each generated token as an event before the reply', async () => {
+    const events: { index: number; text: string }[] = [];
+    const r = await engine.generate(params('llama-tiny'), (e) => {
+      if ('token' in e) events.push({ index: e.index, text: e.token.text });
+    });
+    assert.deepEqual(
+      events,
+      r.generated.map((g, index) => ({ index, text: g.text })),
+    );
+  });
+
   it('each position has a next-token distribution (sums ≤ 1, best first), and greedy picks its top', async () => {
     const r = await engine.generate(params('llama-tiny'));
     assert.equal(r.expected.length, r.n);

@@ -219,6 +219,7 @@ describe('models from a hub (local server, hub URL layout)', function () {
     let cancelled = false;
     const reported = new Set<string>();
     const run = client.call('analyze', params('slow/bert-tiny'), (e) => {
+      if (!('file' in e)) return;
       reported.add(e.file);
       if (!cancelled && e.file === 'onnx/model.onnx' && e.loaded > 0 && e.loaded < e.total) {
         cancelled = true;
