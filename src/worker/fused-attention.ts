@@ -173,42 +173,14 @@ function recomputeAttention(
     nodes.push(onnx.NodeProto.create({ opType, input: inputs, output: [out], name: out, attribute: attrs }));
     return out;
   };
-  const ints = (values: number[]) => {
+  const constant = (t: onnx.ITensorProto) => {
     const out = name('const');
-    nodes.push(
-      onnx.NodeProto.create({
-        opType: 'Constant',
-        output: [out],
-        name: out,
-        attribute: [
-          onnx.AttributeProto.create({
-            name: 'value',
-            type: onnx.AttributeProto.AttributeType.TENSOR,
-            t: onnx.TensorProto.create({ dims: [values.length], dataType: 7, int64Data: values }),
-          }),
-        ],
-      }),
-    );
+    const value = onnx.AttributeProto.create({ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t });
+    nodes.push(onnx.NodeProto.create({ opType: 'Constant', output: [out], name: out, attribute: [value] }));
     return out;
   };
-  const floatConst = (value: number) => {
-    const out = name('const');
-    nodes.push(
-      onnx.NodeProto.create({
-        opType: 'Constant',
-        output: [out],
-        name: out,
-        attribute: [
-          onnx.AttributeProto.create({
-            name: 'value',
-            type: onnx.AttributeProto.AttributeType.TENSOR,
-            t: onnx.TensorProto.create({ dims: [], dataType: 1, floatData: [value] }),
-          }),
-        ],
-      }),
-    );
-    return out;
-  };
+  const ints = (values: number[]) => constant({ dims: [values.length], dataType: 7, int64Data: values });
+  const floatConst = (value: number) => constant({ dims: [], dataType: 1, floatData: [value] });
   const intAttr = (key: string, i: number) =>
     onnx.AttributeProto.create({ name: key, type: onnx.AttributeProto.AttributeType.INT, i });
   const intsAttr = (key: string, values: number[]) =>

@@ -8,6 +8,7 @@ import { EngineError } from '../protocol/rpc';
 import { halfToFloat } from './float16';
 import { TOPK } from './graph-surgery';
 import { feedsFor, type LoadedModel } from './model-runner';
+import { seededRandom } from './seeded-random';
 
 /** How to pick each next token. */
 export interface SamplingOptions {
@@ -42,18 +43,6 @@ export interface GenerationResult {
   next: NextTokens[];
   /** True when the KV cache was used (one token per step). */
   cached: boolean;
-}
-
-/** mulberry32: a small seeded generator, so a seed gives the same continuation every time. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function floats(t: ort.Tensor): Float32Array {
@@ -113,7 +102,7 @@ export async function generateWithAttention(
     pasts.length > 0 &&
     pasts.every((n) => session.outputNames.includes(n.replace('past_key_values', 'present')));
   const stop = new Set(opts.stopIds ?? []);
-  const random = seeded(opts.seed ?? 0);
+  const random = seededRandom(opts.seed ?? 0);
   const P = promptIds.length;
   const maxN = P + Math.max(0, opts.maxNewTokens);
   const ids = [...promptIds];

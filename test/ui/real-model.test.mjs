@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { FLAVOUR, launch, root, screenshot, showAttentionOnFirstSentence } from './workbench.mjs';
+import { choose, FLAVOUR, launch, root, screenshot, showAttentionOnFirstSentence } from './workbench.mjs';
 
 const SENTENCE = "The animal didn't cross the street because it was too tired.";
 const MODEL = join(root, 'test', 'fixtures', 'models', 'use-lite');
@@ -49,13 +49,8 @@ describe(`a real trained model in the real VS Code UI (${FLAVOUR})`, function ()
     const tokens = await panel.locator('.token').allTextContents();
     assert.equal(tokens[0], 'The', 'no [CLS]: this model has no special tokens');
     assert.ok(tokens.includes('it') && tokens.includes('animal'));
-    const choose = (id, value) =>
-      panel.locator(`#${id}`).evaluate((sel, v) => {
-        sel.value = v;
-        sel.dispatchEvent(new Event('change'));
-      }, value);
-    await choose('layer', '1');
-    await choose('head', '3');
+    await choose(panel, 'layer', '1');
+    await choose(panel, 'head', '3');
     await panel.locator('#heatmap[aria-label*="layer 2, head 4"]').waitFor({ timeout: 20_000 });
     await panel.locator('.token', { hasText: /^it$/ }).first().hover();
     await panel.locator('.barlist li .barname').first().waitFor({ timeout: 10_000 });
@@ -66,18 +61,13 @@ describe(`a real trained model in the real VS Code UI (${FLAVOUR})`, function ()
   });
 
   it('head search from "it" to "animal" ranks the heads as the engine does, beside the rollout', async () => {
-    const choose = (id, value) =>
-      panel.locator(`#${id}`).evaluate((sel, v) => {
-        sel.value = v;
-        sel.dispatchEvent(new Event('change'));
-      }, value);
-    await choose('layer', 'r1');
+    await choose(panel, 'layer', 'r1');
     await panel.locator('#heatmap[aria-label*="rollout through layer 2"]').waitFor({ timeout: 20_000 });
     const tokens = await panel.locator('.token').allTextContents();
     const from = tokens.indexOf('it');
     const to = tokens.indexOf('animal');
-    await choose('search-from', String(from));
-    await choose('search-to', String(to));
+    await choose(panel, 'search-from', String(from));
+    await choose(panel, 'search-to', String(to));
     await panel.locator('#search-go').click();
     await panel.locator('.rank').first().waitFor({ timeout: 20_000 });
     const ranked = await panel

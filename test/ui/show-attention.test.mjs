@@ -1,6 +1,6 @@
 // UI tests from a user's point of view: the real workbench in Chromium, driven by keyboard and mouse.
 import { strict as assert } from 'node:assert';
-import { FLAVOUR, launch, screenshot, showAttentionOnFirstSentence, VSIX } from './workbench.mjs';
+import { choose, FLAVOUR, launch, screenshot, showAttentionOnFirstSentence, VSIX } from './workbench.mjs';
 
 const SENTENCE = "The animal didn't cross the street because it was too tired.";
 
@@ -64,16 +64,11 @@ describe(`Show Attention in the real VS Code UI (${FLAVOUR})`, function () {
   });
 
   it('rollout and head search work in the real panel', async () => {
-    const choose = (id, value) =>
-      panel.locator(`#${id}`).evaluate((sel, v) => {
-        sel.value = v;
-        sel.dispatchEvent(new Event('change'));
-      }, value);
-    await choose('layer', 'r1');
+    await choose(panel, 'layer', 'r1');
     await panel.locator('#heatmap[aria-label*="rollout through layer 2"]').waitFor({ timeout: 20_000 });
     const tokens = await panel.locator('.token').allTextContents();
-    await choose('search-from', String(tokens.indexOf('it')));
-    await choose('search-to', String(tokens.indexOf('animal')));
+    await choose(panel, 'search-from', String(tokens.indexOf('it')));
+    await choose(panel, 'search-to', String(tokens.indexOf('animal')));
     await panel.locator('#search-go').click();
     await panel.locator('.rank').first().waitFor({ timeout: 20_000 });
     assert.equal(await panel.locator('.rank').count(), 6, 'every layer × head of the fixture ranked');

@@ -62,3 +62,11 @@ export async function showAttentionOnFirstSentence(page) {
   await runCommand(page, 'Attention Lens: Show Attention', 'Show Attention');
   return page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
 }
+
+/** Sets a select of the panel (by id) to `value` as a user's choice would (a change event). */
+export function choose(panel, id, value) {
+  return panel.locator(`#${id}`).evaluate((sel, v) => {
+    sel.value = v;
+    sel.dispatchEvent(new Event('change'));
+  }, value);
+}

@@ -2,18 +2,10 @@
 // scripts/fuzz-surgery.ts (the bigger run).
 import { EngineError } from '../../src/protocol/rpc';
 import { exposeAttention } from '../../src/worker/graph-surgery';
+import { seededRandom } from '../../src/worker/seeded-random';
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG (the engine's own). */
+export const prng = seededRandom;
 
 /** One mutated copy: truncation, byte flips (mostly in the graph structure near the start), insertions, deletions. */
 export function mutate(original: Uint8Array, random: () => number): { bytes: Uint8Array; how: string } {
