@@ -179,6 +179,11 @@ export class ShowAttention {
         (progress, token) => {
           download.attach(progress, `running ${settings.model}…`);
           token.onCancellationRequested(() => {
+            // Continuing on a loaded model: stop after the current step and show what was written so far.
+            if (options.continue && warm) {
+              void this.client.call('stopGenerating', {});
+              return;
+            }
             if (!warm) {
               void this.client
                 .restart('cancelled')

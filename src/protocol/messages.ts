@@ -178,6 +178,8 @@ export interface EngineApi {
   analyze(params: AnalyzeParams): AnalysisReply;
   /** Continues the text with a causal model and analyses prompt + continuation. */
   generate(params: GenerateParams): GenerateReply;
+  /** Ends a running generate after its current step; it replies with what was written so far. Served at once. */
+  stopGenerating(params: Record<string, never>): { stopping: boolean };
   slice(params: { analysisId: number; layer: number; head: HeadSelector }): SliceReply;
   thumbnails(params: { analysisId: number; size: number }): ThumbnailsReply;
   rows(params: { analysisId: number; layer: number; index: number; direction: Direction }): RowsReply;

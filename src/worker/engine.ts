@@ -188,6 +188,15 @@ export class Engine implements Methods {
     }
   }
 
+  /** Set by stopGenerating: the running generate ends after its current step and replies with what it has. */
+  private stopRequested = false;
+  private generating = false;
+
+  async stopGenerating(_params: Record<string, never> = {}): Promise<{ stopping: boolean }> {
+    this.stopRequested = this.generating;
+    return { stopping: this.generating };
+  }
+
   /** Continues the text with a causal model; the analysis covers prompt + continuation (see generation.ts). */
   async generate(params: GenerateParams, onProgress?: (p: EngineEvent) => void): Promise<GenerateReply> {
     if (typeof params.text !== 'string' || params.text.length === 0)
@@ -217,6 +226,8 @@ export class Engine implements Methods {
     const eos = [model.config.eos_token_id, (model.tokenizer as unknown as { eos_token_id?: number }).eos_token_id]
       .flat()
       .filter((x): x is number => typeof x === 'number');
+    this.stopRequested = false;
+    this.generating = true;
     const result = await generateWithAttention(model, promptIds, {
       maxNewTokens: maxNew,
       temperature: params.temperature,
@@ -225,9 +236,12 @@ export class Engine implements Methods {
       stopIds: eos,
       // Each token goes out as soon as it is chosen (the host streams them into the panel).
       onToken: (id, index) => {
+        if (this.stopRequested) return false;
         onProgress?.({ token: { id, text: text(id) }, index });
         return undefined;
       },
+    }).finally(() => {
+      this.generating = false;
     });
     const forwardMs = performance.now() - t1;
     const top5 = (list: { id: number; p: number }[]) =>

@@ -25,6 +25,11 @@ listen((message) => {
     void engine.dispose().finally(() => process.exit(0));
     return;
   }
+  // A stop must reach a generate that is still running, so it does not wait its turn.
+  if (message.method === 'stopGenerating') {
+    void serve<EngineApi>(engine, message).then(({ reply }) => send(reply));
+    return;
+  }
   queue = queue.then(async () => {
     const { reply, transfer } = await serve<EngineApi>(engine, message, (event) => send(event));
     send(reply, transfer);

@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
+import { EngineClient } from '../../src/host/engine-client';
 import { Engine } from '../../src/worker/engine';
 import { generateWithAttention } from '../../src/worker/generation';
 import { encode } from '../../src/worker/tokenize';
@@ -77,6 +78,27 @@ describe('generation with attention', function () {
       events,
       r.generated.map((g, index) => ({ index, text: g.text })),
     );
+  });
+
+  it('stopGenerating ends a running generate after its step; the reply holds what was written', async () => {
+    const client = new EngineClient(join(__dirname, '..', '..', 'dist', 'worker.js'));
+    try {
+      await client.call('generate', { ...params('llama-tiny'), maxNewTokens: 2 }); // loads the model
+      let stopAsked = false;
+      const reply = await client.call('generate', { ...params('llama-tiny'), maxNewTokens: 200 }, (e) => {
+        if ('token' in e && e.index === 2 && !stopAsked) {
+          stopAsked = true;
+          void client.call('stopGenerating', {});
+        }
+      });
+      assert.ok(stopAsked);
+      assert.ok(reply.generated.length >= 3 && reply.generated.length < 200, `stopped after ${reply.generated.length}`);
+      assert.equal(reply.n, reply.promptTokens + reply.generated.length);
+      const idle = await client.call('stopGenerating', {});
+      assert.equal(idle.stopping, false, 'nothing to stop once it is done');
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('each position has a next-token distribution (sums ≤ 1, best first), and greedy picks its top', async () => {
