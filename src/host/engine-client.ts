@@ -12,6 +12,9 @@ import { type EngineMode, type EngineTransport, engineModeFromEnv, startEngine }
  */
 const TIMEOUTS: Partial<Record<keyof EngineApi, number>> = {
   analyze: 10 * 60_000,
+  // Each generated token is a progress event, so this is the longest a single step (or the model's load) may take.
+  generate: 10 * 60_000,
+  stopGenerating: 10_000,
   countTokens: 60_000,
   slice: 60_000,
   thumbnails: 60_000,
