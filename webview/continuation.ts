@@ -9,16 +9,18 @@ export function generationOf(s: AnalysisSummary | undefined): GenerateReply | un
   return s && 'generated' in s ? (s as GenerateReply) : undefined;
 }
 
-/** "The model continued: …" with Insert, or nothing for a plain analysis. */
+/** "The model continued: …" with Insert; for a causal model's plain analysis, a Continue button; else nothing. */
 export function renderContinuation(
   host: HTMLElement,
   s: AnalysisSummary,
-  post: (action: 'insertContinuation') => void,
+  post: (action: 'insertContinuation' | 'continue') => void,
 ): void {
   const g = generationOf(s);
-  host.hidden = !g;
+  host.hidden = !g && s.model.kind !== 'causal';
   if (!g) {
-    host.replaceChildren();
+    const button = s.model.kind === 'causal' ? actionButtons(['continue'], () => post('continue')) : undefined;
+    const line = el('p', { class: 'hint' }, 'Let the model write on from this text and see what it attends to:');
+    host.replaceChildren(...(button ? [line, button] : []));
     return;
   }
   const text = g.generated.map((t) => t.text).join('');

@@ -9,6 +9,7 @@ const ACTION_LABELS: Record<PanelAction, string> = {
   retry: 'Try Again',
   showLog: 'Show Log',
   insertContinuation: 'Insert Continuation',
+  continue: 'Continue',
 };
 
 /** A row of buttons for the error box, the first one primary; `run` hears which was clicked. */

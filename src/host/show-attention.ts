@@ -211,13 +211,15 @@ export class ShowAttention {
         version: startVersion,
         baseOffset: doc.offsetAt(range.start),
       });
-      if ('generated' in reply) {
-        const continuation = reply.generated.map((g) => g.text).join('');
+      const continuation = 'generated' in reply ? reply.generated.map((g) => g.text).join('') : '';
+      shown.onAction = (action) => {
         // Insert puts the continuation after the analysed text, as one edit (one undo step).
-        shown.onAction = (action) => {
-          if (action === 'insertContinuation') void insertAfter(doc.uri, range.end, startVersion, continuation);
-          else void this.runAction(action, options);
-        };
+        if (action === 'insertContinuation') void insertAfter(doc.uri, range.end, startVersion, continuation);
+        // The panel's Continue: the same text, selected again in its editor, continued by the model.
+        else if (action === 'continue') void this.continueFrom(doc.uri, range, startVersion);
+        else void this.runAction(action, options);
+      };
+      if ('generated' in reply) {
         this.log.appendLine(
           `[generate] ${reply.generated.length} tokens${reply.cached ? ' (KV cache)' : ''}: ${JSON.stringify(continuation)}`,
         );
@@ -262,6 +264,26 @@ export class ShowAttention {
       });
       return undefined;
     }
+  }
+
+  /** Selects the analysed range in its editor again and runs Continue and Show Attention on it. */
+  private async continueFrom(uri: vscode.Uri, range: vscode.Range, version: number): Promise<void> {
+    const doc = await vscode.workspace.openTextDocument(uri);
+    if (doc.version !== version) {
+      void vscode.window.showWarningMessage(
+        'Attention Lens: the text changed since this analysis; select it again and run Continue and Show Attention.',
+      );
+      return;
+    }
+    const column =
+      vscode.window.visibleTextEditors.find((e) => e.document === doc)?.viewColumn ?? vscode.ViewColumn.One;
+    const editor = await vscode.window.showTextDocument(doc, {
+      viewColumn: column,
+      preserveFocus: false,
+      preview: false,
+    });
+    editor.selection = new vscode.Selection(range.start, range.end);
+    await this.execute({ continue: true });
   }
 
   /** The panel's error-box buttons. */

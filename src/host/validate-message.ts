@@ -15,7 +15,8 @@ export function validateFromWebview(m: unknown, summary: AnalysisSummary | undef
         msg.action === 'openSettings' ||
         msg.action === 'showLog' ||
         msg.action === 'retry' ||
-        msg.action === 'insertContinuation'
+        msg.action === 'insertContinuation' ||
+        msg.action === 'continue'
         ? { type: 'action', action: msg.action }
         : undefined;
     case 'view':

@@ -290,7 +290,7 @@ export type PanelApi = Pick<EngineApi, 'slice' | 'rows' | 'thumbnails' | 'rankHe
 export type HostToWebview = ToWebview | ReplyMessage;
 
 /** A way forward the panel's error box offers; the host runs it. */
-export type PanelAction = 'selectModel' | 'openSettings' | 'showLog' | 'retry' | 'insertContinuation';
+export type PanelAction = 'selectModel' | 'openSettings' | 'showLog' | 'retry' | 'insertContinuation' | 'continue';
 
 /** Messages the webview sends to the host: notifications, and requests of the panel API. */
 export type WebviewToHost = FromWebview | RequestMessage<PanelApi>;

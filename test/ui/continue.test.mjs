@@ -2,6 +2,8 @@
 // pizza because", the generated tokens are marked in the panel, a generated token shows what the model expected
 // there, and Insert puts the continuation into the editor after the selection.
 import { strict as assert } from 'node:assert';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FLAVOUR, launch, root, runCommand, screenshot } from './workbench.mjs';
 
@@ -11,7 +13,11 @@ describe(`Continue and Show Attention (${FLAVOUR})`, function () {
   let page;
 
   before(async () => {
+    // A copy of the workspace: Insert edits sentences.txt, which the other suites read.
+    const folder = mkdtempSync(join(tmpdir(), 'al-continue-'));
+    cpSync(join(root, 'test', 'fixtures', 'workspace'), folder, { recursive: true });
     vscode = await launch({
+      folder,
       settings: {
         'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'llama-tiny'),
         'attentionLens.maxNewTokens': 6,
@@ -60,5 +66,23 @@ describe(`Continue and Show Attention (${FLAVOUR})`, function () {
       { timeout: 10_000 },
     );
     assert.ok(((await line.textContent()) ?? '').includes('because'), 'the continuation follows the selection');
+  });
+
+  it("the panel's Continue button continues an analysed text", async () => {
+    await page.locator('.view-line', { hasText: 'Arjun ate' }).first().click();
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Control+Shift+ArrowRight');
+    // The key binding, not the palette: the palette lists the recently used "Continue and Show Attention" first.
+    await page.keyboard.press('Control+Alt+A');
+    const panel = page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
+    const button = panel.getByText('Continue', { exact: true });
+    await button.waitFor({ timeout: 60_000 });
+    assert.equal(await panel.locator('.token.generated').count(), 0, 'a plain analysis first');
+    await button.click();
+    await panel.locator('.token.generated').first().waitFor({ timeout: 60_000 });
+    const squash = (t) => t.replace(/\s/g, '');
+    const tokens = await panel.locator('.token:not(.generated)').allTextContents();
+    assert.equal(squash(tokens.join('')), 'Arjunatethe', 'the analysed text is the prompt');
+    assert.equal(await panel.locator('.token.generated').count(), 6);
   });
 });
