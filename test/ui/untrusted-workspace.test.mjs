@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FLAVOUR, launch, root, screenshot } from './workbench.mjs';
+import { FLAVOUR, launch, root, runCommand, screenshot } from './workbench.mjs';
 
 describe(`an untrusted workspace (${FLAVOUR})`, function () {
   this.timeout(180_000);
@@ -55,14 +55,7 @@ describe(`an untrusted workspace (${FLAVOUR})`, function () {
     await item.waitFor({ timeout: 60_000 });
     assert.match(await item.textContent(), /4 tok · N² = 16/);
     // The extension host is alive and still answers: the command palette runs an Attention Lens command.
-    await page.keyboard.press('F1');
-    await page.locator('.quick-input-widget input').waitFor();
-    await page.keyboard.type('Attention Lens: Show Attention');
-    await page
-      .locator('.quick-input-list .monaco-list-row', { hasText: 'Show Attention' })
-      .first()
-      .waitFor({ timeout: 30_000 });
-    await page.keyboard.press('Enter');
+    await runCommand(page, 'Attention Lens: Show Attention', 'Show Attention');
     const panel = page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
     await panel.locator('.token').nth(2).waitFor({ timeout: 120_000 });
     assert.deepEqual((await panel.locator('.token').allTextContents()).slice(0, 2), ['[CLS]', 'The']);

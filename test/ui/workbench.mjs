@@ -45,8 +45,13 @@ export async function runCommand(page, title, listed = title) {
   await page.keyboard.press('F1');
   await page.locator('.quick-input-widget input').waitFor();
   await page.keyboard.type(title);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: listed }).first().waitFor({ timeout: 30_000 });
-  await page.keyboard.press('Enter');
+  // The row whose label is exactly the command: "Show Attention" also matches "Continue and Show Attention".
+  const exact = new RegExp(`(^|: )${listed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const row = page.locator('.quick-input-list .monaco-list-row', {
+    has: page.locator('.label-name', { hasText: exact }),
+  });
+  await row.first().waitFor({ timeout: 30_000 });
+  await row.first().click();
 }
 
 /** Opens sentences.txt, selects its first line and runs Show Attention; resolves to the panel's frame. */
