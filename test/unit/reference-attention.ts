@@ -142,6 +142,14 @@ export function referenceValues(file: string, ids: number[], kind: 'encoder' | '
   return linear(x, ids.length, d, w, 'layer.0.attention.value', false);
 }
 
+/** A numerically stable softmax of one row of scores (−Infinity for masked keys). */
+export function softmax(scores: number[]): number[] {
+  const max = Math.max(...scores);
+  const e = scores.map((s) => Math.exp(s - max));
+  const sum = e.reduce((p, c) => p + c, 0);
+  return e.map((v) => v / sum);
+}
+
 /** Layer-0 attention [heads][N][N] for token ids, as the fixture graph defines it. */
 export function referenceLayer0(
   file: string,
@@ -173,10 +181,7 @@ export function referenceLayer0(
         if (qq && kq) s = f(s * f(qq.scale * kq.scale));
         scores.push(opts.kind === 'causal' && j > i ? -Infinity : s / Math.sqrt(dh));
       }
-      const max = Math.max(...scores);
-      const e = scores.map((s) => Math.exp(s - max));
-      const sum = e.reduce((p, c) => p + c, 0);
-      rows.push(e.map((v) => v / sum));
+      rows.push(softmax(scores));
     }
     out.push(rows);
   }

@@ -2,6 +2,7 @@
 // weights: embeddings (× √D for Gemma), RMSNorm (w or 1 + w), Q and K projections (fp32, fp16 or q4-dequantised),
 // rotary position embeddings, grouped-query heads, 1/√d scaling, softcapping, causal / sliding-window / padding masks.
 import type { Weights } from './onnx-weights';
+import { softmax } from './reference-attention';
 
 export interface LlamaRefOptions {
   heads: number;
@@ -117,10 +118,7 @@ export function referenceLlamaLayer0(w: Weights, ids: number[], o: LlamaRefOptio
         const visible = j <= i && (!o.slidingWindow || j > i - o.slidingWindow) && (o.mask?.[j] ?? 1) === 1;
         scores.push(visible ? s : Number.NEGATIVE_INFINITY);
       }
-      const max = Math.max(...scores);
-      const e = scores.map((s) => Math.exp(s - max));
-      const sum = e.reduce((p, c) => p + c, 0);
-      rows.push(e.map((v) => v / sum));
+      rows.push(softmax(scores));
     }
     out.push(rows);
   }
