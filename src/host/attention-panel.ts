@@ -59,7 +59,7 @@ export class AttentionPanel extends Disposable {
   }
 
   /** Shows the panel (creating it beside the editor if needed). */
-  static show(extensionUri: vscode.Uri, client: EngineClient): AttentionPanel {
+  static show(extensionUri: vscode.Uri, client: EngineClient, besideColumn?: vscode.ViewColumn): AttentionPanel {
     if (AttentionPanel.current) {
       // Revealing a panel already in view still relayouts the workbench: skip it.
       if (!AttentionPanel.current.panel.visible) AttentionPanel.current.panel.reveal(undefined, true);
@@ -68,7 +68,9 @@ export class AttentionPanel extends Disposable {
     const panel = vscode.window.createWebviewPanel(
       PANEL_VIEW_TYPE,
       'Attention Lens',
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      // Beside the analysed editor itself: "Beside" follows whichever group is active at that moment, which races
+      // with an editor just shown (the walkthrough's sample opened from the Welcome page).
+      { viewColumn: besideColumn ? besideColumn + 1 : vscode.ViewColumn.Beside, preserveFocus: true },
       webviewOptions(extensionUri),
     );
     AttentionPanel.current = new AttentionPanel(panel, extensionUri, client);

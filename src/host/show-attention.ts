@@ -124,7 +124,7 @@ export class ShowAttention {
     const settings = readSettings();
     const myRun = ++this.run;
     const title = titleOf(text);
-    const panel = AttentionPanel.show(this.extensionUri, this.client);
+    const panel = AttentionPanel.show(this.extensionUri, this.client, editor.viewColumn);
     panel.showLoading(
       title,
       options.continue
