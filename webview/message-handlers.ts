@@ -15,7 +15,10 @@ export function handleHostMessage(panel: PanelView, m: HostToWebview): void {
       panel.setTitle(m.title);
       break;
     case 'generating':
-      panel.setStatus(`Writing: ${m.text}`);
+      panel.onGenerating(m.text, m.token);
+      break;
+    case 'liveRows':
+      panel.onLiveRows(m.live);
       break;
     case 'analysis':
       panel.showAnalysis(m.summary, m.sourceLabel, m.sourceText, m.first);

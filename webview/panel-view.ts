@@ -6,6 +6,7 @@ import type {
   Direction,
   FlipScore,
   HeadSelector,
+  LiveRowsEvent,
   PanelAction,
   PanelApi,
   RowsReply,
@@ -20,6 +21,7 @@ import { renderFocusBars } from './focus-bars';
 import { HeadSearch } from './head-search';
 import { Heatmap } from './heatmap';
 import { LatestRequest } from './latest-request';
+import { LiveWriting } from './live-writing';
 import { focusDistribution, keepTopMass, normaliseRows, renormalise } from './row-math';
 import { markSelectedThumb, renderThumbnailGrid } from './thumbnail-grid';
 import { TokenView } from './token-view';
@@ -84,6 +86,7 @@ export class PanelView {
   private readonly search: HeadSearch;
   readonly tokens: TokenView;
   readonly heatmap: Heatmap;
+  private readonly writing: LiveWriting;
   /** The panel API on the host: the engine's own request/reply dialect (ids, errors as data, timeouts). */
   readonly rpc = new RpcClient<PanelApi>((m) => vscode.postMessage(m));
   // A fast user may ask again before an answer comes: only the answer to the newest wish is drawn.
@@ -193,6 +196,34 @@ export class PanelView {
       (i) => this.clickToken(i),
     );
     this.heatmap = new Heatmap(this.matrixWrap, () => Math.max(200, Math.min(600, this.matrixWrap.clientWidth || 420)));
+    this.writing = new LiveWriting(this.tokens, this.heatmap);
+  }
+
+  /** Continue and Show Attention, while the model writes: the watched head's newest rows. */
+  onLiveRows(live: LiveRowsEvent['live']): void {
+    if (live.tokens) {
+      this.app.classList.remove('stale');
+      this.app.classList.add('writing');
+      this.continuation.hidden = true;
+      this.slices.reset();
+      this.rows.reset();
+    }
+    this.writing.addRows(live);
+    const head = typeof live.head === 'number' ? `head ${live.head}` : `${live.head} of heads`;
+    this.meta.textContent = `Writing · layer ${live.layer}, ${head} · the matrix grows a row per token · N = ${this.writing.count}`;
+  }
+
+  /** Continue and Show Attention: the continuation so far and its newest token. */
+  onGenerating(text: string, token: { text: string; index: number }): void {
+    this.setStatus(`Writing: ${text}`);
+    this.writing.addToken(token);
+  }
+
+  /** The live view ends (an analysis or an error took over); the strip and matrix show the analysis again. */
+  private endWriting(): void {
+    if (!this.app.classList.contains('writing')) return;
+    this.app.classList.remove('writing');
+    this.writing.reset();
   }
 
   /** Shows the chosen views; hidden ones keep their state, and hover links the visible ones as before. */
@@ -215,6 +246,7 @@ export class PanelView {
 
   /** A new analysis: tokens at once, the first matrix from `first` when the host guessed the view, else asked for. */
   showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: string | undefined, first?: FirstView): void {
+    this.endWriting();
     const state = this.state;
     const sameModel = state.summary?.model.id === s.model.id;
     this.app.classList.remove('stale');
@@ -312,6 +344,17 @@ export class PanelView {
    * box offers the ways forward (the host runs them).
    */
   onRunFailed(title: string, message: string, actions: PanelAction[]): void {
+    if (this.app.classList.contains('writing')) {
+      // The live view replaced the earlier analysis's chips and matrix: put them back (greyed below).
+      this.endWriting();
+      if (this.state.summary) {
+        this.renderTokens();
+        this.reprocess();
+        renderContinuation(this.continuation, this.state.summary, (action) =>
+          vscode.postMessage({ type: 'action', action }),
+        );
+      }
+    }
     this.slices.reset();
     this.rows.reset();
     this.setTitle(title);

@@ -6,14 +6,14 @@ import { DTYPES, isDtypeChoice } from '../protocol/dtypes';
 import type { AnalysisSummary, GenerateReply } from '../protocol/messages';
 import { once } from 'node:events';
 import { attentionJsonChunks } from '../protocol/attention-json';
-import { truncationNote } from '../protocol/format';
+import { continuationText, truncationNote } from '../protocol/format';
 import { EngineError } from '../protocol/rpc';
 import { Engine } from '../worker/engine';
 
 const USAGE =
   'usage: attention-lens analyze --model <hub id | folder> (--text "<text>" | --file <path>) [--dtype auto|fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4] ' +
   '[--layer L --head H | --all | --rollout [--layer L]] [--rank-heads <query-index> <key-index>] ' +
-  '[--generate N [--temperature T --top-k K --seed S]] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
+  '[--generate N [--temperature T --top-k K --seed S --stop TEXT…]] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
 
 /** Exit with a one-line message, never a stack trace, for user errors. */
 function fail(message: string, code = 1): never {
@@ -56,6 +56,7 @@ async function main(argv: string[]): Promise<void> {
     temperature: { type: 'string' },
     'top-k': { type: 'string' },
     seed: { type: 'string' },
+    stop: { type: 'string', multiple: true },
   } as const;
   let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
   try {
@@ -81,8 +82,8 @@ async function main(argv: string[]): Promise<void> {
   const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
   if (temperature !== undefined && !(temperature >= 0 && temperature <= 10))
     fail(`--temperature must be a number from 0 (greedy) to 10, got "${values.temperature}"`);
-  if (newTokens === undefined && (values.temperature ?? values['top-k'] ?? values.seed) !== undefined)
-    fail(`--temperature, --top-k and --seed go with --generate. ${USAGE}`);
+  if (newTokens === undefined && (values.temperature ?? values['top-k'] ?? values.seed ?? values.stop) !== undefined)
+    fail(`--temperature, --top-k, --seed and --stop go with --generate. ${USAGE}`);
 
   const engine = new Engine();
   try {
@@ -104,6 +105,7 @@ async function main(argv: string[]): Promise<void> {
             temperature,
             topK: intArg(values['top-k'], 'top-k'),
             seed: intArg(values.seed, 'seed'),
+            stopSequences: values.stop,
           });
     // --rollout: through --layer, or the last layer by default.
     const layer = layerArg ?? (values.rollout ? summary.model.layers - 1 : 0);
@@ -145,7 +147,7 @@ async function main(argv: string[]): Promise<void> {
     } else {
       const s = await engine.slice({ analysisId: summary.analysisId, layer, head: selector });
       if ('generated' in summary)
-        process.stdout.write(`continuation: ${JSON.stringify(summary.generated.map((g) => g.text).join(''))}\n`);
+        process.stdout.write(`continuation: ${JSON.stringify(continuationText(summary))} (${summary.stoppedBy})\n`);
       process.stdout.write(table(summary, new Float32Array(s.buffer), layer, values.rollout ? 'rollout' : head));
     }
   } finally {

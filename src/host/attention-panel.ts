@@ -1,6 +1,7 @@
 // The webview panel: one per window, reused by every Show Attention run, restored after a reload.
 import * as vscode from 'vscode';
 import type {
+  LiveRowsEvent,
   AnalysisReply,
   AnalysisSummary,
   FlipScore,
@@ -84,12 +85,17 @@ export class AttentionPanel extends Disposable {
     return AttentionPanel.current;
   }
 
-  /** Shows that a run is in progress. */
-  /** The continuation so far, while the model writes. */
-  showGenerating(text: string): void {
-    this.post({ type: 'generating', text });
+  /** The continuation so far, while the model writes, with the newest token. */
+  showGenerating(text: string, token: { text: string; index: number }): void {
+    this.post({ type: 'generating', text, token });
   }
 
+  /** The watched head's newest rows, while the model writes (the panel's matrix grows). */
+  showLiveRows(live: LiveRowsEvent['live']): void {
+    this.post({ type: 'liveRows', live });
+  }
+
+  /** Shows that a run is in progress. */
   showLoading(title: string, text: string): void {
     this.setTitle(title);
     this.post({ type: 'loading', title, text });

@@ -10,6 +10,8 @@ export interface LensSettings {
   /** Continue and Show Attention: tokens to generate, and the sampling temperature (0 = greedy). */
   maxNewTokens: number;
   temperature: number;
+  /** Texts that end a continuation (besides the model's end of sequence). */
+  stopSequences: string[];
   allowRemote: boolean;
   statusBar: boolean;
   /** Largest size of all attention maps of one analysis, in bytes. */
@@ -58,6 +60,9 @@ export function readSettings(): LensSettings {
     maxTokens: Math.max(2, c.get<number>('maxTokens', 512)),
     maxNewTokens: Math.max(1, Math.min(1024, Math.floor(c.get<number>('maxNewTokens', 32)))),
     temperature: Math.max(0, Math.min(10, c.get<number>('temperature', 0))),
+    stopSequences: (c.get<unknown[]>('stopSequences', []) ?? [])
+      .filter((x): x is string => typeof x === 'string' && x.length > 0)
+      .slice(0, 16),
     allowRemote: c.get<boolean>('allowRemoteModels', true),
     statusBar: c.get<boolean>('statusBar.enabled', true),
     cacheDir: c.get<string>('cacheDir', '').trim() || defaultCacheDir,

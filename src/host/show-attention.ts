@@ -7,7 +7,7 @@ import type {
   EngineEvent,
   PanelAction,
 } from '../protocol/messages';
-import { truncationNote } from '../protocol/format';
+import { continuationText, truncationNote } from '../protocol/format';
 import { bytes } from './cost';
 import { EngineError } from '../protocol/rpc';
 import { AttentionPanel } from './attention-panel';
@@ -155,16 +155,24 @@ export class ShowAttention {
     let written = '';
     const onEvent = (e: EngineEvent) => {
       if ('file' in e) download.report(e);
+      else if ('live' in e) panel.showLiveRows(e.live);
       else {
         // Tokens stream into the panel as the model writes them.
         written += e.token.text;
-        panel.showGenerating(written);
+        panel.showGenerating(written, { text: e.token.text, index: e.index });
       }
     };
     const call = options.continue
       ? this.client.call(
           'generate',
-          { ...analyzeOptions(settings), text, maxNewTokens: settings.maxNewTokens, temperature: settings.temperature },
+          {
+            ...analyzeOptions(settings),
+            text,
+            maxNewTokens: settings.maxNewTokens,
+            temperature: settings.temperature,
+            stopSequences: settings.stopSequences,
+            watch: params.firstView,
+          },
           onEvent,
         )
       : this.client.call('analyze', params, onEvent);
@@ -211,7 +219,7 @@ export class ShowAttention {
         version: startVersion,
         baseOffset: doc.offsetAt(range.start),
       });
-      const continuation = 'generated' in reply ? reply.generated.map((g) => g.text).join('') : '';
+      const continuation = 'generated' in reply ? continuationText(reply) : '';
       shown.onAction = (action) => {
         // Insert puts the continuation after the analysed text, as one edit (one undo step).
         if (action === 'insertContinuation') void insertAfter(doc.uri, range.end, startVersion, continuation);

@@ -52,6 +52,8 @@ export async function* attentionJsonChunks(
   if ('generated' in s) {
     const g = s as GenerateReply;
     head.promptTokens = g.promptTokens;
+    head.stoppedBy = g.stoppedBy;
+    if (g.stopSequence !== undefined) head.stopSequence = g.stopSequence;
     head.generated = g.generated.map((t) => ({ ...t, topk: t.topk.map((k) => ({ ...k, p: round(k.p) })) }));
   }
   if (req.ranking) head.heads = req.ranking.map((h) => ({ layer: h.layer, head: h.head, weight: round(h.weight) }));

@@ -23,3 +23,10 @@ export function truncationNote(
       : `the first ${s.analysedChars.toLocaleString('en-US')}`;
   return `The text is longer than the ${s.n} tokens analysed at once: showing ${part} of ${s.totalChars.toLocaleString('en-US')} characters.`;
 }
+
+/** The text a continuation adds: its tokens joined, cut before the stop sequence that ended it (if one did). */
+export function continuationText(g: { generated: { text: string }[]; stopSequence?: string }): string {
+  const text = g.generated.map((t) => t.text).join('');
+  const at = g.stopSequence ? text.indexOf(g.stopSequence) : -1;
+  return at >= 0 ? text.slice(0, at) : text;
+}

@@ -32,7 +32,14 @@ export interface GenerateParams extends AnalyzeParams {
   temperature?: number;
   topK?: number;
   seed?: number;
+  /** Texts that end the continuation once the generated text contains one (besides the model's end of sequence). */
+  stopSequences?: string[];
+  /** The head whose matrix the panel grows row by row while the model writes (LiveRowsEvent). */
+  watch?: { layer: number; head: HeadSelector };
 }
+
+/** Why a continuation ended: the token limit, the model's end of sequence, a stop sequence, or the user. */
+export type StopReason = 'length' | 'eos' | 'stop-sequence' | 'cancelled';
 
 /** An analysis of prompt + continuation, with what the model expected at every position. */
 export interface GenerateReply extends AnalysisSummary {
@@ -43,6 +50,9 @@ export interface GenerateReply extends AnalysisSummary {
   expected: NextToken[][];
   /** True when the KV cache was used (one token's rows per step). */
   cached: boolean;
+  stoppedBy: StopReason;
+  /** The stop sequence that ended it (Insert leaves it out). */
+  stopSequence?: string;
 }
 
 /** What the engine knows about the loaded model. */
@@ -248,8 +258,25 @@ export interface GeneratedTokenEvent {
   index: number;
 }
 
-/** Something that happened while a request runs: download progress, or a generated token. */
-export type EngineEvent = DownloadProgress | GeneratedTokenEvent;
+/**
+ * Rows [from, to) of the watched head's matrix while the model writes: row q holds q + 1 weights (causal), padded
+ * with zeros to `to` columns. The first event carries the prompt's rows and tokens; then one row per new token.
+ */
+export interface LiveRowsEvent {
+  live: {
+    layer: number;
+    head: HeadSelector;
+    from: number;
+    to: number;
+    /** (to − from) × to float32. */
+    buffer: ArrayBuffer;
+    /** With the prompt's rows: the prompt's tokens. */
+    tokens?: TokenInfo[];
+  };
+}
+
+/** Something that happened while a request runs: download progress, a generated token, or its attention rows. */
+export type EngineEvent = DownloadProgress | GeneratedTokenEvent | LiveRowsEvent;
 
 /** A reply: the result or an error, as data; or an event about a request still running. */
 export type ReplyMessage =
@@ -261,7 +288,9 @@ export type ReplyMessage =
 export type ToWebview =
   | { type: 'loading'; text: string; title: string }
   /** Continue and Show Attention: the text generated so far, while the model writes. */
-  | { type: 'generating'; text: string }
+  | { type: 'generating'; text: string; token: { text: string; index: number } }
+  /** Continue and Show Attention: the watched head's newest rows, so the matrix grows as the model writes. */
+  | { type: 'liveRows'; live: LiveRowsEvent['live'] }
   | {
       type: 'analysis';
       /** A GenerateReply after Continue and Show Attention. */

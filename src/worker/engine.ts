@@ -26,6 +26,7 @@ import { EngineError } from '../protocol/rpc';
 import { AttentionStore, ownBuffer } from './attention-store';
 import { configureHub } from './hub';
 import { generateWithAttention } from './generation';
+import { liveRows } from './live-rows';
 import { LoadedModel, loadTextSide } from './model-runner';
 import { configShape } from './model-config';
 import { TokenCounter } from './token-counter';
@@ -228,6 +229,11 @@ export class Engine implements Methods {
       .filter((x): x is number => typeof x === 'number');
     this.stopRequested = false;
     this.generating = true;
+    const stops = (params.stopSequences ?? []).filter((x) => typeof x === 'string' && x.length > 0);
+    let stopSequence: string | undefined;
+    const watch = params.watch;
+    const watchLayer = watch && watch.layer >= 0 && watch.layer < model.info.layers ? watch.layer : undefined;
+    const promptTokens = describeTokens(model.tokenizer, params.text, promptIds);
     const result = await generateWithAttention(model, promptIds, {
       maxNewTokens: maxNew,
       temperature: params.temperature,
@@ -240,6 +246,32 @@ export class Engine implements Methods {
         onProgress?.({ token: { id, text: text(id) }, index });
         return undefined;
       },
+      // The watched head's new rows follow (the prompt's first), so the panel's matrix grows as the model writes.
+      onRows:
+        watch && watchLayer !== undefined && onProgress
+          ? (from, to, rows) => {
+              const heads = model.info.heads[watchLayer];
+              const head = typeof watch.head === 'number' && !(watch.head < heads) ? 0 : watch.head;
+              const data = liveRows(rows[watchLayer], heads, head, from, to);
+              onProgress({
+                live: {
+                  layer: watchLayer,
+                  head,
+                  from,
+                  to,
+                  buffer: ownBuffer(data),
+                  ...(from === 0 ? { tokens: promptTokens } : {}),
+                },
+              });
+            }
+          : undefined,
+      isStop: stops.length
+        ? (generated) => {
+            const written = model.tokenizer.decode(generated, { skip_special_tokens: true });
+            stopSequence = stops.find((x) => written.includes(x));
+            return stopSequence !== undefined;
+          }
+        : undefined,
     }).finally(() => {
       this.generating = false;
     });
@@ -249,7 +281,7 @@ export class Engine implements Methods {
     const P = result.promptLength;
     const generatedIds = result.ids.slice(P);
     const tokens = [
-      ...describeTokens(model.tokenizer, params.text, promptIds),
+      ...promptTokens,
       ...generatedIds.map((id) => ({ text: text(id), id, start: null, end: null, special: false, generated: true })),
     ];
     const n = result.ids.length;
@@ -270,6 +302,8 @@ export class Engine implements Methods {
       generated: generatedIds.map((id, j) => ({ id, text: text(id), topk: top5(result.next[P + j - 1]) })),
       expected: result.next.map(top5),
       cached: result.cached,
+      stoppedBy: result.stoppedBy,
+      ...(stopSequence !== undefined ? { stopSequence } : {}),
     };
     this.summaries.set(analysisId, summary);
     return summary;

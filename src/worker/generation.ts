@@ -4,6 +4,7 @@
 // run on the whole sequence each step (the last row is the new one). The next-token distribution comes from the
 // in-graph TopK that surgery adds after the logits (never N × vocabulary numbers).
 import * as ort from 'onnxruntime-node';
+import type { StopReason } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { halfToFloat } from './float16';
 import { TOPK } from './graph-surgery';
@@ -28,6 +29,13 @@ export interface SamplingOptions {
   promptExpectations?: boolean;
   /** Called with each new token as soon as it is chosen; returning false stops (cancel keeps what is there). */
   onToken?: (id: number, index: number) => boolean | undefined;
+  /**
+   * Called when the rows of positions [from, to) are known (the prompt's at once, then one per step), with every
+   * layer's rows so far: rows[layer][position] is heads × (position + 1). The panel's matrix grows from these.
+   */
+  onRows?: (from: number, to: number, rows: Float32Array[][]) => void;
+  /** Called after each new token with the generated ids so far; true ends the continuation (a stop sequence). */
+  isStop?: (generated: number[]) => boolean;
 }
 
 /** The most likely next tokens after one position. */
@@ -43,6 +51,7 @@ export interface GenerationResult {
   next: NextTokens[];
   /** True when the KV cache was used (one token per step). */
   cached: boolean;
+  stoppedBy: StopReason;
 }
 
 function floats(t: ort.Tensor): Float32Array {
@@ -142,15 +151,18 @@ export async function generateWithAttention(
     promptFeeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.from([0n]), []);
   let result = await run(promptFeeds, [...outputs, topk.probs, topk.ids, ...(cached ? presentNames : [])]);
   keepRows(result, 0, P, P);
+  opts.onRows?.(0, P, rows);
   if (lastOnly) next.push(...new Array(P - 1).fill([]), ...readNext(result[topk.probs], result[topk.ids], 0, 1));
   else next.push(...readNext(result[topk.probs], result[topk.ids], 0, P));
 
+  let stoppedBy: StopReason = 'length';
   while (ids.length < maxN) {
     const chosen = choose(next[ids.length - 1], opts, random);
     ids.push(chosen);
     const q = ids.length - 1;
     if (opts.onToken?.(chosen, q - P) === false) {
       ids.pop();
+      stoppedBy = 'cancelled';
       break;
     }
     // Feed the new token: its own attention row, and what the model expects after it.
@@ -184,7 +196,15 @@ export async function generateWithAttention(
       const last = session.inputNames.includes('num_logits_to_keep') ? 0 : t - 1;
       next.push(readNext(result[topk.probs], result[topk.ids], last, last + 1)[0]);
     }
-    if (stop.has(chosen)) break;
+    opts.onRows?.(q, q + 1, rows);
+    if (stop.has(chosen)) {
+      stoppedBy = 'eos';
+      break;
+    }
+    if (opts.isStop?.(ids.slice(P))) {
+      stoppedBy = 'stop-sequence';
+      break;
+    }
   }
 
   const n = ids.length;
@@ -196,5 +216,5 @@ export async function generateWithAttention(
     }
     return m;
   });
-  return { ids, promptLength: P, layers, next, cached };
+  return { ids, promptLength: P, layers, next, cached, stoppedBy };
 }

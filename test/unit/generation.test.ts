@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
 import { EngineClient } from '../../src/host/engine-client';
+import { continuationText } from '../../src/protocol/format';
 import { Engine } from '../../src/worker/engine';
 import { generateWithAttention } from '../../src/worker/generation';
 import { encode } from '../../src/worker/tokenize';
@@ -155,6 +156,63 @@ describe('generation with attention', function () {
     assert.deepEqual(lean.layers, greedy.layers);
     assert.equal(lean.next[0].length, 0);
     assert.deepEqual(lean.next[ids.length - 1], greedy.next[ids.length - 1]);
+  });
+
+  for (const [folder, head] of [
+    ['llama-tiny', 1],
+    ['gpt2-tiny', 'mean'],
+  ] as const) {
+    it(`${folder}: the live rows streamed while writing grow into the final matrix of the watched head (${head})`, async () => {
+      const layer = 1;
+      let live = new Float32Array(0);
+      let n = 0;
+      let promptTokens = 0;
+      let order = '';
+      const r = await engine.generate({ ...params(folder), watch: { layer, head } }, (e) => {
+        if ('token' in e) order += 't';
+        if (!('live' in e)) return;
+        order += 'r';
+        const { from, to, buffer, tokens } = e.live;
+        assert.equal(e.live.layer, layer);
+        if (tokens) promptTokens = tokens.length;
+        assert.equal(from, tokens ? 0 : n, 'rows arrive in order, the prompt first');
+        const grown = new Float32Array(to * to);
+        for (let q = 0; q < n; q++) grown.set(live.subarray(q * n, (q + 1) * n), q * to);
+        grown.set(new Float32Array(buffer), from * to);
+        live = grown;
+        n = to;
+      });
+      assert.equal(promptTokens, r.promptTokens);
+      assert.equal(n, r.n, 'every generated token gets its row');
+      assert.match(order, /^r(tr)+$/, 'the prompt rows, then each token followed by its row');
+      const want = new Float32Array((await engine.slice({ analysisId: r.analysisId, layer, head })).buffer);
+      let worst = 0;
+      for (let i = 0; i < n * n; i++) worst = Math.max(worst, Math.abs(live[i] - want[i]));
+      assert.ok(worst <= 1e-6, `max abs difference ${worst}`);
+    });
+  }
+
+  it('a stop sequence ends the continuation; the reply names it and says why each run stopped', async () => {
+    const full = await engine.generate(params('llama-tiny'));
+    assert.equal(full.stoppedBy, 'length');
+    // A stop text that the greedy continuation reaches at its third token.
+    const written = full.generated.map((g) => g.text).join('');
+    const third = full.generated
+      .slice(0, 3)
+      .map((g) => g.text)
+      .join('');
+    const stop = third.slice(-Math.min(3, third.trim().length)).trim() || third;
+    const at = written.indexOf(stop);
+    assert.ok(at >= 0);
+    const r = await engine.generate({ ...params('llama-tiny'), stopSequences: ['never appears ✗', stop] });
+    assert.equal(r.stoppedBy, 'stop-sequence');
+    assert.equal(r.stopSequence, stop);
+    const got = r.generated.map((g) => g.text).join('');
+    assert.ok(got.includes(stop) && got.length < written.length, `stopped at ${JSON.stringify(got)}`);
+    const beforeLast = got.slice(0, got.length - (r.generated.at(-1)?.text.length ?? 0));
+    assert.ok(!beforeLast.includes(stop), 'it stops at the token that completes the stop text');
+    assert.equal(continuationText(r), got.slice(0, got.indexOf(stop)), 'Insert leaves the stop text out');
+    assert.equal(r.n, r.promptTokens + r.generated.length);
   });
 
   it('refuses an encoder, and a prompt that leaves no room, with clear messages', async () => {
