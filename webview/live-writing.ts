@@ -62,5 +62,12 @@ export class LiveWriting {
     this.strip.render(this.tokens, []);
     const labels = this.tokens.slice(0, this.n).map((t) => displayText(t.text).slice(0, 14));
     this.heatmap.set(this.matrix, this.n, true, new Array(this.n).fill(false), labels);
+    const head = typeof this.view?.head === 'number' ? `head ${this.view.head}` : `${this.view?.head} of heads`;
+    this.heatmap.canvas.setAttribute(
+      'aria-label',
+      `attention heatmap while the model writes, layer ${this.view?.layer}, ${head}, ${this.n} by ${this.n}`,
+    );
+    // How many rows the live matrix has (tests and benchmarks read it).
+    document.body.dataset.liveRows = String(this.n);
   }
 }

@@ -7,6 +7,7 @@ import type {
   FlipScore,
   HeadSelector,
   LiveRowsEvent,
+  LogitLensReply,
   PanelAction,
   PanelApi,
   RowsReply,
@@ -87,6 +88,8 @@ export class PanelView {
   readonly tokens: TokenView;
   readonly heatmap: Heatmap;
   private readonly writing: LiveWriting;
+  /** Logit lens replies of the analysis on display, by token index. */
+  private readonly lens = new Map<number, LogitLensReply | 'waiting'>();
   /** The panel API on the host: the engine's own request/reply dialect (ids, errors as data, timeouts). */
   readonly rpc = new RpcClient<PanelApi>((m) => vscode.postMessage(m));
   // A fast user may ask again before an answer comes: only the answer to the newest wish is drawn.
@@ -265,6 +268,7 @@ export class PanelView {
     this.focus = state.locked;
     this.raw = this.visible = this.shown = this.headRows = undefined;
     this.lastHeat = '';
+    this.lens.clear();
     this.slices.reset();
     this.rows.reset();
     this.save();
@@ -537,12 +541,29 @@ export class PanelView {
       (j, on) => this.tokens.mark(this.focus, on ? j : this.peer),
       { note, distribution: currentSelector(this.state) !== 'max' && this.state.keep >= 1 },
     );
-    const expected = expectedList(s, focus);
+    const expected = expectedList(s, focus, this.lens.get(focus), () => this.askLens(s.analysisId, focus));
     if (expected) this.bars.append(expected);
     this.tellEditor(focus, kept);
     this.live.textContent = `${s.tokens[focus].text}: ${top3}`;
     const peer = this.peer ?? focus;
     this.heatmap.crosshair(direction === 'row' ? { row: focus, col: peer } : { row: peer, col: focus });
+  }
+
+  /** The logit lens of token `index` (once per token and analysis), shown in the expected box when it comes. */
+  private askLens(analysisId: number, index: number): void {
+    this.lens.set(index, 'waiting');
+    this.renderShading();
+    this.rpc.call('logitLens', { analysisId, index }, REQUEST_TIMEOUT_MS).then(
+      (reply) => {
+        if (this.state.summary?.analysisId !== analysisId) return;
+        this.lens.set(index, reply);
+        this.renderShading();
+      },
+      (e: EngineError) => {
+        this.lens.delete(index);
+        this.onError(e);
+      },
+    );
   }
 
   /** One colour per head: each chip carries a stripe per head whose opacity is that head's weight (relative to its max). */

@@ -240,6 +240,7 @@ export class AttentionPanel extends Disposable {
     rows: (p) => this.client.call('rows', p),
     thumbnails: (p) => this.client.call('thumbnails', p),
     rankHeads: (p) => this.client.call('rankHeads', p),
+    logitLens: (p) => this.client.call('logitLens', p),
   };
 
   override dispose(): void {

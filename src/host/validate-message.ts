@@ -82,6 +82,10 @@ function validateRequest(
             params: { analysisId, layer: p.layer as number, index: p.index as number, direction: p.direction },
           }
         : undefined;
+    case 'logitLens':
+      return isInt(p.index, summary.n)
+        ? { kind: 'request', id, method: 'logitLens', params: { analysisId, index: p.index as number } }
+        : undefined;
     case 'thumbnails':
       return isInt(p.size, 257)
         ? { kind: 'request', id, method: 'thumbnails', params: { analysisId, size: p.size as number } }

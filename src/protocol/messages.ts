@@ -38,6 +38,14 @@ export interface GenerateParams extends AnalyzeParams {
   watch?: { layer: number; head: HeadSelector };
 }
 
+/** The logit lens at one token: per layer (first to last), the top next tokens; or why the graph allows none. */
+export interface LogitLensReply {
+  analysisId: number;
+  index: number;
+  layers?: NextToken[][];
+  unavailable?: string;
+}
+
 /** Why a continuation ended: the token limit, the model's end of sequence, a stop sequence, or the user. */
 export type StopReason = 'length' | 'eos' | 'stop-sequence' | 'cancelled';
 
@@ -188,6 +196,11 @@ export interface EngineApi {
   analyze(params: AnalyzeParams): AnalysisReply;
   /** Continues the text with a causal model and analyses prompt + continuation. */
   generate(params: GenerateParams): GenerateReply;
+  /**
+   * The logit lens at one token of a causal model's analysis: per layer, the top 5 next tokens when the final norm and
+   * LM head read that layer's residual stream (the last layer's list is the model's own). `unavailable` says why not.
+   */
+  logitLens(params: { analysisId: number; index: number }): LogitLensReply;
   /** Ends a running generate after its current step; it replies with what was written so far. Served at once. */
   stopGenerating(params: Record<string, never>): { stopping: boolean };
   slice(params: { analysisId: number; layer: number; head: HeadSelector }): SliceReply;
@@ -313,7 +326,7 @@ export type ToWebview =
  * What the webview may ask of the host: a subset of the engine's API, called with the same request/reply dialect
  * (ids, errors as data, timeouts). The host validates every request against the analysis on display, then forwards it.
  */
-export type PanelApi = Pick<EngineApi, 'slice' | 'rows' | 'thumbnails' | 'rankHeads'>;
+export type PanelApi = Pick<EngineApi, 'slice' | 'rows' | 'thumbnails' | 'rankHeads' | 'logitLens'>;
 
 /** Everything the host posts to the webview: notifications, and replies to the webview's requests. */
 export type HostToWebview = ToWebview | ReplyMessage;

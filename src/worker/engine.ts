@@ -13,6 +13,7 @@ import type {
   FlipScore,
   GenerateParams,
   GenerateReply,
+  LogitLensReply,
   HeadScore,
   HeadSelector,
   RankBy,
@@ -27,6 +28,7 @@ import { AttentionStore, ownBuffer } from './attention-store';
 import { configureHub } from './hub';
 import { generateWithAttention } from './generation';
 import { liveRows } from './live-rows';
+import { logitLensAt } from './lens-run';
 import { LoadedModel, loadTextSide } from './model-runner';
 import { configShape } from './model-config';
 import { TokenCounter } from './token-counter';
@@ -307,6 +309,26 @@ export class Engine implements Methods {
     };
     this.summaries.set(analysisId, summary);
     return summary;
+  }
+
+  async logitLens(params: { analysisId: number; index: number }): Promise<LogitLensReply> {
+    const summary = this.summaries.get(params.analysisId);
+    this.store(params.analysisId);
+    const model = this.model;
+    if (!summary || !model || model.id !== summary.model.id || model.dtype !== summary.model.dtype)
+      throw new EngineError('unknown-analysis', 'the model of this analysis is no longer loaded; run it again.');
+    if (!(Number.isInteger(params.index) && params.index >= 0 && params.index < summary.n))
+      throw new EngineError('bad-input', `token index ${params.index} is outside 0 … ${summary.n - 1}.`);
+    const base = { analysisId: params.analysisId, index: params.index };
+    const lens = await logitLensAt(
+      model,
+      summary.tokens.map((t) => t.id),
+      params.index,
+    );
+    if ('unavailable' in lens)
+      return { ...base, unavailable: `This graph does not allow a logit lens: ${lens.unavailable}.` };
+    const text = (id: number) => model.tokenizer.decode([id], { skip_special_tokens: false });
+    return { ...base, layers: lens.layers.map((list) => list.map((t) => ({ ...t, text: text(t.id) }))) };
   }
 
   async slice(params: { analysisId: number; layer: number; head: HeadSelector }): Promise<SliceReply> {

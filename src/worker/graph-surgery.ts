@@ -3,6 +3,7 @@
 import { onnx } from 'onnx-proto';
 import { EngineError } from '../protocol/rpc';
 import { type ExposedLayer, exposeFusedAttention } from './fused-attention';
+import { addLogitLens, type LensOutputs } from './logit-lens';
 import { basename } from 'node:path';
 import { type ByteSource, fileSource, readWireModel, type WireModel, writeWireModel } from './onnx-wire';
 
@@ -52,6 +53,8 @@ export interface SurgeryResult {
   inlinedIf: boolean;
   /** Outputs with the TOPK most likely next tokens per position ([…, TOPK] probabilities and ids), when the graph has logits. */
   topk?: { probs: string; ids: string };
+  /** The logit lens: per layer, the top tokens of the final norm + LM head applied to that layer's residual stream. */
+  lens: LensOutputs;
   /** Counts of op types in the graph, for diagnostics. */
   ops: Record<string, number>;
   inputs: string[];
@@ -132,8 +135,12 @@ function expose(input: Uint8Array | ByteSource, modelName: string, weightsFile?:
     );
   }
   const topk = addNextTokenTopK(model, initializers);
+  const lens = topk
+    ? addLogitLens(model, initializers, layers.length)
+    : { unavailable: 'the graph has no logits output' };
   return {
     topk,
+    lens,
     bytes: writeWireModel(model, initializers, weightsFile),
     attentionOutputs: layers.map((l) => l.output),
     layers: layers.map(({ op, heads, kvHeads }) => ({ op, heads, kvHeads })),

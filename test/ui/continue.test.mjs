@@ -57,6 +57,17 @@ describe(`Continue and Show Attention (${FLAVOUR})`, function () {
     await panel.locator('.token:not(.generated)').last().hover();
     await panel.locator('.expected li.chosen').first().waitFor({ timeout: 10_000 });
     assert.equal(await panel.locator('.expected li').first().getAttribute('class'), 'chosen');
+    // The logit lens of the prompt's last token: one line per layer, the last one the model's output.
+    await panel.locator('.token:not(.generated)').last().click();
+    await panel.locator('.lens vscode-button').click();
+    await panel.locator('.lens li').nth(1).waitFor({ timeout: 30_000 });
+    const lens = await panel.locator('.lens li').allTextContents();
+    assert.equal(lens.length, 2, 'the fixture has 2 layers');
+    assert.match(lens[1], /^layer 1 \(output\): /);
+    const top = (await panel.locator('.expected > ol li').first().textContent()) ?? '';
+    assert.ok(lens[1].startsWith(`layer 1 (output): ${top.split(' ← ')[0]}`), `${lens[1]} vs ${top}`);
+    await screenshot(page, 'continue-lens');
+    await panel.locator('.token:not(.generated)').last().click();
     await panel.getByText('Insert Continuation', { exact: true }).click();
     const line = page.locator('.view-line', { hasText: 'Arjun ate' }).first();
     await page.waitForFunction(
@@ -84,5 +95,8 @@ describe(`Continue and Show Attention (${FLAVOUR})`, function () {
     const tokens = await panel.locator('.token:not(.generated)').allTextContents();
     assert.equal(squash(tokens.join('')), 'Arjunatethe', 'the analysed text is the prompt');
     assert.equal(await panel.locator('.token.generated').count(), 6);
+    // The panel was open while the model wrote: the watched head's matrix grew to the whole sequence, a row per token.
+    // (A panel opened by the run itself shows only the result when the model is done before the panel is ready.)
+    assert.equal(await panel.locator('body').getAttribute('data-live-rows'), String(tokens.length + 6));
   });
 });

@@ -66,22 +66,71 @@ function rope(x: Float64Array, n: number, heads: number, dh: number, theta: numb
     }
 }
 
-/** Layer-0 attention [query head][N][N] of a decoder fixture for token ids at positions 0…N−1. */
-export function referenceLlamaLayer0(w: Weights, ids: number[], o: LlamaRefOptions): number[][][] {
-  const embed = w.get('model.embed_tokens.weight')!;
-  const d = embed.dims[1];
-  const n = ids.length;
-  const ed = embed.data as Float32Array;
-  const x = new Float64Array(n * d);
-  const scale = o.gemmaNorm ? Math.sqrt(d) : 1;
-  for (let t = 0; t < n; t++) for (let i = 0; i < d; i++) x[t * d + i] = ed[ids[t] * d + i] * scale;
-  const g = w.get('model.layers.0.input_layernorm.weight')!.data as Float32Array;
+/** RMSNorm of each row in place: x · w / √(mean(x²) + ε), with (1 + w) for Gemma. */
+function rmsNorm(x: Float64Array, n: number, d: number, g: Float32Array, o: LlamaRefOptions): void {
   for (let t = 0; t < n; t++) {
     let ms = 0;
     for (let i = 0; i < d; i++) ms += x[t * d + i] ** 2;
     const inv = 1 / Math.sqrt(ms / d + (o.rmsEps ?? 1e-5));
     for (let i = 0; i < d; i++) x[t * d + i] *= inv * (o.gemmaNorm ? 1 + g[i] : g[i]);
   }
+}
+
+/** The token embeddings of `ids` (× √D for Gemma), one row per position. */
+function embed(w: Weights, ids: number[], o: LlamaRefOptions): { x: Float64Array; d: number } {
+  const table = w.get('model.embed_tokens.weight')!;
+  const d = table.dims[1];
+  const data = table.data as Float32Array;
+  const x = new Float64Array(ids.length * d);
+  const scale = o.gemmaNorm ? Math.sqrt(d) : 1;
+  for (const [t, id] of ids.entries()) for (let i = 0; i < d; i++) x[t * d + i] = data[id * d + i] * scale;
+  return { x, d };
+}
+
+/**
+ * The logit lens after layer 0 at the last position: layer 0 run in full (attention from referenceLlamaLayer0, V,
+ * output projection, residual, post-attention norm, SwiGLU MLP, residual), then the final norm and the LM head, softmax.
+ * Plain Llama layout only (separate q/k/v projections, no Gemma post-norms).
+ */
+export function referenceLlamaLens0(w: Weights, ids: number[], o: LlamaRefOptions): Float64Array {
+  const probs = referenceLlamaLayer0(w, ids, o);
+  const n = ids.length;
+  const { x: residual, d } = embed(w, ids, o);
+  const normed = Float64Array.from(residual);
+  rmsNorm(normed, n, d, w.get('model.layers.0.input_layernorm.weight')!.data as Float32Array, o);
+  const dh = o.headDim;
+  const v = matmul(normed, n, d, dense(w, 'model.layers.0.self_attn.v_proj', d));
+  const group = o.heads / o.kvHeads;
+  const ctx = new Float64Array(n * o.heads * dh);
+  for (let h = 0; h < o.heads; h++)
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        const p = probs[h][i][j];
+        if (p === 0) continue;
+        for (let c = 0; c < dh; c++)
+          ctx[i * o.heads * dh + h * dh + c] += p * v[j * o.kvHeads * dh + Math.floor(h / group) * dh + c];
+      }
+  const attn = matmul(ctx, n, o.heads * dh, dense(w, 'model.layers.0.self_attn.o_proj', o.heads * dh));
+  for (let i = 0; i < n * d; i++) residual[i] += attn[i];
+  const m = Float64Array.from(residual);
+  rmsNorm(m, n, d, w.get('model.layers.0.post_attention_layernorm.weight')!.data as Float32Array, o);
+  const gate = matmul(m, n, d, dense(w, 'model.layers.0.mlp.gate_proj', d));
+  const up = matmul(m, n, d, dense(w, 'model.layers.0.mlp.up_proj', d));
+  const inner = gate.length / n;
+  for (let i = 0; i < gate.length; i++) gate[i] = (gate[i] / (1 + Math.exp(-gate[i]))) * up[i];
+  const down = matmul(gate, n, inner, dense(w, 'model.layers.0.mlp.down_proj', inner));
+  for (let i = 0; i < n * d; i++) residual[i] += down[i];
+  const last = residual.slice((n - 1) * d, n * d);
+  rmsNorm(last, 1, d, w.get('model.norm.weight')!.data as Float32Array, o);
+  const logits = matmul(last, 1, d, dense(w, 'lm_head', d));
+  return Float64Array.from(softmax(Array.from(logits)));
+}
+
+/** Layer-0 attention [query head][N][N] of a decoder fixture for token ids at positions 0…N−1. */
+export function referenceLlamaLayer0(w: Weights, ids: number[], o: LlamaRefOptions): number[][][] {
+  const n = ids.length;
+  const { x, d } = embed(w, ids, o);
+  rmsNorm(x, n, d, w.get('model.layers.0.input_layernorm.weight')!.data as Float32Array, o);
   const dh = o.headDim;
   let q: Float64Array;
   let k: Float64Array;

@@ -1,6 +1,6 @@
 // Stands in for the extension host inside a plain Chromium page: defines acquireVsCodeApi, answers the
 // panel's requests from a real AttentionStore, and records every message and byte it delivers.
-import type { AnalysisSummary, HostToWebview, PanelApi, WebviewToHost } from '../../src/protocol/messages';
+import type { AnalysisSummary, HostToWebview, NextToken, PanelApi, WebviewToHost } from '../../src/protocol/messages';
 import { serve } from '../../src/protocol/rpc';
 import { AttentionStore, ownBuffer } from '../../src/worker/attention-store';
 
@@ -15,6 +15,8 @@ export interface PanelFixture {
   synthetic?: { n: number; layers: number; heads: number; causal: boolean; seed: number; kvHeads?: number };
   /** State VS Code would restore (a reload). */
   state?: unknown;
+  /** Logit lens replies by token index (recorded from the engine). */
+  lens?: Record<number, NextToken[][]>;
   /** Send layer 0 head 0 and the thumbnails with the analysis, as the host does when it guesses the view. */
   pushFirst?: boolean;
 }
@@ -140,6 +142,11 @@ const panelApi: { [K in keyof PanelApi]: (p: Parameters<PanelApi[K]>[0]) => Retu
     return { analysisId: p.analysisId, size: t.size, heads: store.heads, buffer: ownBuffer(t.data) };
   },
   rankHeads: (p) => ({ heads: store.rank(p.by) }),
+  // A recorded lens (from the engine on a fixture), else the engine's answer for a graph without one.
+  logitLens: (p) =>
+    fixture.lens?.[p.index]
+      ? { ...p, layers: fixture.lens[p.index] }
+      : { ...p, unavailable: 'This graph does not allow a logit lens: the graph has no logits output.' },
 };
 
 function answer(m: WebviewToHost): void {

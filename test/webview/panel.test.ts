@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
-import type { AnalysisSummary } from '../../src/protocol/messages';
+import type { AnalysisSummary, GenerateReply, NextToken } from '../../src/protocol/messages';
 import { Engine } from '../../src/worker/engine';
 import { everyHead } from '../every-head';
 import { FIXTURES, SENTENCE } from '../unit/fixtures';
@@ -784,5 +784,92 @@ describe('webview panel in headless Chromium', function () {
       false,
     );
     assert.equal(await gpt.page.locator('#hide-special').evaluate((e) => (e as HTMLElement).hidden), true);
+  });
+
+  it("while the model writes, the strip and the watched head's matrix grow a row per token; the analysis replaces them", async () => {
+    // Events and reply recorded from the engine continuing a prompt on the Llama fixture, watching layer 1 head 2.
+    const engine = new Engine();
+    const events: unknown[] = [];
+    let reply: GenerateReply;
+    try {
+      reply = await engine.generate(
+        {
+          model: join(FIXTURES, 'llama-tiny'),
+          dtype: 'fp32',
+          text: 'Arjun ate the pizza because',
+          allowRemote: false,
+          maxNewTokens: 4,
+          watch: { layer: 1, head: 2 },
+        },
+        (e) => {
+          if ('live' in e) events.push({ type: 'liveRows', live: e.live });
+          else if ('token' in e)
+            events.push({ type: 'generating', text: e.token.text, token: { ...e.token, index: e.index } });
+        },
+      );
+    } finally {
+      await engine.dispose();
+    }
+    const { page } = await open(gpt2);
+    const P = reply.promptTokens;
+    for (const [i, e] of events.entries()) {
+      await page.evaluate((m) => window.postMessage(m, '*'), e);
+      // The prompt's rows first, then a token and its row, in turn: after each row event the matrix is that tall.
+      const rows = P + i / 2;
+      if (i % 2 === 0) await page.waitForFunction((n) => document.body.dataset.liveRows === String(n), rows);
+    }
+    assert.ok(await page.locator('#app').evaluate((e) => e.classList.contains('writing')));
+    assert.equal(await page.locator('.token').count(), reply.n);
+    assert.equal(await page.locator('.token.generated').count(), reply.generated.length);
+    assert.match(
+      (await page.locator('#heatmap').getAttribute('aria-label')) ?? '',
+      new RegExp(`while the model writes, layer 1, head 2, ${reply.n} by ${reply.n}`),
+    );
+    assert.match((await page.locator('.status').textContent()) ?? '', /^Writing: /);
+    assert.equal(await page.locator('.tokens').evaluate((e) => getComputedStyle(e).pointerEvents), 'none');
+    // The finished analysis takes over: hover works again, on the full sequence.
+    await page.evaluate((m) => window.postMessage(m, '*'), { type: 'analysis', summary: reply, sourceLabel: 'done' });
+    await page.waitForFunction(() => !document.getElementById('app')?.classList.contains('writing'));
+    assert.equal(await page.locator('.tokens').evaluate((e) => getComputedStyle(e).pointerEvents), 'auto');
+  });
+
+  it("the logit lens of a focused token lists every layer's top tokens, the last marked as the output", async () => {
+    const engine = new Engine();
+    let fixture: object;
+    let lens: NextToken[][];
+    try {
+      const reply = await engine.generate({
+        model: join(FIXTURES, 'gpt2-tiny'),
+        dtype: 'fp32',
+        text: SENTENCE,
+        allowRemote: false,
+        maxNewTokens: 3,
+      });
+      const layers: number[][] = reply.model.heads.map(() => []);
+      for (const { layer, head } of everyHead(reply.model.heads))
+        layers[layer].push(
+          ...new Float32Array((await engine.slice({ analysisId: reply.analysisId, layer, head })).buffer),
+        );
+      const index = reply.promptTokens - 1;
+      lens = (await engine.logitLens({ analysisId: reply.analysisId, index })).layers!;
+      fixture = { summary: reply, layers, sourceText: SENTENCE, lens: { [index]: lens } };
+      const { page } = await open(fixture);
+      await page.locator('.token').nth(index).click();
+      await page.locator('.lens vscode-button').click();
+      await page.locator('.lens li').first().waitFor();
+      const items = await page.locator('.lens li').allTextContents();
+      assert.equal(items.length, reply.model.layers);
+      assert.match(items.at(-1)!, /^layer \d+ \(output\): /);
+      for (const [l, text] of items.entries()) assert.ok(text.includes(`${(lens[l][0].p * 100).toFixed(1)}%`), text);
+      assert.deepEqual(await page.evaluate(() => window.__fake.requests('logitLens')), [
+        { analysisId: reply.analysisId, index },
+      ]);
+      // Another token: the engine's answer for a graph without a lens is shown as it is.
+      await page.locator('.token').nth(0).click();
+      await page.locator('.lens vscode-button').click();
+      await page.locator('.lens p', { hasText: 'does not allow a logit lens' }).waitFor();
+    } finally {
+      await engine.dispose();
+    }
   });
 });
