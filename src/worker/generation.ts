@@ -142,14 +142,13 @@ export async function generateWithAttention(
     }
   };
 
-  // The prompt: every position's rows and next-token lists in one pass (all positions' logits through TopK).
+  // The prompt: every position's rows, and the next-token list of the last position (graphs without
+  // num_logits_to_keep give every position's at no extra cost). The first token goes out after this one pass, as in
+  // a plain generate; the other prompt positions' lists come from a pass at the end (see below).
   const presentNames = pasts.map((n) => n.replace('past_key_values', 'present'));
-  const promptFeeds = feedsFor(session, ids);
   const everyPosition = opts.promptExpectations !== false;
-  const lastOnly = session.inputNames.includes('num_logits_to_keep') && !everyPosition;
-  if (session.inputNames.includes('num_logits_to_keep') && everyPosition)
-    promptFeeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.from([0n]), []);
-  let result = await run(promptFeeds, [...outputs, topk.probs, topk.ids, ...(cached ? presentNames : [])]);
+  const lastOnly = session.inputNames.includes('num_logits_to_keep');
+  let result = await run(feedsFor(session, ids), [...outputs, topk.probs, topk.ids, ...(cached ? presentNames : [])]);
   keepRows(result, 0, P, P);
   opts.onRows?.(0, P, rows);
   if (lastOnly) next.push(...new Array(P - 1).fill([]), ...readNext(result[topk.probs], result[topk.ids], 0, 1));
@@ -205,6 +204,15 @@ export async function generateWithAttention(
       stoppedBy = 'stop-sequence';
       break;
     }
+  }
+
+  if (lastOnly && everyPosition && P > 1) {
+    // What the model expected after each prompt token: all prompt positions' logits through the TopK, no maps
+    // fetched (onnxruntime computes only what is asked for). After the continuation, so it never delays a token.
+    const feeds = feedsFor(session, promptIds);
+    feeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.from([0n]), []);
+    const all = await run(feeds, [topk.probs, topk.ids]);
+    next.splice(0, P - 1, ...readNext(all[topk.probs], all[topk.ids], 0, P - 1));
   }
 
   const n = ids.length;

@@ -55,6 +55,8 @@ export interface SurgeryResult {
   topk?: { probs: string; ids: string };
   /** The logit lens: per layer, the top tokens of the final norm + LM head applied to that layer's residual stream. */
   lens: LensOutputs;
+  /** The graph with the lens outputs added (a session of its own, created on demand; see expose). */
+  lensBytes?: Uint8Array;
   /** Counts of op types in the graph, for diagnostics. */
   ops: Record<string, number>;
   inputs: string[];
@@ -90,6 +92,9 @@ export function exposeAttentionInFile(path: string, modelName: string): SurgeryR
     source.close();
   }
 }
+
+/** Largest in-memory model whose lens graph (which then embeds the weights) is built. */
+const LENS_BYTES_LIMIT = 64 * 2 ** 20;
 
 function expose(input: Uint8Array | ByteSource, modelName: string, weightsFile?: string): SurgeryResult {
   let model: WireModel;
@@ -135,19 +140,29 @@ function expose(input: Uint8Array | ByteSource, modelName: string, weightsFile?:
     );
   }
   const topk = addNextTokenTopK(model, initializers);
-  const lens = topk
-    ? addLogitLens(model, initializers, layers.length)
-    : { unavailable: 'the graph has no logits output' };
+  const bytes = writeWireModel(model, initializers, weightsFile);
+  const outputs = model.outputs.map((o) => o.name ?? '');
+  // The logit lens lives in a second graph: onnxruntime runs every node of a graph whatever is fetched, so lens
+  // clones in the main graph cost L rows of the LM head on every pass (measured: +70 ms per generation step on the
+  // SmolLM2-shaped bench model). The engine creates that session only when a lens is asked for. A model given as
+  // bytes would embed its weights in the copy: only small ones get a lens then.
+  let lens: LensOutputs = { unavailable: 'the graph has no logits output' };
+  let lensBytes: Uint8Array | undefined;
+  if (topk && (weightsFile || (input instanceof Uint8Array && input.length <= LENS_BYTES_LIMIT))) {
+    lens = addLogitLens(model, initializers, layers.length);
+    if ('layers' in lens) lensBytes = writeWireModel(model, initializers, weightsFile);
+  } else if (topk) lens = { unavailable: 'the model was loaded from memory, not from a file' };
   return {
     topk,
     lens,
-    bytes: writeWireModel(model, initializers, weightsFile),
+    lensBytes,
+    bytes,
     attentionOutputs: layers.map((l) => l.output),
     layers: layers.map(({ op, heads, kvHeads }) => ({ op, heads, kvHeads })),
     inlinedIf,
     ops,
     inputs: model.inputs.map((i) => i.name ?? ''),
-    outputs: model.outputs.map((o) => o.name ?? ''),
+    outputs,
   };
 }
 

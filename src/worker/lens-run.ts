@@ -18,7 +18,9 @@ export async function logitLensAt(
   const fetch = lens.layers.flatMap((l) => [l.probs, l.ids]);
   let result: ort.InferenceSession.OnnxValueMapType;
   try {
-    result = await model.session.run(feedsFor(model.session, ids.slice(0, index + 1)), fetch);
+    const session = await model.lensSession();
+    if (!session) return { unavailable: 'the lens graph was not built' };
+    result = await session.run(feedsFor(session, ids.slice(0, index + 1)), fetch);
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 300);
     throw new EngineError('bad-model', `the model failed while computing the logit lens (${message}).`);

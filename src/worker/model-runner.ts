@@ -70,7 +70,28 @@ export class LoadedModel {
     private readonly owner: { dispose(): Promise<unknown> } | undefined,
     readonly info: ModelInfo,
     readonly loadMs: number,
+    /** Where the model's external weights are resolved, for the lens session. */
+    private readonly folder: string | undefined,
   ) {}
+
+  private lens: Promise<ort.InferenceSession> | undefined;
+
+  /** The session of the logit-lens graph (surgery.lensBytes), created on first use and kept with the model. */
+  lensSession(): Promise<ort.InferenceSession> | undefined {
+    const bytes = this.surgery.lensBytes;
+    if (!bytes) return undefined;
+    this.lens ??= createFromBytes(
+      ort.InferenceSession.create.bind(ort.InferenceSession) as (...a: unknown[]) => Promise<ort.InferenceSession>,
+      this.id,
+      bytes,
+      undefined,
+      this.folder,
+    );
+    this.lens.catch(() => {
+      this.lens = undefined;
+    });
+    return this.lens;
+  }
 
   /** Loads a model by hub id or folder; throws EngineError with a user-facing message. */
   static async load(opts: LoadOptions): Promise<LoadedModel> {
@@ -91,7 +112,7 @@ export class LoadedModel {
     const local = localOnnxFile(id, dtype);
     if (local) checkLoadFits(id, statSync(local).size + externalDataBytes(local), opts.modelMemoryLimit);
     checkExternalDataFiles(id, dtype, config);
-    const { session, surgery, owner } = await createSession(
+    const { session, surgery, owner, folder } = await createSession(
       id,
       dtype,
       config,
@@ -119,7 +140,18 @@ export class LoadedModel {
       }),
       attentionOps: surgery.layers.map((l) => l.op),
     };
-    return new LoadedModel(id, dtype, tokenizer, config, session, surgery, owner, info, performance.now() - started);
+    return new LoadedModel(
+      id,
+      dtype,
+      tokenizer,
+      config,
+      session,
+      surgery,
+      owner,
+      info,
+      performance.now() - started,
+      folder,
+    );
   }
 
   /** Runs the model on token ids; returns one [heads × N × N] array per layer. */
@@ -129,6 +161,9 @@ export class LoadedModel {
 
   /** Releases the onnxruntime session. */
   async dispose(): Promise<void> {
+    const lens = this.lens;
+    this.lens = undefined;
+    if (lens) await (await lens.catch(() => undefined))?.release();
     if (this.owner) await this.owner.dispose();
     else await this.session.release();
   }
@@ -149,7 +184,7 @@ async function createSession(
   const original = ort.InferenceSession.create.bind(ort.InferenceSession) as (
     ...a: unknown[]
   ) => Promise<ort.InferenceSession>;
-  let captured: { session: ort.InferenceSession; surgery: SurgeryResult } | undefined;
+  let captured: { session: ort.InferenceSession; surgery: SurgeryResult; folder: string | undefined } | undefined;
   const intercept = async (pathOrBytes: unknown, options: unknown) => {
     const folder = typeof pathOrBytes === 'string' ? dirname(pathOrBytes) : undefined;
     if (typeof pathOrBytes === 'string')
@@ -162,7 +197,7 @@ async function createSession(
       surgery = exposeAttention(pathOrBytes as Uint8Array, id);
     }
     const session = await createFromBytes(original, id, surgery.bytes, options, folder);
-    captured = { session, surgery };
+    captured = { session, surgery, folder };
     return session;
   };
   (ort.InferenceSession as unknown as { create: unknown }).create = intercept;
@@ -177,7 +212,7 @@ async function createSession(
     if (!file) throw explainLoadError(id, error);
     const surgery = exposeAttentionInFile(file, id);
     const session = await createFromBytes(original, id, surgery.bytes, undefined, dirname(file));
-    return { session, surgery, owner: undefined };
+    return { session, surgery, owner: undefined, folder: dirname(file) };
   } finally {
     (ort.InferenceSession as unknown as { create: unknown }).create = original;
   }
