@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startVSCode } from './harness/vscode.mjs';
+import { panelFrame, startVSCode } from './harness/vscode.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WARM_RUNS = 15;
@@ -35,15 +35,6 @@ try {
   await page.locator('.view-line').first().click();
   await page.keyboard.press('Control+A');
 
-  /** The panel's inner frame (the one with #app), once it exists. */
-  const panelFrame = async () => {
-    for (let i = 0; i < 600; i++) {
-      for (const f of page.frames())
-        if (await f.evaluate(() => !!document.getElementById('app')).catch(() => false)) return f;
-      await page.waitForTimeout(50);
-    }
-    throw new Error('the panel did not open');
-  };
   let frame;
   /** Marks, in the panel's clock, when "loading" arrives and when a new analysis is painted. */
   const hook = () =>
@@ -70,7 +61,7 @@ try {
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Attention' }).first().waitFor();
     const t0 = Date.now();
     await page.keyboard.press('Enter');
-    frame ??= await panelFrame();
+    frame ??= await panelFrame(page);
     await frame.waitForFunction(
       (prev) => (document.body.dataset.painted ?? '') !== '' && document.body.dataset.painted !== prev,
       before,

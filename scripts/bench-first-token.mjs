@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
-import { startVSCode } from './harness/vscode.mjs';
+import { panelFrame, startVSCode } from './harness/vscode.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const model = join(root, 'test', 'fixtures', 'models', 'smollm2-shaped');
@@ -53,14 +53,6 @@ try {
   await page.keyboard.type('text.txt');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'text.txt' }).first().click();
 
-  const panelFrame = async () => {
-    for (let i = 0; i < 600; i++) {
-      for (const f of page.frames())
-        if (await f.evaluate(() => !!document.getElementById('app')).catch(() => false)) return f;
-      await page.waitForTimeout(50);
-    }
-    throw new Error('the panel did not open');
-  };
   let frame;
   const run = async () => {
     await page.locator('.view-line').first().click();
@@ -76,7 +68,7 @@ try {
     await page.locator('.quick-input-list .monaco-list-row', { hasText: COMMAND }).first().waitFor();
     const t0 = Date.now();
     await page.keyboard.press('Enter');
-    frame ??= await panelFrame();
+    frame ??= await panelFrame(page);
     // The finished analysis (the next run starts from a settled panel).
     await frame.waitForFunction(
       (prev) => (document.body.dataset.painted ?? '') !== '' && document.body.dataset.painted !== prev,

@@ -222,3 +222,13 @@ export async function startVSCode({
     throw error;
   }
 }
+
+/** The Attention Lens panel's inner frame (the one with #app) in a workbench page, once it exists. */
+export async function panelFrame(page) {
+  for (let i = 0; i < 600; i++) {
+    for (const f of page.frames())
+      if (await f.evaluate(() => !!document.getElementById('app')).catch(() => false)) return f;
+    await page.waitForTimeout(50);
+  }
+  throw new Error('the panel did not open');
+}

@@ -10,6 +10,8 @@ export interface LensSettings {
   /** Continue and Show Attention: tokens to generate, and the sampling temperature (0 = greedy). */
   maxNewTokens: number;
   temperature: number;
+  /** Sampling draws among this many most likely tokens (1–50). */
+  topK: number;
   /** Texts that end a continuation (besides the model's end of sequence). */
   stopSequences: string[];
   allowRemote: boolean;
@@ -60,6 +62,7 @@ export function readSettings(): LensSettings {
     maxTokens: Math.max(2, c.get<number>('maxTokens', 512)),
     maxNewTokens: Math.max(1, Math.min(1024, Math.floor(c.get<number>('maxNewTokens', 32)))),
     temperature: Math.max(0, Math.min(10, c.get<number>('temperature', 0))),
+    topK: Math.max(1, Math.min(50, Math.floor(c.get<number>('topK', 50)))),
     stopSequences: (c.get<unknown[]>('stopSequences', []) ?? [])
       .filter((x): x is string => typeof x === 'string' && x.length > 0)
       .slice(0, 16),

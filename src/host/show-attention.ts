@@ -170,6 +170,7 @@ export class ShowAttention {
             text,
             maxNewTokens: settings.maxNewTokens,
             temperature: settings.temperature,
+            topK: settings.topK,
             stopSequences: settings.stopSequences,
             watch: params.firstView,
           },
