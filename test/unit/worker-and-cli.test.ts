@@ -191,7 +191,17 @@ describe('command line', function () {
     );
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(out), ['model', 'source', 'n', 'tokens', 'promptTokens', 'generated', 'attention']);
+    assert.deepEqual(Object.keys(out), [
+      'model',
+      'source',
+      'n',
+      'tokens',
+      'promptTokens',
+      'stoppedBy',
+      'generated',
+      'attention',
+    ]);
+    assert.equal(out.stoppedBy, 'length', '4 tokens asked, none of them the end of text');
     assert.equal(out.generated.length, 4);
     assert.equal(out.n, out.promptTokens + 4);
     assert.equal(out.attention.matrix.length, out.n, 'one row per prompt and generated token');
