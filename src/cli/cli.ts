@@ -9,11 +9,12 @@ import { attentionJsonChunks } from '../protocol/attention-json';
 import { continuationText, truncationNote } from '../protocol/format';
 import { EngineError } from '../protocol/rpc';
 import { Engine } from '../worker/engine';
+import { runSeq2Seq } from './seq2seq-cli';
 
 const USAGE =
   'usage: attention-lens analyze --model <hub id | folder> (--text "<text>" | --file <path>) [--dtype auto|fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4] ' +
   '[--layer L --head H | --all | --rollout [--layer L]] [--rank-heads <query-index> <key-index>] ' +
-  '[--generate N [--temperature T --top-k K --seed S --stop TEXT…]] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
+  '[--generate [N] [--temperature T --top-k K --seed S --stop TEXT…]] [--target TEXT] [--family encoder|decoder|cross] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
 
 /** Exit with a one-line message, never a stack trace, for user errors. */
 function fail(message: string, code = 1): never {
@@ -57,7 +58,12 @@ async function main(argv: string[]): Promise<void> {
     'top-k': { type: 'string' },
     seed: { type: 'string' },
     stop: { type: 'string', multiple: true },
+    target: { type: 'string' },
+    family: { type: 'string' },
   } as const;
+  // --generate may come without a count (32 then): parseArgs needs a value.
+  const g = rest.indexOf('--generate');
+  if (g >= 0 && (g === rest.length - 1 || rest[g + 1].startsWith('--'))) rest.splice(g + 1, 0, '32');
   let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options }>>['values'];
   try {
     ({ values } = parseArgs({ args: rest, options }));
@@ -95,6 +101,34 @@ async function main(argv: string[]): Promise<void> {
       cacheDir: values['cache-dir'],
       allowRemote: !values.offline,
     };
+    // An encoder–decoder translates the text (or reads --target): three families of maps (seq2seq-cli.ts).
+    const family = values.family ?? 'cross';
+    if (family !== 'encoder' && family !== 'decoder' && family !== 'cross')
+      fail(`--family must be encoder, decoder or cross, got "${values.family}"`);
+    if (await engine.isEncoderDecoder(request)) {
+      if (values.rollout || rankPair || values.temperature !== undefined || values.stop)
+        fail('--rollout, --rank-heads, --temperature and --stop are for decoder-only models.');
+      if (values.target !== undefined && newTokens !== undefined) fail('give --target or --generate, not both.');
+      const out = await runSeq2Seq(
+        engine,
+        { ...request, dtype: dtype as never },
+        {
+          target: values.target,
+          newTokens,
+          family,
+          layer: layerArg ?? 0,
+          head,
+          all: !!values.all,
+          json: !!values.json,
+          source: values.file ?? '--text',
+        },
+        fail,
+      );
+      process.stdout.write(out);
+      return;
+    }
+    if (values.target !== undefined || values.family !== undefined)
+      fail('--target and --family are for encoder–decoder models (T5, Marian, BART …).');
     // --generate: the model continues the text; the analysis covers prompt + continuation.
     const summary: AnalysisSummary | GenerateReply =
       newTokens === undefined

@@ -1,6 +1,14 @@
 // The JSON shape of exported attention: one builder, used by the CLI and by the panel's Export JSON (which the engine
 // writes straight to the file, one matrix at a time, so a big export never becomes one string anywhere).
-import type { AnalysisSummary, GenerateReply, HeadScore, HeadSelector, ModelInfo } from './messages';
+import type {
+  AnalysisSummary,
+  AttentionFamily,
+  GenerateReply,
+  HeadScore,
+  HeadSelector,
+  ModelInfo,
+  Seq2SeqReply,
+} from './messages';
 
 /** Rounds to float32's meaningful digits so the JSON stays readable. */
 export function round(v: number): number {
@@ -76,4 +84,69 @@ export async function* attentionJsonChunks(
 /** Approximate size of the JSON for `matrices` N×N matrices (≈ 11 characters per number), for "size before writing". */
 export function estimateJsonBytes(s: AnalysisSummary, matrices: number): number {
   return matrices * s.n * s.n * 11 + s.tokens.length * 80 + 500;
+}
+
+/** A row-major float32 buffer as `rows` rows of `cols` numbers (cross-attention is target × source). */
+export function rectRows(buffer: ArrayBuffer, rows: number, cols: number): number[][] {
+  const a = new Float32Array(buffer);
+  return Array.from({ length: rows }, (_, i) => Array.from(a.subarray(i * cols, (i + 1) * cols), round));
+}
+
+/** What an encoder–decoder JSON holds: one map of a family, or every map of every family. */
+export interface Seq2SeqJsonRequest {
+  scope: 'view' | 'all';
+  family: AttentionFamily;
+  layer: number;
+  head: number | 'mean' | 'max';
+  source: string;
+}
+
+/**
+ * An encoder–decoder analysis as JSON: `{"model":{"id","kind":"encoder-decoder","layers":{"encoder","decoder"},
+ * "heads":{…},…},"source","n","tokens":[…],"targetTokens":[…],"attention":{"family","layer","head","matrix"}}`, or
+ * `"attentions":{"encoder":[l][h][q][k],"decoder":[…],"cross":[l][h][targetQuery][sourceKey]}`.
+ */
+export async function seq2seqJson(
+  r: Seq2SeqReply,
+  req: Seq2SeqJsonRequest,
+  slice: (
+    family: AttentionFamily,
+    layer: number,
+    head: number | 'mean' | 'max',
+  ) => Promise<{ rows: number; cols: number; buffer: ArrayBuffer }>,
+): Promise<Record<string, unknown>> {
+  const { modelType: _type, ...model } = r.model;
+  const out: Record<string, unknown> = {
+    model,
+    source: req.source,
+    n: r.tokens.length,
+    tokens: r.tokens,
+    targetTokens: r.targetTokens.map((t) =>
+      t.topk ? { ...t, topk: t.topk.map((k) => ({ ...k, p: round(k.p) })) } : t,
+    ),
+  };
+  const rows = async (family: AttentionFamily, layer: number, head: number | 'mean' | 'max') => {
+    const s = await slice(family, layer, head);
+    return rectRows(s.buffer, s.rows, s.cols);
+  };
+  if (req.scope === 'all') {
+    const all: Record<string, number[][][][]> = {};
+    for (const family of ['encoder', 'decoder', 'cross'] as const) {
+      const side = family === 'encoder' ? 'encoder' : 'decoder';
+      all[family] = [];
+      for (let l = 0; l < r.model.layers[side]; l++) {
+        const heads: number[][][] = [];
+        for (let h = 0; h < r.model.heads[side][l]; h++) heads.push(await rows(family, l, h));
+        all[family].push(heads);
+      }
+    }
+    out.attentions = all;
+  } else
+    out.attention = {
+      family: req.family,
+      layer: req.layer,
+      head: req.head,
+      matrix: await rows(req.family, req.layer, req.head),
+    };
+  return out;
 }

@@ -46,6 +46,67 @@ export interface LogitLensReply {
   unavailable?: string;
 }
 
+/** The three families of attention in an encoder–decoder. */
+export type AttentionFamily = 'encoder' | 'decoder' | 'cross';
+
+/** Translate (or read a given translation of) a source text with an encoder–decoder model. */
+export interface Seq2SeqParams {
+  model: string;
+  dtype: DtypeChoice;
+  text: string;
+  /** The translation to read (teacher forcing); without it the model generates greedily. */
+  target?: string;
+  maxNewTokens?: number;
+  /** Prepend the model's own task prefix (T5's "translate English to German: ") when it has one. Default true. */
+  usePrefix?: boolean;
+  remoteHost?: string;
+  cacheDir?: string;
+  allowRemote?: boolean;
+  modelMemoryLimit?: number;
+}
+
+/** One decoder input token; generated ones carry the top 5 of the distribution they were drawn from. */
+export interface TargetToken {
+  text: string;
+  id: number;
+  special: boolean;
+  topk?: NextToken[];
+}
+
+/** An encoder–decoder analysis: source tokens (encoder), target tokens (decoder rows), three families of maps. */
+export interface Seq2SeqReply {
+  analysisId: number;
+  model: {
+    id: string;
+    kind: 'encoder-decoder';
+    modelType: string;
+    layers: { encoder: number; decoder: number };
+    heads: { encoder: number[]; decoder: number[] };
+    maxPositions: number;
+    dtype: Dtype;
+  };
+  /** The source as the encoder read it (with the task prefix, when one was added). */
+  tokens: TokenInfo[];
+  /** Exactly the decoder's input ids: one per row of the decoder and cross maps. */
+  targetTokens: TargetToken[];
+  /** The target as text (special tokens left out). */
+  translation: string;
+  generated: boolean;
+  prefix?: string;
+  timings: { loadMs: number; forwardMs: number };
+}
+
+/** One map of an encoder–decoder analysis: rows × cols float32 (cross: target × source). */
+export interface FamilySliceReply {
+  analysisId: number;
+  family: AttentionFamily;
+  layer: number;
+  head: number | 'mean' | 'max';
+  rows: number;
+  cols: number;
+  buffer: ArrayBuffer;
+}
+
 /** Why a continuation ended: the token limit, the model's end of sequence, a stop sequence, or the user. */
 export type StopReason = 'length' | 'eos' | 'stop-sequence' | 'cancelled';
 
@@ -201,6 +262,15 @@ export interface EngineApi {
    * LM head read that layer's residual stream (the last layer's list is the model's own). `unavailable` says why not.
    */
   logitLens(params: { analysisId: number; index: number }): LogitLensReply;
+  /** Encoder–decoder models: translates the source (or reads the given target) and keeps all three families. */
+  seq2seq(params: Seq2SeqParams): Seq2SeqReply;
+  /** One map of an encoder–decoder analysis. */
+  familySlice(params: {
+    analysisId: number;
+    family: AttentionFamily;
+    layer: number;
+    head: number | 'mean' | 'max';
+  }): FamilySliceReply;
   /** Ends a running generate after its current step; it replies with what was written so far. Served at once. */
   stopGenerating(params: Record<string, never>): { stopping: boolean };
   slice(params: { analysisId: number; layer: number; head: HeadSelector }): SliceReply;

@@ -14,6 +14,10 @@ import type {
   GenerateParams,
   GenerateReply,
   LogitLensReply,
+  AttentionFamily,
+  FamilySliceReply,
+  Seq2SeqParams,
+  Seq2SeqReply,
   HeadScore,
   HeadSelector,
   RankBy,
@@ -29,6 +33,7 @@ import { configureHub } from './hub';
 import { generateWithAttention } from './generation';
 import { liveRows } from './live-rows';
 import { logitLensAt } from './lens-run';
+import { Seq2SeqAnalyses } from './seq2seq-analyses';
 import { LoadedModel, loadTextSide } from './model-runner';
 import { configShape } from './model-config';
 import { TokenCounter } from './token-counter';
@@ -311,6 +316,30 @@ export class Engine implements Methods {
     return summary;
   }
 
+  private readonly seq2seqs = new Seq2SeqAnalyses();
+
+  /** Encoder–decoder models (see seq2seq-analyses.ts); analysis ids are shared with the decoder-only ones. */
+  async seq2seq(params: Seq2SeqParams, onProgress?: (p: EngineEvent) => void): Promise<Seq2SeqReply> {
+    return this.seq2seqs.run(params, this.nextAnalysis++, onProgress);
+  }
+
+  /** Whether a model is an encoder–decoder (from its config.json; the graph is not loaded). */
+  async isEncoderDecoder(
+    params: Pick<AnalyzeParams, 'model' | 'remoteHost' | 'cacheDir' | 'allowRemote'>,
+  ): Promise<boolean> {
+    const { config } = await this.tokenizerFor(params);
+    return !!config.is_encoder_decoder;
+  }
+
+  async familySlice(params: {
+    analysisId: number;
+    family: AttentionFamily;
+    layer: number;
+    head: number | 'mean' | 'max';
+  }): Promise<FamilySliceReply> {
+    return this.seq2seqs.slice(params);
+  }
+
   async logitLens(params: { analysisId: number; index: number }): Promise<LogitLensReply> {
     const summary = this.summaries.get(params.analysisId);
     this.store(params.analysisId);
@@ -441,6 +470,7 @@ export class Engine implements Methods {
 
   /** Frees everything (worker shutdown). */
   async dispose(): Promise<void> {
+    await this.seq2seqs.dispose();
     this.analyses.clear();
     this.summaries.clear();
     const m = this.model;

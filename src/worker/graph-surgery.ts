@@ -4,6 +4,7 @@ import { onnx } from 'onnx-proto';
 import { EngineError } from '../protocol/rpc';
 import { type ExposedLayer, exposeFusedAttention } from './fused-attention';
 import { addLogitLens, type LensOutputs } from './logit-lens';
+import { attentionKinds } from './cross-attention';
 import { basename } from 'node:path';
 import { type ByteSource, fileSource, readWireModel, type WireModel, writeWireModel } from './onnx-wire';
 
@@ -55,6 +56,8 @@ export interface SurgeryResult {
   topk?: { probs: string; ids: string };
   /** The logit lens: per layer, the top tokens of the final norm + LM head applied to that layer's residual stream. */
   lens: LensOutputs;
+  /** In an encoder–decoder's decoder: per exposed map, self-attention or cross-attention (keys from the encoder). */
+  kinds?: ('self' | 'cross')[];
   /** The graph with the lens outputs added (a session of its own, created on demand; see expose). */
   lensBytes?: Uint8Array;
   /** Counts of op types in the graph, for diagnostics. */
@@ -139,6 +142,20 @@ function expose(input: Uint8Array | ByteSource, modelName: string, weightsFile?:
       graphDetails(model, ops),
     );
   }
+  // An encoder–decoder's decoder: which maps are its own (causal) self-attention and which look at the encoder.
+  let kinds: ('self' | 'cross')[] | undefined;
+  if (model.inputs.some((i) => i.name === 'encoder_hidden_states')) {
+    const constants = new Set([
+      ...model.initializerDims.keys(),
+      ...initializers.map((t) => t.name ?? ''),
+      ...model.nodes.filter((n) => n.opType === 'Constant').flatMap((n) => n.output ?? []),
+    ]);
+    kinds = attentionKinds(
+      model.nodes,
+      layers.map((l) => l.output),
+      (name) => constants.has(name),
+    );
+  }
   const topk = addNextTokenTopK(model, initializers);
   const bytes = writeWireModel(model, initializers, weightsFile);
   const outputs = model.outputs.map((o) => o.name ?? '');
@@ -156,6 +173,7 @@ function expose(input: Uint8Array | ByteSource, modelName: string, weightsFile?:
     topk,
     lens,
     lensBytes,
+    kinds,
     bytes,
     attentionOutputs: layers.map((l) => l.output),
     layers: layers.map(({ op, heads, kvHeads }) => ({ op, heads, kvHeads })),

@@ -102,6 +102,12 @@ export class LoadedModel {
     checkModelFolder(id);
     configureHub(opts);
     const { config, tokenizer } = await loadTextSide(id, opts.onProgress);
+    if (config.is_encoder_decoder)
+      throw new EngineError(
+        'bad-input',
+        `${id} is an encoder–decoder model (${String(config.model_type)}): the panel does not show its three kinds of attention yet. ` +
+          'The command line does: attention-lens analyze --model … --text … (translates; --target TEXT reads a given translation).',
+      );
     const tjs = config['transformers.js_config'] as { use_external_data_format?: unknown; dtype?: unknown } | undefined;
     const dtype = await resolveDtype(id, opts.dtype, {
       allowRemote: opts.allowRemote,
@@ -223,7 +229,7 @@ async function createSession(
  * the folder the .onnx file came from — never the process's working directory, where onnxruntime would look for a
  * session created from bytes (a graph's `location: secret/x.bin` must not read a file next to the host).
  */
-async function createFromBytes(
+export async function createFromBytes(
   create: (...a: unknown[]) => Promise<ort.InferenceSession>,
   id: string,
   bytes: Uint8Array,
@@ -288,14 +294,20 @@ function int64(values: number[], dims: number[]): ort.Tensor {
 }
 
 /** Inputs for one unbatched pass: ids, a mask, zero type ids, positions, an empty past and the no-cache branch. */
-export function feedsFor(session: ort.InferenceSession, ids: number[], mask?: number[]): Record<string, ort.Tensor> {
+export function feedsFor(
+  session: ort.InferenceSession,
+  ids: number[],
+  mask?: number[],
+  given: Record<string, ort.Tensor> = {},
+): Record<string, ort.Tensor> {
   const n = ids.length;
   const feeds: Record<string, ort.Tensor> = {};
   const metadata =
     (session as unknown as { inputMetadata?: { name: string; type?: string; shape?: (string | number)[] }[] })
       .inputMetadata ?? [];
   for (const name of session.inputNames) {
-    if (name === 'input_ids') feeds[name] = int64(ids, [1, n]);
+    if (given[name]) feeds[name] = given[name];
+    else if (name === 'input_ids') feeds[name] = int64(ids, [1, n]);
     else if (name === 'attention_mask') feeds[name] = int64(mask ?? new Array(n).fill(1), [1, n]);
     else if (name === 'token_type_ids') feeds[name] = int64(new Array(n).fill(0), [1, n]);
     else if (name === 'position_ids')

@@ -1,0 +1,209 @@
+// Encoder–decoder models (issue 15, engine and command line), on the T5-shaped fixture in transformers.js's layout
+// (encoder_model.onnx + a merged decoder whose If the engine inlines): all three families are distributions, the
+// decoder's self-attention is causal, cross rows span the source, layer 0's cross-attention equals a plain
+// TypeScript T5 computed from the fixture's weights, and greedy tokens equal transformers.js's own generate (which
+// runs the merged decoder's cached branch).
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { AutoModelForSeq2SeqLM, AutoTokenizer } from '@huggingface/transformers';
+import type { AttentionFamily, Seq2SeqReply } from '../../src/protocol/messages';
+import { Engine } from '../../src/worker/engine';
+import { FIXTURES } from './fixtures';
+import { readWeights } from './onnx-weights';
+import { referenceT5Cross0 } from './reference-t5';
+
+const T5 = join(FIXTURES, 't5-tiny');
+const SOURCES = ['Hello, how are you?', "The animal didn't cross the street because it was too tired.", 'it'];
+
+describe('encoder–decoder models (T5 fixture)', function () {
+  this.timeout(120_000);
+  const engine = new Engine();
+  after(() => engine.dispose());
+  const run = (text: string, extra: object = {}) =>
+    engine.seq2seq({ model: T5, dtype: 'auto', text, allowRemote: false, maxNewTokens: 8, ...extra });
+  const matrix = async (r: Seq2SeqReply, family: AttentionFamily, layer: number, head: number) => {
+    const s = await engine.familySlice({ analysisId: r.analysisId, family, layer, head });
+    return { m: new Float32Array(s.buffer), rows: s.rows, cols: s.cols };
+  };
+
+  it('every row of every family sums to 1; decoder self-attention is causal; cross rows span the source', async () => {
+    const r = await run(SOURCES[1]);
+    assert.equal(r.model.kind, 'encoder-decoder');
+    assert.deepEqual(r.model.layers, { encoder: 2, decoder: 2 });
+    assert.deepEqual(r.model.heads, { encoder: [4, 4], decoder: [4, 4] });
+    const S = r.tokens.length;
+    const T = r.targetTokens.length;
+    assert.equal(r.tokens.at(-1)?.text, '</s>', "the source ends with T5's end token");
+    assert.match(
+      r.tokens
+        .slice(0, 5)
+        .map((t) => t.text)
+        .join(' '),
+      /translate English to German/,
+      'the task prefix',
+    );
+    assert.equal(r.targetTokens[0].id, 0, 'the decoder starts from its start token (<pad> for T5)');
+    const shapes = { encoder: [S, S], decoder: [T, T], cross: [T, S] } as const;
+    for (const family of ['encoder', 'decoder', 'cross'] as const)
+      for (let layer = 0; layer < 2; layer++)
+        for (let head = 0; head < 4; head++) {
+          const { m, rows, cols } = await matrix(r, family, layer, head);
+          assert.deepEqual([rows, cols], shapes[family]);
+          for (let i = 0; i < rows; i++) {
+            let sum = 0;
+            for (let j = 0; j < cols; j++) {
+              sum += m[i * cols + j];
+              if (family === 'decoder' && j > i) assert.equal(m[i * cols + j], 0, 'no look at later target tokens');
+            }
+            assert.ok(Math.abs(sum - 1) < 1e-5, `${family} ${layer}/${head} row ${i} sums to ${sum}`);
+          }
+        }
+  });
+
+  it("layer 0's cross-attention equals a plain TypeScript T5 computed from the weights (≤ 1e-5)", async () => {
+    const enc = readWeights(join(T5, 'onnx', 'encoder_model.onnx'));
+    const dec = readWeights(join(T5, 'onnx', 'decoder_model_merged.onnx'));
+    const options = { heads: 4, headDim: 16, buckets: 32, maxDistance: 128, eps: 1e-6 };
+    for (const text of SOURCES) {
+      const r = await run(text, { target: 'Bonjour, comment allez-vous ?' });
+      assert.equal(r.generated, false);
+      const ref = referenceT5Cross0(
+        enc,
+        dec,
+        r.tokens.map((t) => t.id),
+        r.targetTokens.map((t) => t.id),
+        options,
+      );
+      let worst = 0;
+      for (let h = 0; h < 4; h++) {
+        const { m, cols } = await matrix(r, 'cross', 0, h);
+        ref[h].forEach((row, i) => {
+          row.forEach((v, j) => {
+            worst = Math.max(worst, Math.abs(v - m[i * cols + j]));
+          });
+        });
+      }
+      assert.ok(worst <= 1e-5, `max abs error ${worst}`);
+    }
+  });
+
+  it("greedy tokens equal transformers.js's own generate (its cached branch), streamed as they come", async () => {
+    const tokenizer = await AutoTokenizer.from_pretrained(T5, { local_files_only: true } as never);
+    const lm = await AutoModelForSeq2SeqLM.from_pretrained(T5, { dtype: 'fp32', local_files_only: true } as never);
+    try {
+      for (const text of SOURCES) {
+        const events: number[] = [];
+        const r = await engine.seq2seq(
+          { model: T5, dtype: 'fp32', text, allowRemote: false, maxNewTokens: 10 },
+          (e) => {
+            if ('token' in e) events.push(e.token.id);
+          },
+        );
+        const inputs = tokenizer(`translate English to German: ${text}`);
+        const out = (await lm.generate({ ...inputs, max_new_tokens: 10, do_sample: false } as never)) as {
+          tolist(): bigint[][];
+        };
+        const theirs = out.tolist()[0].map(Number);
+        assert.deepEqual(
+          r.targetTokens.map((t) => t.id),
+          theirs,
+          text,
+        );
+        assert.deepEqual(events, theirs.slice(1), 'each token was sent as it was chosen');
+        for (const t of r.targetTokens.slice(1)) assert.equal(t.topk?.[0].id, t.id, 'greedy: the top of its list');
+      }
+    } finally {
+      await lm.dispose();
+    }
+  });
+
+  it('a decoder-only model and an empty source are refused with clear messages', async () => {
+    await assert.rejects(
+      engine.seq2seq({ model: join(FIXTURES, 'gpt2-tiny'), dtype: 'fp32', text: 'Hello', allowRemote: false }),
+      (e: { code: string; message: string }) => e.code === 'bad-input' && /not an encoder–decoder/.test(e.message),
+    );
+    await assert.rejects(run('   '), (e: { code: string }) => e.code === 'bad-input');
+    // Show Attention (a decoder-only analysis) on a T5 says where its attention can be read today.
+    await assert.rejects(
+      engine.analyze({ model: T5, dtype: 'fp32', text: 'Hello', allowRemote: false }),
+      (e: { code: string; message: string }) =>
+        e.code === 'bad-input' && /encoder–decoder model \(t5\).*command line/.test(e.message),
+    );
+  });
+
+  describe('command line', () => {
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli.js'), 'analyze', ...args], {
+        encoding: 'utf8',
+      });
+
+    it('generates by default and prints the documented JSON: kind, targetTokens with topk, the cross map', () => {
+      const r = cli('--model', T5, '--text', SOURCES[0], '--json', '--offline');
+      assert.equal(r.status, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.deepEqual(Object.keys(out), ['model', 'source', 'n', 'tokens', 'targetTokens', 'attention']);
+      assert.equal(out.model.kind, 'encoder-decoder');
+      assert.deepEqual(out.model.layers, { encoder: 2, decoder: 2 });
+      assert.deepEqual(out.model.heads, { encoder: [4, 4], decoder: [4, 4] });
+      assert.deepEqual(Object.keys(out.targetTokens[0]), ['text', 'id', 'special']);
+      assert.ok(out.targetTokens.length >= 2 && out.targetTokens.length <= 33, 'up to 32 generated after the start');
+      for (const t of out.targetTokens.slice(1)) assert.deepEqual(Object.keys(t), ['text', 'id', 'special', 'topk']);
+      assert.deepEqual(Object.keys(out.attention), ['family', 'layer', 'head', 'matrix']);
+      assert.equal(out.attention.family, 'cross');
+      assert.equal(out.attention.matrix.length, out.targetTokens.length, 'one row per decoder input token');
+      for (const row of out.attention.matrix) {
+        assert.equal(row.length, out.n, 'a weight per source token');
+        assert.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-5);
+      }
+    });
+
+    it('--target reads a given translation; --all gives every family [layer][head][query][key]; --family picks one', () => {
+      const target = cli('--model', T5, '--text', SOURCES[0], '--target', 'Bonjour', '--all', '--json', '--offline');
+      assert.equal(target.status, 0, target.stderr);
+      const out = JSON.parse(target.stdout);
+      assert.equal(out.targetTokens[0].id, 0);
+      assert.ok(
+        out.targetTokens.every((t: { topk?: unknown }) => t.topk === undefined),
+        'read, not generated',
+      );
+      const T = out.targetTokens.length;
+      const S = out.n;
+      const shape = (a: number[][][][]) => [a.length, a[0].length, a[0][0].length, a[0][0][0].length];
+      assert.deepEqual(shape(out.attentions.encoder), [2, 4, S, S]);
+      assert.deepEqual(shape(out.attentions.decoder), [2, 4, T, T]);
+      assert.deepEqual(shape(out.attentions.cross), [2, 4, T, S]);
+      const enc = cli(
+        '--model',
+        T5,
+        '--text',
+        'Hi',
+        '--family',
+        'encoder',
+        '--layer',
+        '1',
+        '--head',
+        '3',
+        '--json',
+        '--offline',
+      );
+      assert.equal(enc.status, 0, enc.stderr);
+      const e = JSON.parse(enc.stdout);
+      assert.deepEqual([e.attention.family, e.attention.layer, e.attention.head], ['encoder', 1, 3]);
+      assert.equal(e.attention.matrix.length, e.n);
+      const table = cli('--model', T5, '--text', 'Hi', '--generate', '3', '--offline');
+      assert.equal(table.status, 0, table.stderr);
+      assert.match(table.stdout, /^translation: ".*"\ncross attention, layer 0 head 0 \(4 × \d+\):/);
+    });
+
+    it('user errors: a bad family, --target with --generate, --target on a decoder-only model', () => {
+      const bad = cli('--model', T5, '--text', 'Hi', '--family', 'sideways', '--offline');
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, /--family must be encoder, decoder or cross/);
+      const both = cli('--model', T5, '--text', 'Hi', '--target', 'x', '--generate', '2', '--offline');
+      assert.match(both.stderr, /--target or --generate, not both/);
+      const gpt = cli('--model', join(FIXTURES, 'gpt2-tiny'), '--text', 'Hi', '--target', 'x', '--offline');
+      assert.match(gpt.stderr, /--target and --family are for encoder–decoder models/);
+    });
+  });
+});
