@@ -23,6 +23,9 @@ export function handleHostMessage(panel: PanelView, m: HostToWebview): void {
     case 'analysis':
       panel.showAnalysis(m.summary, m.sourceLabel, m.sourceText, m.first);
       break;
+    case 'seq2seq':
+      panel.showSeq2Seq(m.reply, m.sourceLabel);
+      break;
     case 'focusFromEditor':
       // The editor cursor moved onto an analysed token: focus it unless the user locked another.
       if (state.locked === null && state.summary && m.index < state.summary.n) {

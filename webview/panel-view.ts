@@ -11,6 +11,7 @@ import type {
   PanelAction,
   PanelApi,
   RowsReply,
+  Seq2SeqReply,
   SliceReply,
   ThumbnailsReply,
 } from '../src/protocol/messages';
@@ -23,6 +24,7 @@ import { HeadSearch } from './head-search';
 import { Heatmap } from './heatmap';
 import { LatestRequest } from './latest-request';
 import { LiveWriting } from './live-writing';
+import { Seq2SeqView } from './seq2seq-view';
 import { focusDistribution, keepTopMass, normaliseRows, renormalise } from './row-math';
 import { markSelectedThumb, renderThumbnailGrid } from './thumbnail-grid';
 import { TokenView } from './token-view';
@@ -88,6 +90,7 @@ export class PanelView {
   readonly tokens: TokenView;
   readonly heatmap: Heatmap;
   private readonly writing: LiveWriting;
+  private readonly seq2seq: Seq2SeqView;
   /** Logit lens replies of the analysis on display, by token index. */
   private readonly lens = new Map<number, LogitLensReply | 'waiting'>();
   /** The panel API on the host: the engine's own request/reply dialect (ids, errors as data, timeouts). */
@@ -200,6 +203,27 @@ export class PanelView {
     );
     this.heatmap = new Heatmap(this.matrixWrap, () => Math.max(200, Math.min(600, this.matrixWrap.clientWidth || 420)));
     this.writing = new LiveWriting(this.tokens, this.heatmap);
+    this.seq2seq = new Seq2SeqView(this.rpc, (e) => this.onError(e));
+    app.append(this.seq2seq.element);
+  }
+
+  /** An encoder–decoder analysis: the seq2seq view takes the place of the decoder-only views. */
+  showSeq2Seq(reply: Seq2SeqReply, sourceLabel: string): void {
+    this.endWriting();
+    this.app.classList.remove('stale');
+    this.app.dataset.mode = 'seq2seq';
+    this.setTitle(sourceLabel);
+    const m = reply.model;
+    const S = reply.tokens.length;
+    const T = reply.targetTokens.length;
+    this.meta.title = m.id;
+    this.meta.textContent =
+      `${m.id.split(/[\\/]/).pop()} · encoder–decoder · ${m.layers.encoder} + ${m.layers.decoder} layers · ${m.dtype} · ` +
+      `source ${S} → ${S * S} encoder scores, output ${T} → ${T * T} decoder and ${T * S} cross scores per head per layer`;
+    this.setStatus(
+      `${reply.generated ? 'The model translated' : 'The model read the given translation'}${reply.prefix ? ` (with its task prefix "${reply.prefix.trim()}")` : ''}: ${reply.translation}`,
+    );
+    this.seq2seq.show(reply);
   }
 
   /** Continue and Show Attention, while the model writes: the watched head's newest rows. */
@@ -250,6 +274,7 @@ export class PanelView {
   /** A new analysis: tokens at once, the first matrix from `first` when the host guessed the view, else asked for. */
   showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: string | undefined, first?: FirstView): void {
     this.endWriting();
+    this.app.dataset.mode = 'plain';
     const state = this.state;
     const sameModel = state.summary?.model.id === s.model.id;
     this.app.classList.remove('stale');

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type {
   LiveRowsEvent,
+  Seq2SeqReply,
   AnalysisReply,
   AnalysisSummary,
   FlipScore,
@@ -124,6 +125,7 @@ export class AttentionPanel extends Disposable {
     sourceText?: string,
     source?: AnalysisSource,
   ): void {
+    this.seq2seq = undefined;
     const { first, ...summary } = reply;
     const previous = this.summary;
     this.summary = summary;
@@ -191,7 +193,7 @@ export class AttentionPanel extends Disposable {
   }
 
   private async onMessage(raw: unknown): Promise<void> {
-    const m = validateFromWebview(raw, this.summary);
+    const m = validateFromWebview(raw, this.summary, this.seq2seq);
     if (!m) return;
     if ('kind' in m) {
       // A request of the panel API, already checked against the analysis on display: the engine answers it.
@@ -241,7 +243,21 @@ export class AttentionPanel extends Disposable {
     thumbnails: (p) => this.client.call('thumbnails', p),
     rankHeads: (p) => this.client.call('rankHeads', p),
     logitLens: (p) => this.client.call('logitLens', p),
+    familySlice: (p) => this.client.call('familySlice', p),
   };
+
+  /** The encoder–decoder analysis on display (its requests are validated against it). */
+  private seq2seq: Seq2SeqReply | undefined;
+
+  /** Shows an encoder–decoder analysis: the panel's source / output strips and family selector. */
+  showSeq2Seq(reply: Seq2SeqReply, title: string, sourceLabel: string): void {
+    this.summary = undefined;
+    this.seq2seq = reply;
+    this.setTitle(title);
+    this.sourceLabel = sourceLabel;
+    this.heat.clear();
+    this.post({ type: 'seq2seq', reply, sourceLabel });
+  }
 
   override dispose(): void {
     if (this.isDisposed) return;

@@ -15,6 +15,7 @@ const TIMEOUTS: Partial<Record<keyof EngineApi, number>> = {
   // Each generated token is a progress event, so this is the longest a single step (or the model's load) may take.
   generate: 10 * 60_000,
   stopGenerating: 10_000,
+  seq2seq: 10 * 60_000,
   countTokens: 60_000,
   slice: 60_000,
   thumbnails: 60_000,

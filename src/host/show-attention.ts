@@ -14,7 +14,7 @@ import { AttentionPanel } from './attention-panel';
 import type { EngineClient } from './engine-client';
 import { withHostHint } from './error-hints';
 import { removePartialDownloads } from './partial-downloads';
-import { analyzeOptions, readSettings } from './settings';
+import { analyzeOptions, engineOptions, readSettings } from './settings';
 
 /** The first words of a text, for the panel title. */
 export function titleOf(text: string, maxChars = 32): string {
@@ -162,21 +162,27 @@ export class ShowAttention {
         panel.showGenerating(written, { text: e.token.text, index: e.index });
       }
     };
-    const call = options.continue
-      ? this.client.call(
-          'generate',
-          {
-            ...analyzeOptions(settings),
-            text,
-            maxNewTokens: settings.maxNewTokens,
-            temperature: settings.temperature,
-            topK: settings.topK,
-            stopSequences: settings.stopSequences,
-            watch: params.firstView,
-          },
-          onEvent,
-        )
-      : this.client.call('analyze', params, onEvent);
+    // An encoder–decoder translates the selection (Show Attention and Continue alike) and shows its three families.
+    const call = (async () => {
+      const options_ = engineOptions(settings);
+      if (await this.client.call('isEncoderDecoder', options_).catch(() => false))
+        return this.client.call('seq2seq', { ...options_, text, maxNewTokens: settings.maxNewTokens }, onEvent);
+      return options.continue
+        ? this.client.call(
+            'generate',
+            {
+              ...analyzeOptions(settings),
+              text,
+              maxNewTokens: settings.maxNewTokens,
+              temperature: settings.temperature,
+              topK: settings.topK,
+              stopSequences: settings.stopSequences,
+              watch: params.firstView,
+            },
+            onEvent,
+          )
+        : this.client.call('analyze', params, onEvent);
+    })();
     const enginePid = this.client.pid;
     // A warm run paints in well under a second: the cancellable notification (whose animation competes with the
     // model for the CPU) appears only for slower runs — model loads, downloads, long texts.
@@ -215,6 +221,14 @@ export class ShowAttention {
       });
       if (myRun !== this.run || !AttentionPanel.active) return undefined;
       const shown = AttentionPanel.active;
+      if ('targetTokens' in reply) {
+        shown.showSeq2Seq(reply, title, sourceLabel);
+        shown.onAction = (action) => void this.runAction(action, options);
+        this.log.appendLine(
+          `[seq2seq] ${reply.model.id} ${reply.model.dtype}: source ${reply.tokens.length}, output ${reply.targetTokens.length} tokens (${reply.generated ? 'generated' : 'given'}): ${JSON.stringify(reply.translation)}, total ${Date.now() - started} ms`,
+        );
+        return undefined;
+      }
       shown.showAnalysis(reply, title, sourceLabel, text, {
         uri: doc.uri,
         version: startVersion,

@@ -1,10 +1,22 @@
 // Validation of what the webview sends: it renders untrusted text, so the host trusts none of its messages.
-import type { AnalysisSummary, HeadSelector, PanelApi, RequestMessage, WebviewToHost } from '../protocol/messages';
+import type {
+  AnalysisSummary,
+  HeadSelector,
+  PanelApi,
+  RequestMessage,
+  Seq2SeqReply,
+  WebviewToHost,
+} from '../protocol/messages';
 
 /** Checks a message from the webview before use: the webview renders untrusted text, so trust nothing it sends. */
-export function validateFromWebview(m: unknown, summary: AnalysisSummary | undefined): WebviewToHost | undefined {
+export function validateFromWebview(
+  m: unknown,
+  summary: AnalysisSummary | undefined,
+  seq2seq?: Seq2SeqReply,
+): WebviewToHost | undefined {
   if (!m || typeof m !== 'object') return undefined;
   const msg = m as Record<string, unknown>;
+  if (msg.kind === 'request' && msg.method === 'familySlice') return validateFamilySlice(msg, seq2seq);
   if (msg.kind === 'request') return validateRequest(msg, summary);
   const isInt = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < max;
   switch (msg.type) {
@@ -110,6 +122,32 @@ function validateRequest(
     default:
       return undefined;
   }
+}
+
+/** A map of the encoder–decoder analysis on display: a known family, its layer, a head or mean / max. */
+function validateFamilySlice(
+  msg: Record<string, unknown>,
+  r: Seq2SeqReply | undefined,
+): RequestMessage<PanelApi> | undefined {
+  const p = msg.params as Record<string, unknown> | undefined;
+  if (!r || !p || typeof p !== 'object' || !Number.isInteger(msg.id) || (msg.id as number) < 0) return undefined;
+  if (p.analysisId !== r.analysisId) return undefined;
+  const family = p.family;
+  if (family !== 'encoder' && family !== 'decoder' && family !== 'cross') return undefined;
+  const side = family === 'encoder' ? 'encoder' : 'decoder';
+  const layer = p.layer;
+  if (!Number.isInteger(layer) || (layer as number) < 0 || (layer as number) >= r.model.layers[side]) return undefined;
+  const heads = r.model.heads[side][layer as number];
+  const head = p.head;
+  const okHead =
+    head === 'mean' || head === 'max' || (Number.isInteger(head) && (head as number) >= 0 && (head as number) < heads);
+  if (!okHead) return undefined;
+  return {
+    kind: 'request',
+    id: msg.id as number,
+    method: 'familySlice',
+    params: { analysisId: r.analysisId, family, layer: layer as number, head: head as number | 'mean' | 'max' },
+  };
 }
 
 /** A head index of `layer`, an aggregate, or the rollout. */

@@ -264,6 +264,8 @@ export interface EngineApi {
   logitLens(params: { analysisId: number; index: number }): LogitLensReply;
   /** Encoder–decoder models: translates the source (or reads the given target) and keeps all three families. */
   seq2seq(params: Seq2SeqParams): Seq2SeqReply;
+  /** Whether a model is an encoder–decoder (read from its config.json; the graph is not loaded). */
+  isEncoderDecoder(params: { model: string; remoteHost?: string; cacheDir?: string; allowRemote?: boolean }): boolean;
   /** One map of an encoder–decoder analysis. */
   familySlice(params: {
     analysisId: number;
@@ -382,6 +384,8 @@ export type ToWebview =
       sourceText?: string;
       first?: { slice: SliceReply; thumbnails?: ThumbnailsReply };
     }
+  /** An encoder–decoder analysis: source and target tokens; the panel asks for the families' maps. */
+  | { type: 'seq2seq'; reply: Seq2SeqReply; sourceLabel: string }
   | { type: 'focusFromEditor'; index: number }
   | { type: 'notice'; text: string }
   | { type: 'lockToken'; index: number }
@@ -396,7 +400,7 @@ export type ToWebview =
  * What the webview may ask of the host: a subset of the engine's API, called with the same request/reply dialect
  * (ids, errors as data, timeouts). The host validates every request against the analysis on display, then forwards it.
  */
-export type PanelApi = Pick<EngineApi, 'slice' | 'rows' | 'thumbnails' | 'rankHeads' | 'logitLens'>;
+export type PanelApi = Pick<EngineApi, 'slice' | 'rows' | 'thumbnails' | 'rankHeads' | 'logitLens' | 'familySlice'>;
 
 /** Everything the host posts to the webview: notifications, and replies to the webview's requests. */
 export type HostToWebview = ToWebview | ReplyMessage;

@@ -105,8 +105,8 @@ export class LoadedModel {
     if (config.is_encoder_decoder)
       throw new EngineError(
         'bad-input',
-        `${id} is an encoder–decoder model (${String(config.model_type)}): the panel does not show its three kinds of attention yet. ` +
-          'The command line does: attention-lens analyze --model … --text … (translates; --target TEXT reads a given translation).',
+        `${id} is an encoder–decoder model (${String(config.model_type)}): its attention comes from a translation ` +
+          '(Show Attention translates the selection; on the command line, analyze translates or reads --target).',
       );
     const tjs = config['transformers.js_config'] as { use_external_data_format?: unknown; dtype?: unknown } | undefined;
     const dtype = await resolveDtype(id, opts.dtype, {

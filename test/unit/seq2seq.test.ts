@@ -124,11 +124,11 @@ describe('encoder–decoder models (T5 fixture)', function () {
       (e: { code: string; message: string }) => e.code === 'bad-input' && /not an encoder–decoder/.test(e.message),
     );
     await assert.rejects(run('   '), (e: { code: string }) => e.code === 'bad-input');
-    // Show Attention (a decoder-only analysis) on a T5 says where its attention can be read today.
+    // The decoder-only analysis refuses a T5 and says how its attention is read.
     await assert.rejects(
       engine.analyze({ model: T5, dtype: 'fp32', text: 'Hello', allowRemote: false }),
       (e: { code: string; message: string }) =>
-        e.code === 'bad-input' && /encoder–decoder model \(t5\).*command line/.test(e.message),
+        e.code === 'bad-input' && /encoder–decoder model \(t5\).*translat/.test(e.message),
     );
   });
 

@@ -1,6 +1,14 @@
 // Stands in for the extension host inside a plain Chromium page: defines acquireVsCodeApi, answers the
 // panel's requests from a real AttentionStore, and records every message and byte it delivers.
-import type { AnalysisSummary, HostToWebview, NextToken, PanelApi, WebviewToHost } from '../../src/protocol/messages';
+import type {
+  AnalysisSummary,
+  AttentionFamily,
+  HostToWebview,
+  NextToken,
+  PanelApi,
+  Seq2SeqReply,
+  WebviewToHost,
+} from '../../src/protocol/messages';
 import { serve } from '../../src/protocol/rpc';
 import { AttentionStore, ownBuffer } from '../../src/worker/attention-store';
 
@@ -15,6 +23,8 @@ export interface PanelFixture {
   synthetic?: { n: number; layers: number; heads: number; causal: boolean; seed: number; kvHeads?: number };
   /** State VS Code would restore (a reload). */
   state?: unknown;
+  /** An encoder–decoder analysis and its maps (recorded from the engine), sent instead of `summary`. */
+  seq2seq?: { reply: Seq2SeqReply; maps: Record<AttentionFamily, number[][]> };
   /** Logit lens replies by token index (recorded from the engine). */
   lens?: Record<number, NextToken[][]>;
   /** Send layer 0 head 0 and the thumbnails with the analysis, as the host does when it guesses the view. */
@@ -98,16 +108,19 @@ function syntheticStore(spec: NonNullable<PanelFixture['synthetic']>): {
 }
 
 const fixture = window.__fixture ?? {};
-const { store, summary } = fixture.synthetic
-  ? syntheticStore(fixture.synthetic)
-  : {
-      store: new AttentionStore(
-        fixture.summary!.n,
-        fixture.layers!.map((l) => Float32Array.from(l)),
-        fixture.summary!.model.heads,
-      ),
-      summary: fixture.summary!,
-    };
+// An encoder–decoder fixture has no decoder-only analysis: a placeholder store answers nothing it is asked.
+const { store, summary } = fixture.seq2seq
+  ? syntheticStore({ n: 2, layers: 1, heads: 1, causal: false, seed: 1 })
+  : fixture.synthetic
+    ? syntheticStore(fixture.synthetic)
+    : {
+        store: new AttentionStore(
+          fixture.summary!.n,
+          fixture.layers!.map((l) => Float32Array.from(l)),
+          fixture.summary!.model.heads,
+        ),
+        summary: fixture.summary!,
+      };
 const record: FakeRecord = {
   sent: [],
   requests: (method) => record.sent.flatMap((m) => ('kind' in m && m.method === method ? [m.params as never] : [])),
@@ -142,6 +155,23 @@ const panelApi: { [K in keyof PanelApi]: (p: Parameters<PanelApi[K]>[0]) => Retu
     return { analysisId: p.analysisId, size: t.size, heads: store.heads, buffer: ownBuffer(t.data) };
   },
   rankHeads: (p) => ({ heads: store.rank(p.by) }),
+  // Encoder–decoder maps recorded from the engine, by family, as heads × rows × cols per layer.
+  familySlice: (p) => {
+    const f = fixture.seq2seq!;
+    const rows = p.family === 'encoder' ? f.reply.tokens.length : f.reply.targetTokens.length;
+    const cols = p.family === 'decoder' ? f.reply.targetTokens.length : f.reply.tokens.length;
+    const all = f.maps[p.family][p.layer];
+    const size = rows * cols;
+    const heads = all.length / size;
+    const out = new Float32Array(size);
+    for (let h = 0; h < heads; h++)
+      for (let i = 0; i < size; i++) {
+        if (typeof p.head === 'number' && h !== p.head) continue;
+        const v = all[h * size + i];
+        out[i] = p.head === 'max' ? Math.max(out[i], v) : p.head === 'mean' ? out[i] + v / heads : v;
+      }
+    return { ...p, rows, cols, buffer: ownBuffer(out) };
+  },
   // A recorded lens (from the engine on a fixture), else the engine's answer for a graph without one.
   logitLens: (p) =>
     fixture.lens?.[p.index]
@@ -155,6 +185,10 @@ function answer(m: WebviewToHost): void {
     return;
   }
   if (m.type !== 'ready') return;
+  if (fixture.seq2seq) {
+    deliver({ type: 'seq2seq', reply: fixture.seq2seq.reply, sourceLabel: fixture.sourceLabel ?? 'fixture' });
+    return;
+  }
   // After a reload the real host re-runs the saved text; either way the analysis follows 'ready'.
   const base = {
     type: 'analysis' as const,

@@ -4,7 +4,13 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
-import type { AnalysisSummary, GenerateReply, NextToken } from '../../src/protocol/messages';
+import type {
+  AnalysisSummary,
+  AttentionFamily,
+  GenerateReply,
+  NextToken,
+  Seq2SeqReply,
+} from '../../src/protocol/messages';
 import { Engine } from '../../src/worker/engine';
 import { everyHead } from '../every-head';
 import { FIXTURES, SENTENCE } from '../unit/fixtures';
@@ -871,5 +877,67 @@ describe('webview panel in headless Chromium', function () {
     } finally {
       await engine.dispose();
     }
+  });
+
+  it('an encoder–decoder: hovering an output token shades the source by its cross row, a source token the output by its column', async () => {
+    const engine = new Engine();
+    let fixture: { reply: Seq2SeqReply; maps: Record<AttentionFamily, number[][]> };
+    try {
+      const reply = await engine.seq2seq({
+        model: join(FIXTURES, 't5-tiny'),
+        dtype: 'fp32',
+        text: 'Hello, how are you?',
+        allowRemote: false,
+        maxNewTokens: 5,
+      });
+      const maps = { encoder: [], decoder: [], cross: [] } as Record<AttentionFamily, number[][]>;
+      for (const family of ['encoder', 'decoder', 'cross'] as const)
+        for (let layer = 0; layer < 2; layer++) {
+          const all: number[] = [];
+          for (let head = 0; head < 4; head++) {
+            const s = await engine.familySlice({ analysisId: reply.analysisId, family, layer, head });
+            all.push(...new Float32Array(s.buffer));
+          }
+          maps[family].push(all);
+        }
+      fixture = { reply, maps };
+    } finally {
+      await engine.dispose();
+    }
+    const { page, problems } = await browser.open({ seq2seq: fixture, sourceLabel: 'lesson.txt:1' });
+    await page.waitForFunction(() => document.body.dataset.seq2seqPainted !== undefined);
+    const S = fixture.reply.tokens.length;
+    const T = fixture.reply.targetTokens.length;
+    assert.equal(await page.locator('.seq2seq .tokens.source .token').count(), S);
+    assert.equal(await page.locator('.seq2seq .tokens.target .token').count(), T);
+    assert.match((await page.locator('#s2s-heatmap').getAttribute('aria-label')) ?? '', new RegExp(`${T} by ${S}`));
+    assert.match((await page.locator('.status').textContent()) ?? '', /translated \(with its task prefix/);
+    const weights = (strip: string) =>
+      page
+        .locator(`.seq2seq .tokens.${strip} .token`)
+        .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-weight'))));
+    // Layer 1, head 1 (the first of the layer's heads) of the cross family is shown first.
+    const cross = fixture.maps.cross[0].slice(0, T * S);
+    const t = T - 1;
+    await page.locator('.seq2seq .tokens.target .token').nth(t).hover();
+    const row = await weights('source');
+    row.forEach((w, j) => {
+      assert.ok(Math.abs(w - cross[t * S + j]) < 1e-6, `source ${j}: ${w} vs ${cross[t * S + j]}`);
+    });
+    await page.locator('.seq2seq .tokens.source .token').nth(2).hover();
+    const column = await weights('target');
+    column.forEach((w, i) => {
+      assert.ok(Math.abs(w - cross[i * S + 2]) < 1e-6, `output ${i}`);
+    });
+    // The encoder family: a source token shades the source by its row.
+    await page.locator('#s2s-family').selectOption('encoder');
+    await page.waitForFunction(() => document.body.dataset.seq2seqPainted?.includes(':encoder:'));
+    await page.locator('.seq2seq .tokens.source .token').nth(1).hover();
+    const enc = fixture.maps.encoder[0].slice(0, S * S);
+    (await weights('source')).forEach((w, j) => {
+      assert.ok(Math.abs(w - enc[S + j]) < 1e-6, `encoder row 1, key ${j}`);
+    });
+    assert.match((await page.locator('#s2s-heatmap').getAttribute('aria-label')) ?? '', new RegExp(`${S} by ${S}`));
+    assert.deepEqual(problems, [], 'no CSP violations or errors');
   });
 });

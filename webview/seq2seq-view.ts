@@ -1,0 +1,249 @@
+// An encoder–decoder analysis in the panel: the source strip above, the output strip below, a family selector
+// (encoder self / decoder self / cross), layer and head, and the chosen family's matrix (cross: output × source).
+// Hovering an output token shades the source by its cross row; hovering a source token shades the output by its
+// column (which output tokens read it). For the self families a token shades its own strip by its row.
+import type { AttentionFamily, PanelApi, Seq2SeqReply, TokenInfo } from '../src/protocol/messages';
+import type { EngineError, RpcClient } from '../src/protocol/rpc';
+import { VIRIDIS_LUT } from './color-scale';
+import { displayText, el } from './dom';
+import { TokenView } from './token-view';
+
+const FAMILY_LABELS: Record<AttentionFamily, string> = {
+  cross: 'cross-attention (output → source)',
+  encoder: 'encoder self-attention (source)',
+  decoder: 'decoder self-attention (output, causal)',
+};
+const REQUEST_TIMEOUT_MS = 60_000;
+
+export class Seq2SeqView {
+  readonly element = el('section', { class: 'seq2seq', 'aria-label': 'Encoder–decoder attention' });
+  private readonly family = el('select', { id: 's2s-family', title: 'Which attention to show' });
+  private readonly layer = el('select', { id: 's2s-layer', title: 'Layer' });
+  private readonly head = el('select', { id: 's2s-head', title: 'Head, or the mean / max of the layer’s heads' });
+  private readonly sourceStrip = el('div', { class: 'tokens source', 'aria-label': 'Source tokens (encoder)' });
+  private readonly targetStrip = el('div', { class: 'tokens target', 'aria-label': 'Output tokens (decoder)' });
+  private readonly caption = el('p', { class: 'hint' });
+  private readonly canvas = el('canvas', { id: 's2s-heatmap', role: 'img' }) as HTMLCanvasElement;
+  private readonly source: TokenView;
+  private readonly target: TokenView;
+  private reply: Seq2SeqReply | undefined;
+  private matrix: { m: Float32Array; rows: number; cols: number; key: string } | undefined;
+  private focus: { side: 'source' | 'target'; index: number } | null = null;
+
+  constructor(
+    private readonly rpc: RpcClient<PanelApi>,
+    private readonly onError: (e: EngineError) => void,
+  ) {
+    for (const f of ['cross', 'encoder', 'decoder'] as const)
+      this.family.append(el('option', { value: f }, FAMILY_LABELS[f]));
+    const controls = el('div', { class: 'controls' });
+    controls.append(
+      el('label', { for: 's2s-family' }, 'Attention'),
+      this.family,
+      el('label', { for: 's2s-layer' }, 'Layer'),
+      this.layer,
+      el('label', { for: 's2s-head' }, 'Head'),
+      this.head,
+    );
+    this.source = new TokenView(
+      this.sourceStrip,
+      (i) => this.setFocus({ side: 'source', index: i }),
+      () => undefined,
+    );
+    this.target = new TokenView(
+      this.targetStrip,
+      (i) => this.setFocus({ side: 'target', index: i }),
+      () => undefined,
+    );
+    this.element.append(
+      controls,
+      el('h2', {}, 'Source'),
+      this.sourceStrip,
+      el('h2', {}, 'Output'),
+      this.targetStrip,
+      this.caption,
+      this.canvas,
+    );
+    this.family.addEventListener('change', () => {
+      this.fillLayers();
+      this.request();
+    });
+    this.layer.addEventListener('change', () => {
+      this.fillHeads();
+      this.request();
+    });
+    this.head.addEventListener('change', () => this.request());
+  }
+
+  /** A new encoder–decoder analysis. */
+  show(reply: Seq2SeqReply): void {
+    this.reply = reply;
+    this.focus = null;
+    this.matrix = undefined;
+    this.source.render(reply.tokens, []);
+    const target: TokenInfo[] = reply.targetTokens.map((t, i) => ({
+      text: t.text,
+      id: t.id,
+      start: null,
+      end: null,
+      special: t.special,
+      generated: reply.generated && i > 0,
+    }));
+    this.target.render(target, []);
+    this.fillLayers();
+    this.request();
+  }
+
+  private get side(): 'encoder' | 'decoder' {
+    return this.family.value === 'encoder' ? 'encoder' : 'decoder';
+  }
+
+  private fillLayers(): void {
+    const r = this.reply;
+    if (!r) return;
+    const keep = Number(this.layer.value) || 0;
+    const count = r.model.layers[this.side];
+    this.layer.replaceChildren(
+      ...Array.from({ length: count }, (_, l) => el('option', { value: String(l) }, `${l + 1} of ${count}`)),
+    );
+    this.layer.value = String(Math.min(keep, count - 1));
+    this.fillHeads();
+  }
+
+  private fillHeads(): void {
+    const r = this.reply;
+    if (!r) return;
+    const keep = this.head.value || '0';
+    const heads = r.model.heads[this.side][Number(this.layer.value)] ?? 0;
+    this.head.replaceChildren(
+      ...Array.from({ length: heads }, (_, h) => el('option', { value: String(h) }, `head ${h + 1}`)),
+      el('option', { value: 'mean' }, 'mean of heads'),
+      el('option', { value: 'max' }, 'max of heads'),
+    );
+    this.head.value = keep === 'mean' || keep === 'max' || Number(keep) < heads ? keep : '0';
+  }
+
+  private request(): void {
+    const r = this.reply;
+    if (!r) return;
+    const family = this.family.value as AttentionFamily;
+    const layer = Number(this.layer.value);
+    const head = this.head.value === 'mean' || this.head.value === 'max' ? this.head.value : Number(this.head.value);
+    const key = `${r.analysisId}:${family}:${layer}:${head}`;
+    this.rpc.call('familySlice', { analysisId: r.analysisId, family, layer, head }, REQUEST_TIMEOUT_MS).then(
+      (s) => {
+        if (this.reply?.analysisId !== s.analysisId) return;
+        this.matrix = { m: new Float32Array(s.buffer), rows: s.rows, cols: s.cols, key };
+        document.body.dataset.seq2seqPainted = key;
+        this.draw();
+        this.shade();
+      },
+      (e: EngineError) => this.onError(e),
+    );
+  }
+
+  private setFocus(f: { side: 'source' | 'target'; index: number }): void {
+    this.focus = f;
+    this.shade();
+  }
+
+  /** Shades the strip the focus token's weights fall on (see the top of this file). */
+  private shade(): void {
+    const r = this.reply;
+    const mx = this.matrix;
+    this.source.clear();
+    this.target.clear();
+    this.source.mark(this.focus?.side === 'source' ? this.focus.index : null, null);
+    this.target.mark(this.focus?.side === 'target' ? this.focus.index : null, null);
+    if (!r || !mx || !this.focus) {
+      this.caption.textContent = 'Hover a token: its weights shade the other strip (cross) or its own (self).';
+      return;
+    }
+    const family = this.family.value as AttentionFamily;
+    const { side, index } = this.focus;
+    const name = (t: { text: string }) => `"${displayText(t.text)}"`;
+    let weights: Float32Array;
+    let strip: TokenView;
+    if (family === 'cross' && side === 'target') {
+      weights = mx.m.slice(index * mx.cols, (index + 1) * mx.cols);
+      strip = this.source;
+      this.caption.textContent = `Where output token ${name(r.targetTokens[index])} looks in the source (its cross-attention row).`;
+    } else if (family === 'cross') {
+      weights = Float32Array.from({ length: mx.rows }, (_, i) => mx.m[i * mx.cols + index]);
+      strip = this.target;
+      this.caption.textContent = `Which output tokens read source token ${name(r.tokens[index])} (its cross-attention column).`;
+    } else if ((family === 'encoder') === (side === 'source')) {
+      weights = mx.m.slice(index * mx.cols, (index + 1) * mx.cols);
+      strip = side === 'source' ? this.source : this.target;
+      const t = side === 'source' ? r.tokens[index] : r.targetTokens[index];
+      this.caption.textContent = `Where ${name(t)} looks among the ${side === 'source' ? 'source' : 'output'} tokens.`;
+    } else {
+      this.caption.textContent = `The ${family} family relates ${family === 'encoder' ? 'source' : 'output'} tokens only: hover one of those.`;
+      return;
+    }
+    strip.shadeOne(weights, weights);
+  }
+
+  /** The matrix with both axes labelled (queries down the side, keys across the top), viridis relative to its maximum. */
+  private draw(): void {
+    const mx = this.matrix;
+    const r = this.reply;
+    if (!mx || !r) return;
+    const { m, rows, cols } = mx;
+    const family = this.family.value as AttentionFamily;
+    const label = (t: { text: string }) => displayText(t.text).slice(0, 12);
+    const rowLabels = (family === 'encoder' ? r.tokens : r.targetTokens).map(label);
+    const colLabels = (family === 'decoder' ? r.targetTokens : r.tokens).map(label);
+    const ctx = this.canvas.getContext('2d');
+    if (!ctx) return;
+    const font = `10px ${getComputedStyle(document.body).fontFamily || 'sans-serif'}`;
+    ctx.font = font;
+    const widest = (labels: string[]) => Math.ceil(Math.max(0, ...labels.map((l) => ctx.measureText(l).width))) + 6;
+    const left = Math.min(90, widest(rowLabels));
+    const top = Math.min(90, widest(colLabels));
+    // Cells fit the panel's width (at most 24 px, at least 4: a long source scrolls sideways).
+    const room = Math.max(160, (this.element.clientWidth || 480) - left - 12);
+    const cell = Math.max(4, Math.min(24, Math.floor(room / cols), Math.floor(480 / rows)));
+    const width = left + cols * cell;
+    const height = top + rows * cell;
+    const dpr = window.devicePixelRatio || 1;
+    this.canvas.style.width = `${width}px`;
+    this.canvas.style.height = `${height}px`;
+    this.canvas.width = Math.round(width * dpr);
+    this.canvas.height = Math.round(height * dpr);
+    this.canvas.setAttribute('aria-label', `${this.family.selectedOptions[0]?.textContent}, ${rows} by ${cols}`);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const img = new ImageData(cols, rows);
+    let max = 0;
+    for (const v of m) if (v > max) max = v;
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++) {
+        const o = (i * cols + j) * 4;
+        // The decoder cannot look at later output tokens: those cells are masked grey, not zero weights.
+        if (family === 'decoder' && j > i) {
+          img.data.set([112, 112, 112, 90], o);
+          continue;
+        }
+        const k = Math.min(255, Math.round((m[i * cols + j] / (max || 1)) * 255)) * 3;
+        img.data.set([VIRIDIS_LUT[k], VIRIDIS_LUT[k + 1], VIRIDIS_LUT[k + 2], 255], o);
+      }
+    const pixels = document.createElement('canvas');
+    pixels.width = cols;
+    pixels.height = rows;
+    pixels.getContext('2d')?.putImageData(img, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(pixels, left, top, cols * cell, rows * cell);
+    // Labels through fillText only: token text never becomes markup.
+    ctx.font = font;
+    ctx.fillStyle = getComputedStyle(document.body).color || '#ccc';
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'right';
+    if (cell >= 8) for (const [i, t] of rowLabels.entries()) ctx.fillText(t, left - 4, top + (i + 0.5) * cell);
+    ctx.save();
+    ctx.translate(left, top - 4);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = 'left';
+    if (cell >= 8) for (const [j, t] of colLabels.entries()) ctx.fillText(t, 0, (j + 0.5) * cell);
+    ctx.restore();
+  }
+}
