@@ -224,7 +224,7 @@ describe('command line', function () {
       '--offline',
     );
     assert.equal(table.status, 0, table.stderr);
-    assert.match(table.stdout, /^continuation: ".+"\n/);
+    assert.match(table.stdout, /^continuation: ".+" \(length\)\n/);
   });
 
   it('fails with one line and a non-zero code on user errors', () => {
