@@ -20,8 +20,8 @@ export class Seq2SeqView {
   private readonly family = el('select', { id: 's2s-family', title: 'Which attention to show' });
   private readonly layer = el('select', { id: 's2s-layer', title: 'Layer' });
   private readonly head = el('select', { id: 's2s-head', title: 'Head, or the mean / max of the layer’s heads' });
-  private readonly sourceStrip = el('div', { class: 'tokens source', 'aria-label': 'Source tokens (encoder)' });
-  private readonly targetStrip = el('div', { class: 'tokens target', 'aria-label': 'Output tokens (decoder)' });
+  private readonly sourceStrip = el('div', { class: 's2s-tokens source', 'aria-label': 'Source tokens (encoder)' });
+  private readonly targetStrip = el('div', { class: 's2s-tokens target', 'aria-label': 'Output tokens (decoder)' });
   private readonly caption = el('p', { class: 'hint' });
   private readonly canvas = el('canvas', { id: 's2s-heatmap', role: 'img' }) as HTMLCanvasElement;
   private readonly source: TokenView;

@@ -26,7 +26,7 @@ describe(`Show Attention on an encoder–decoder (${FLAVOUR})`, function () {
 
   it("translates the selection; an output token's hover shades the source by its cross-attention row", async () => {
     const panel = await showAttentionOnFirstSentence(page);
-    await panel.locator('.seq2seq .tokens.target .token').first().waitFor({ timeout: 120_000 });
+    await panel.locator('.seq2seq .s2s-tokens.target .token').first().waitFor({ timeout: 120_000 });
     await panel.locator('body[data-seq2seq-painted]').waitFor({ timeout: 30_000 });
     const cli = spawnSync(
       process.execPath,
@@ -46,15 +46,15 @@ describe(`Show Attention on an encoder–decoder (${FLAVOUR})`, function () {
     );
     assert.equal(cli.status, 0, cli.stderr);
     const want = JSON.parse(cli.stdout);
-    const source = await panel.locator('.seq2seq .tokens.source .token').allTextContents();
-    const target = await panel.locator('.seq2seq .tokens.target .token').allTextContents();
+    const source = await panel.locator('.seq2seq .s2s-tokens.source .token').allTextContents();
+    const target = await panel.locator('.seq2seq .s2s-tokens.target .token').allTextContents();
     assert.equal(source.length, want.n, 'the source as the encoder read it (task prefix included)');
     assert.equal(target.length, want.targetTokens.length, 'the start token and the generated ones');
     assert.match(source.slice(0, 4).join(' '), /translate\s*English\s*to\s*German/);
     const t = target.length - 1;
-    await panel.locator('.seq2seq .tokens.target .token').nth(t).hover();
+    await panel.locator('.seq2seq .s2s-tokens.target .token').nth(t).hover();
     const weights = await panel
-      .locator('.seq2seq .tokens.source .token')
+      .locator('.seq2seq .s2s-tokens.source .token')
       .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-weight'))));
     const row = want.attention.matrix[t];
     weights.forEach((w, j) => {

@@ -908,23 +908,23 @@ describe('webview panel in headless Chromium', function () {
     await page.waitForFunction(() => document.body.dataset.seq2seqPainted !== undefined);
     const S = fixture.reply.tokens.length;
     const T = fixture.reply.targetTokens.length;
-    assert.equal(await page.locator('.seq2seq .tokens.source .token').count(), S);
-    assert.equal(await page.locator('.seq2seq .tokens.target .token').count(), T);
+    assert.equal(await page.locator('.seq2seq .s2s-tokens.source .token').count(), S);
+    assert.equal(await page.locator('.seq2seq .s2s-tokens.target .token').count(), T);
     assert.match((await page.locator('#s2s-heatmap').getAttribute('aria-label')) ?? '', new RegExp(`${T} by ${S}`));
     assert.match((await page.locator('.status').textContent()) ?? '', /translated \(with its task prefix/);
     const weights = (strip: string) =>
       page
-        .locator(`.seq2seq .tokens.${strip} .token`)
+        .locator(`.seq2seq .s2s-tokens.${strip} .token`)
         .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-weight'))));
     // Layer 1, head 1 (the first of the layer's heads) of the cross family is shown first.
     const cross = fixture.maps.cross[0].slice(0, T * S);
     const t = T - 1;
-    await page.locator('.seq2seq .tokens.target .token').nth(t).hover();
+    await page.locator('.seq2seq .s2s-tokens.target .token').nth(t).hover();
     const row = await weights('source');
     row.forEach((w, j) => {
       assert.ok(Math.abs(w - cross[t * S + j]) < 1e-6, `source ${j}: ${w} vs ${cross[t * S + j]}`);
     });
-    await page.locator('.seq2seq .tokens.source .token').nth(2).hover();
+    await page.locator('.seq2seq .s2s-tokens.source .token').nth(2).hover();
     const column = await weights('target');
     column.forEach((w, i) => {
       assert.ok(Math.abs(w - cross[i * S + 2]) < 1e-6, `output ${i}`);
@@ -932,7 +932,7 @@ describe('webview panel in headless Chromium', function () {
     // The encoder family: a source token shades the source by its row.
     await page.locator('#s2s-family').selectOption('encoder');
     await page.waitForFunction(() => document.body.dataset.seq2seqPainted?.includes(':encoder:'));
-    await page.locator('.seq2seq .tokens.source .token').nth(1).hover();
+    await page.locator('.seq2seq .s2s-tokens.source .token').nth(1).hover();
     const enc = fixture.maps.encoder[0].slice(0, S * S);
     (await weights('source')).forEach((w, j) => {
       assert.ok(Math.abs(w - enc[S + j]) < 1e-6, `encoder row 1, key ${j}`);
