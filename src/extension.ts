@@ -44,6 +44,9 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     { dispose: () => void counter.dispose() },
     vscode.commands.registerCommand('attentionLens.showAttention', () => show.execute()),
     vscode.commands.registerCommand('attentionLens.continue', () => show.execute({ continue: true })),
+    vscode.commands.registerCommand('attentionLens.showTranslation', (target?: unknown) =>
+      show.translate(typeof target === 'string' ? target : undefined),
+    ),
     vscode.commands.registerCommand(STATUS_BAR_COMMAND, () => statusBar.click(show)),
     vscode.commands.registerCommand(COUNT_EXACTLY_COMMAND, () => statusBar.countExactly()),
     vscode.commands.registerCommand('attentionLens.selectModel', (preset?: unknown) => selectModel(preset)),

@@ -7,6 +7,7 @@ import type { EngineError, RpcClient } from '../src/protocol/rpc';
 import { VIRIDIS_LUT } from './color-scale';
 import { displayText, el } from './dom';
 import { TokenView } from './token-view';
+import { vscode } from './vscode-api';
 
 const FAMILY_LABELS: Record<AttentionFamily, string> = {
   cross: 'cross-attention (output → source)',
@@ -37,6 +38,15 @@ export class Seq2SeqView {
     for (const f of ['cross', 'encoder', 'decoder'] as const)
       this.family.append(el('option', { value: f }, FAMILY_LABELS[f]));
     const controls = el('div', { class: 'controls' });
+    const button = (id: string, label: string, title: string, run: () => void) => {
+      const b = document.createElement('vscode-button');
+      b.id = id;
+      b.textContent = label;
+      b.title = title;
+      b.setAttribute('secondary', '');
+      b.addEventListener('click', run);
+      return b;
+    };
     controls.append(
       el('label', { for: 's2s-family' }, 'Attention'),
       this.family,
@@ -44,6 +54,15 @@ export class Seq2SeqView {
       this.layer,
       el('label', { for: 's2s-head' }, 'Head'),
       this.head,
+      button('s2s-export-png', 'Export PNG', 'Save the matrix on screen as a PNG image', () =>
+        vscode.postMessage({ type: 'exportPng', dataUrl: this.canvas.toDataURL('image/png') }),
+      ),
+      button('s2s-export-json', 'Export JSON', 'Save this map, or every map of the three families, as JSON', () => {
+        const r = this.reply;
+        if (!r) return;
+        const v = this.view();
+        vscode.postMessage({ type: 'exportSeq2SeqJson', analysisId: r.analysisId, ...v });
+      }),
     );
     this.source = new TokenView(
       this.sourceStrip,
@@ -123,12 +142,16 @@ export class Seq2SeqView {
     this.head.value = keep === 'mean' || keep === 'max' || Number(keep) < heads ? keep : '0';
   }
 
+  /** The family, layer and head chosen. */
+  private view(): { family: AttentionFamily; layer: number; head: number | 'mean' | 'max' } {
+    const head = this.head.value === 'mean' || this.head.value === 'max' ? this.head.value : Number(this.head.value);
+    return { family: this.family.value as AttentionFamily, layer: Number(this.layer.value), head };
+  }
+
   private request(): void {
     const r = this.reply;
     if (!r) return;
-    const family = this.family.value as AttentionFamily;
-    const layer = Number(this.layer.value);
-    const head = this.head.value === 'mean' || this.head.value === 'max' ? this.head.value : Number(this.head.value);
+    const { family, layer, head } = this.view();
     const key = `${r.analysisId}:${family}:${layer}:${head}`;
     this.rpc.call('familySlice', { analysisId: r.analysisId, family, layer, head }, REQUEST_TIMEOUT_MS).then(
       (s) => {

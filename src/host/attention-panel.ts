@@ -14,7 +14,7 @@ import type {
 import { serve } from '../protocol/rpc';
 import { Disposable } from './disposable';
 import { EditorHeat, type AnalysisSource } from './editor-heat';
-import { exportJson, exportPng, type JsonScope } from './export-view';
+import { exportJson, exportPng, exportSeq2SeqJson, type JsonScope } from './export-view';
 import type { EngineClient } from './engine-client';
 import { validateFromWebview } from './validate-message';
 import { webviewHtml, webviewOptions } from './webview-html';
@@ -222,7 +222,12 @@ export class AttentionPanel extends Disposable {
     try {
       let uri: vscode.Uri | undefined;
       if (m.type === 'exportPng') uri = await exportPng(m.dataUrl, 'attention', this.exportTarget?.uri);
-      else if (m.type === 'exportJson' && this.summary) {
+      else if (m.type === 'exportSeq2SeqJson') {
+        if (!this.seq2seq) return;
+        const target = this.exportTarget;
+        const choice = target && { scope: target.scope, target: target.uri };
+        uri = await exportSeq2SeqJson(this.client, this.seq2seq, m, this.sourceLabel, choice);
+      } else if (m.type === 'exportJson' && this.summary) {
         const target = this.exportTarget;
         const choice = target && { scope: target.scope, target: target.uri };
         uri = await exportJson(this.client, this.summary, m.layer, m.head, this.sourceLabel, choice);

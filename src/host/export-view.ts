@@ -1,8 +1,8 @@
 // Export from the panel: the current view as PNG, and the data as JSON (the current slice or every layer × head),
 // through VS Code's save dialog, with the size shown before anything is written.
 import * as vscode from 'vscode';
-import { attentionJsonChunks, estimateJsonBytes } from '../protocol/attention-json';
-import type { AnalysisSummary, HeadSelector } from '../protocol/messages';
+import { attentionJsonChunks, estimateJsonBytes, seq2seqJson } from '../protocol/attention-json';
+import type { AnalysisSummary, AttentionFamily, HeadSelector, Seq2SeqReply } from '../protocol/messages';
 import { bytes } from './cost';
 import type { EngineClient } from './engine-client';
 
@@ -104,4 +104,45 @@ export async function exportJson(
 function defaultUri(name: string): vscode.Uri | undefined {
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
   return folder ? vscode.Uri.joinPath(folder, name) : undefined;
+}
+
+/** An encoder–decoder analysis as JSON (seq2seqJson): the family on screen, or every map of every family. */
+export async function exportSeq2SeqJson(
+  client: EngineClient,
+  r: Seq2SeqReply,
+  view: { family: AttentionFamily; layer: number; head: number | 'mean' | 'max' },
+  source: string,
+  choice?: { scope: JsonScope; target: vscode.Uri },
+): Promise<vscode.Uri | undefined> {
+  let scope = choice?.scope;
+  if (!scope) {
+    const head = typeof view.head === 'number' ? `head ${view.head + 1}` : `${view.head} of heads`;
+    const picked = await vscode.window.showQuickPick(
+      [
+        {
+          label: 'The current view',
+          description: `${view.family}, layer ${view.layer + 1}, ${head}`,
+          scope: 'view' as const,
+        },
+        { label: 'Every map of the three families', description: 'encoder, decoder and cross', scope: 'all' as const },
+      ],
+      { title: 'Attention Lens: export encoder–decoder attention as JSON' },
+    );
+    scope = picked?.scope;
+  }
+  if (!scope) return undefined;
+  const doc = await seq2seqJson(r, { scope, ...view, source }, (family, layer, head) =>
+    client.call('familySlice', { analysisId: r.analysisId, family, layer, head }),
+  );
+  const text = JSON.stringify(doc);
+  const uri =
+    choice?.target ??
+    (await vscode.window.showSaveDialog({
+      defaultUri: defaultUri('attention-translation.json'),
+      filters: { JSON: ['json'] },
+      saveLabel: `Export JSON (${bytes(text.length)})`,
+    }));
+  if (!uri) return undefined;
+  await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text));
+  return uri;
 }

@@ -95,8 +95,38 @@ export class ShowAttention {
    * Default scope: the selection, else the current line. `document` analyses the whole document; `aroundCursor`
    * picks the model-sized window around the cursor when the text is too long (otherwise its first part).
    */
+  /**
+   * Show Attention for a Translation…: the user types the translation; an encoder–decoder reads it (teacher forcing),
+   * so the panel shows what the model looks at to produce THIS translation.
+   */
+  async translate(target?: string): Promise<void> {
+    if (!vscode.window.activeTextEditor) {
+      void vscode.window.showInformationMessage('Attention Lens: open a text file and select the source text first.');
+      return;
+    }
+    const settings = readSettings();
+    const seq2seq = await this.client.call('isEncoderDecoder', engineOptions(settings)).catch(() => false);
+    if (!seq2seq) {
+      void vscode.window.showInformationMessage(
+        `Attention Lens: Show Attention for a Translation needs an encoder–decoder model (T5, Marian, BART …); ${settings.model} reads one text.`,
+      );
+      return;
+    }
+    const typed =
+      target ??
+      (await vscode.window.showInputBox({
+        title: 'Show Attention for a Translation',
+        prompt: 'The translation the model should read: the panel shows what it looks at to produce it.',
+        placeHolder: 'Bonjour, comment allez-vous ?',
+        ignoreFocusOut: true,
+        validateInput: (v) => (v.trim().length === 0 ? 'Type the translation (or press Escape).' : undefined),
+      }));
+    if (typed === undefined || typed.trim().length === 0) return;
+    await this.execute({ target: typed });
+  }
+
   async execute(
-    options: { scope?: 'selection' | 'document'; aroundCursor?: boolean; continue?: boolean } = {},
+    options: { scope?: 'selection' | 'document'; aroundCursor?: boolean; continue?: boolean; target?: string } = {},
   ): Promise<AnalysisSummary | undefined> {
     const editor = vscode.window.activeTextEditor;
     if (!editor) {
@@ -166,7 +196,11 @@ export class ShowAttention {
     const call = (async () => {
       const options_ = engineOptions(settings);
       if (await this.client.call('isEncoderDecoder', options_).catch(() => false))
-        return this.client.call('seq2seq', { ...options_, text, maxNewTokens: settings.maxNewTokens }, onEvent);
+        return this.client.call(
+          'seq2seq',
+          { ...options_, text, maxNewTokens: settings.maxNewTokens, target: options.target },
+          onEvent,
+        );
       return options.continue
         ? this.client.call(
             'generate',

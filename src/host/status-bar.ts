@@ -41,7 +41,9 @@ export class AttentionStatusBar extends Disposable {
   private generation = 0;
   private readonly cache = new Map<string, number>();
   /** The model shape from the last exact count, for the tooltip's totals. */
-  private shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined;
+  private shape:
+    | { heads: number[]; hiddenSize: number; maxPositions: number; layers: number; encoderDecoder?: boolean }
+    | undefined;
   private current: StatusBarState = {
     text: undefined,
     n: undefined,
@@ -216,7 +218,9 @@ export class AttentionStatusBar extends Disposable {
     n: number,
     estimate: boolean,
     scope: 'selection' | 'document',
-    shape: { heads: number[]; hiddenSize: number; maxPositions: number; layers: number } | undefined,
+    shape:
+      | { heads: number[]; hiddenSize: number; maxPositions: number; layers: number; encoderDecoder?: boolean }
+      | undefined,
     version: number,
     onRequest = false,
   ): void {
@@ -255,6 +259,15 @@ export class AttentionStatusBar extends Disposable {
       md.appendMarkdown(`- ${bytes(c.mapBytes)} to hold every attention map (L·H·N²·4 bytes)\n`);
       md.appendMarkdown(
         `- context length ${s.maxPositions.toLocaleString()}: ${c.fits ? 'fits' : `does not fit — ${c.windows} windows`}\n\n`,
+      );
+    }
+    if (s?.encoderDecoder) {
+      // A translation: the source is read by the encoder, the output by the decoder, which also reads the source.
+      md.appendMarkdown(
+        `**An encoder–decoder** reads this ${scope} as the source (N_src = ${n.toLocaleString()}) and pays per head per layer:\n` +
+          `- encoder self-attention N_src² = **${(n * n).toLocaleString()}**\n` +
+          `- decoder self-attention N_tgt² — **${(n * n).toLocaleString()}** for an output as long as the source\n` +
+          `- cross-attention N_tgt · N_src — **${(n * n).toLocaleString()}** then; it grows with the output, not its square\n\n`,
       );
     }
     md.appendMarkdown('| tokens | N² per head per layer |\n|---:|---:|\n');

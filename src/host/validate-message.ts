@@ -51,6 +51,13 @@ export function validateFromWebview(
         ? { type: 'exportJson', analysisId: summary.analysisId, layer: msg.layer as number, head: head as HeadSelector }
         : undefined;
     }
+    case 'exportSeq2SeqJson': {
+      // The same checks as a familySlice request of the analysis on display.
+      const request = validateFamilySlice({ kind: 'request', id: 0, params: msg }, seq2seq);
+      if (request?.method !== 'familySlice') return undefined;
+      const { analysisId, family, layer, head } = request.params;
+      return { type: 'exportSeq2SeqJson', analysisId, family, layer, head };
+    }
     case 'focusToken': {
       if (msg.index === null) return { type: 'focusToken', index: null };
       if (!summary || !isInt(msg.index, summary.n)) return undefined;

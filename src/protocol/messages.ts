@@ -285,7 +285,15 @@ export interface EngineApi {
     allowRemote?: boolean;
     cacheDir?: string;
     remoteHost?: string;
-  }): { count: number; maxPositions: number; layers: number; heads: number[]; hiddenSize: number };
+  }): {
+    count: number;
+    maxPositions: number;
+    layers: number;
+    heads: number[];
+    hiddenSize: number;
+    /** An encoder–decoder: its attention comes in three families (the status bar explains their costs). */
+    encoderDecoder?: boolean;
+  };
   release(params: { analysisId: number }): { released: boolean };
   rankHeads(params: { analysisId: number; by: RankBy }): { heads: HeadScore[] };
   /** Ranks every head by how much its choice between two keys flips from one analysed text to another. */
@@ -419,4 +427,12 @@ export type FromWebview =
   | { type: 'focusToken'; index: number | null; weights?: number[] }
   | { type: 'exportPng'; dataUrl: string }
   | { type: 'exportJson'; analysisId: number; layer: number; head: HeadSelector }
+  /** Export JSON of the encoder–decoder analysis on display (the family, layer and head on screen). */
+  | {
+      type: 'exportSeq2SeqJson';
+      analysisId: number;
+      family: AttentionFamily;
+      layer: number;
+      head: number | 'mean' | 'max';
+    }
   | { type: 'action'; action: PanelAction };

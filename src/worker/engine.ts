@@ -407,6 +407,7 @@ export class Engine implements Methods {
       // Config numbers were range-checked when the config loaded (model-files.ts), so this array is small.
       heads: loaded?.heads ?? new Array(shape.layers).fill(shape.heads),
       hiddenSize: loaded?.hiddenSize ?? shape.hiddenSize,
+      ...(config.is_encoder_decoder ? { encoderDecoder: true } : {}),
     };
   }
 

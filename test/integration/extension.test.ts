@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import type { AttentionLensApi } from '../../src/extension-api';
 import { everyHead } from '../every-head';
 import { waitFor } from './wait-for';
-import type { AnalysisSummary, HostToWebview } from '../../src/protocol/messages';
+import type { AnalysisSummary, HostToWebview, Seq2SeqReply } from '../../src/protocol/messages';
 
 const EXTENSION_ID = 'attention-lens.attention-lens';
 
@@ -368,6 +368,73 @@ describe('Attention Lens in the real extension host', () => {
       (t) => !t.includes('set by this workspace'),
     );
     assert.doesNotMatch(api.statusBarTooltip(), /set by this workspace/);
+  });
+
+  it('Show Attention for a Translation reads the given target on an encoder–decoder; its JSON export has every family', async () => {
+    const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports;
+    const config = vscode.workspace.getConfiguration('attentionLens');
+    const user = config.inspect<string>('model')!.globalValue!;
+    await config.update('model', user.replace(/bert-tiny$/, 't5-tiny'), vscode.ConfigurationTarget.Global);
+    try {
+      await openSentence(0);
+      await vscode.commands.executeCommand('attentionLens.showTranslation', 'Bonjour, comment allez-vous ?');
+      const shown = await waitFor(
+        () => api.panel.lastPosted(),
+        (m) => !!m && 'type' in m && m.type === 'seq2seq',
+        30_000,
+      );
+      const reply = (shown as { reply: Seq2SeqReply }).reply;
+      assert.equal(reply.generated, false, 'the typed translation was read, not generated');
+      assert.match(reply.translation, /Bonjour/);
+      const uri = vscode.Uri.joinPath(vscode.Uri.file(tmpdir()), `al-export-seq2seq-${Date.now()}.json`);
+      api.panel.exportTo(uri, 'all');
+      await api.panel.receive({
+        type: 'exportSeq2SeqJson',
+        analysisId: reply.analysisId,
+        family: 'cross',
+        layer: 0,
+        head: 0,
+      });
+      const doc = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8'));
+      const S = reply.tokens.length;
+      const T = reply.targetTokens.length;
+      assert.equal(doc.model.kind, 'encoder-decoder');
+      assert.deepEqual(
+        doc.targetTokens.map((t: { id: number }) => t.id),
+        reply.targetTokens.map((t) => t.id),
+      );
+      assert.deepEqual([doc.attentions.cross[1][3].length, doc.attentions.cross[1][3][0].length], [T, S]);
+      assert.deepEqual([doc.attentions.encoder[0][0].length, doc.attentions.decoder[0][0].length], [S, T]);
+      await vscode.workspace.fs.delete(uri);
+    } finally {
+      await config.update('model', user, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+  });
+
+  it("an encoder–decoder model: the status bar's tooltip explains the three families' costs", async () => {
+    const api = vscode.extensions.getExtension<AttentionLensApi>(EXTENSION_ID)!.exports;
+    const config = vscode.workspace.getConfiguration('attentionLens');
+    const user = config.inspect<string>('model')!.globalValue!;
+    const doc = await vscode.workspace.openTextDocument({ content: 'Hello, how are you?', language: 'plaintext' });
+    await vscode.window.showTextDocument(doc);
+    try {
+      await config.update('model', user.replace(/bert-tiny$/, 't5-tiny'), vscode.ConfigurationTarget.Global);
+      await waitFor(
+        () => api.statusBarTooltip(),
+        (t) => t.includes('An encoder–decoder'),
+        15_000,
+      );
+      const tip = api.statusBarTooltip();
+      const n = Number(/N_src = ([\d,]+)/.exec(tip)?.[1].replace(/,/g, ''));
+      assert.ok(n > 3, tip);
+      assert.match(tip, new RegExp(`encoder self-attention N_src² = \\*\\*${(n * n).toLocaleString()}\\*\\*`));
+      assert.match(tip, /decoder self-attention N_tgt²/);
+      assert.match(tip, /cross-attention N_tgt · N_src/);
+    } finally {
+      await config.update('model', user, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
   });
 
   it('Select Model stores the choice and the status bar recounts with the new tokenizer', async () => {

@@ -3,11 +3,24 @@
 // token's cross-attention row — checked against the command line's JSON for the same text (layer 1, head 1).
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FLAVOUR, launch, root, screenshot, showAttentionOnFirstSentence } from './workbench.mjs';
+import { FLAVOUR, launch, root, runCommand, screenshot, showAttentionOnFirstSentence } from './workbench.mjs';
 
 const T5 = join(root, 'test', 'fixtures', 'models', 't5-tiny');
 const SENTENCE = "The animal didn't cross the street because it was too tired.";
+
+/** The command line's JSON for the same model and text (the engine without VS Code). */
+function cliJson(...args) {
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'dist', 'cli.js'), 'analyze', '--model', T5, '--text', SENTENCE, ...args, '--json', '--offline'],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
 
 describe(`Show Attention on an encoder–decoder (${FLAVOUR})`, function () {
   this.timeout(180_000);
@@ -15,7 +28,10 @@ describe(`Show Attention on an encoder–decoder (${FLAVOUR})`, function () {
   let page;
 
   before(async () => {
-    vscode = await launch({ settings: { 'attentionLens.model': T5, 'attentionLens.maxNewTokens': 6 } });
+    // A copy of the workspace: a test that types must never be able to edit the fixture the other suites read.
+    const folder = mkdtempSync(join(tmpdir(), 'al-translate-'));
+    cpSync(join(root, 'test', 'fixtures', 'workspace'), folder, { recursive: true });
+    vscode = await launch({ folder, settings: { 'attentionLens.model': T5, 'attentionLens.maxNewTokens': 6 } });
     page = vscode.page;
   });
 
@@ -28,24 +44,7 @@ describe(`Show Attention on an encoder–decoder (${FLAVOUR})`, function () {
     const panel = await showAttentionOnFirstSentence(page);
     await panel.locator('.seq2seq .s2s-tokens.target .token').first().waitFor({ timeout: 120_000 });
     await panel.locator('body[data-seq2seq-painted]').waitFor({ timeout: 30_000 });
-    const cli = spawnSync(
-      process.execPath,
-      [
-        join(root, 'dist', 'cli.js'),
-        'analyze',
-        '--model',
-        T5,
-        '--text',
-        SENTENCE,
-        '--generate',
-        '6',
-        '--json',
-        '--offline',
-      ],
-      { encoding: 'utf8' },
-    );
-    assert.equal(cli.status, 0, cli.stderr);
-    const want = JSON.parse(cli.stdout);
+    const want = cliJson('--generate', '6');
     const source = await panel.locator('.seq2seq .s2s-tokens.source .token').allTextContents();
     const target = await panel.locator('.seq2seq .s2s-tokens.target .token').allTextContents();
     assert.equal(source.length, want.n, 'the source as the encoder read it (task prefix included)');
@@ -64,5 +63,25 @@ describe(`Show Attention on an encoder–decoder (${FLAVOUR})`, function () {
       (await panel.locator('.seq2seq .hint').textContent()) ?? '',
       /looks in the source \(its cross-attention row\)/,
     );
+  });
+
+  it('Show Attention for a Translation… reads the typed translation (teacher forcing)', async () => {
+    const target = 'Bonjour, comment allez-vous ?';
+    await page.locator('.view-line', { hasText: 'The animal' }).first().click();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Shift+End');
+    await runCommand(page, 'Attention Lens: Show Attention for a Translation…', 'Show Attention for a Translation…');
+    // Type only once the input box (its title) is up, so nothing lands in the editor.
+    await page.locator('.quick-input-widget', { hasText: 'Show Attention for a Translation' }).waitFor();
+    await page.locator('.quick-input-widget input').fill(target);
+    await page.keyboard.press('Enter');
+    const panel = page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
+    await panel.locator('.status', { hasText: 'read the given translation' }).waitFor({ timeout: 60_000 });
+    const want = cliJson('--target', target);
+    const shown = await panel.locator('.seq2seq .s2s-tokens.target .token').allTextContents();
+    assert.equal(shown.length, want.targetTokens.length, 'the start token and the typed translation, token by token');
+    assert.match(shown.join('').replace(/\s/g, ''), /Bonjour,commentallez-vous\?/);
+    assert.equal(await panel.locator('.seq2seq .s2s-tokens.target .token.generated').count(), 0, 'nothing generated');
+    await screenshot(page, 'translate-given');
   });
 });

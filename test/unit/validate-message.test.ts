@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { validateFromWebview } from '../../src/host/validate-message';
-import type { AnalysisSummary } from '../../src/protocol/messages';
+import type { AnalysisSummary, Seq2SeqReply } from '../../src/protocol/messages';
 
 const summary = { analysisId: 7, n: 5, model: { layers: 2, heads: [2, 4] } } as unknown as AnalysisSummary;
 
@@ -79,5 +79,35 @@ describe('messages from the webview are validated', () => {
       undefined,
       'nothing shown: nothing to slice',
     );
+  });
+
+  it('encoder–decoder requests and exports: a known family, its layers and heads, the analysis on display', () => {
+    const seq2seq = {
+      analysisId: 9,
+      model: { layers: { encoder: 2, decoder: 3 }, heads: { encoder: [4, 4], decoder: [2, 2, 8] } },
+    } as unknown as Seq2SeqReply;
+    const slice = (params: object) => validateFromWebview(req('familySlice', params), undefined, seq2seq);
+    assert.deepEqual(slice({ analysisId: 9, family: 'cross', layer: 2, head: 7, x: '<b>' }), {
+      kind: 'request',
+      id: 1,
+      method: 'familySlice',
+      params: { analysisId: 9, family: 'cross', layer: 2, head: 7 },
+    });
+    assert.ok(slice({ analysisId: 9, family: 'encoder', layer: 1, head: 'mean' }));
+    for (const bad of [
+      { analysisId: 8, family: 'cross', layer: 0, head: 0 },
+      { analysisId: 9, family: 'sideways', layer: 0, head: 0 },
+      { analysisId: 9, family: 'encoder', layer: 2, head: 0 },
+      { analysisId: 9, family: 'decoder', layer: 0, head: 2 },
+      { analysisId: 9, family: 'cross', layer: 0, head: 'rollout' },
+    ])
+      assert.equal(slice(bad), undefined, JSON.stringify(bad));
+    assert.equal(
+      validateFromWebview(req('familySlice', { analysisId: 9, family: 'cross', layer: 0, head: 0 }), undefined),
+      undefined,
+    );
+    const exp = { type: 'exportSeq2SeqJson', analysisId: 9, family: 'decoder', layer: 2, head: 'max' };
+    assert.deepEqual(validateFromWebview({ ...exp, path: '/etc/passwd' }, undefined, seq2seq), exp);
+    assert.equal(validateFromWebview({ ...exp, layer: 3 }, undefined, seq2seq), undefined);
   });
 });

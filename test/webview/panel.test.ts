@@ -938,6 +938,21 @@ describe('webview panel in headless Chromium', function () {
       assert.ok(Math.abs(w - enc[S + j]) < 1e-6, `encoder row 1, key ${j}`);
     });
     assert.match((await page.locator('#s2s-heatmap').getAttribute('aria-label')) ?? '', new RegExp(`${S} by ${S}`));
+    // Export: the view on screen goes to the host, which validates it and writes the JSON.
+    await page.locator('#s2s-head').selectOption('mean');
+    await page.locator('#s2s-export-json').click();
+    await page.locator('#s2s-export-png').click();
+    const sent = await page.evaluate(() =>
+      window.__fake.sent.filter((m) => 'type' in m && (m.type === 'exportSeq2SeqJson' || m.type === 'exportPng')),
+    );
+    assert.deepEqual(sent[0], {
+      type: 'exportSeq2SeqJson',
+      analysisId: fixture.reply.analysisId,
+      family: 'encoder',
+      layer: 0,
+      head: 'mean',
+    });
+    assert.match((sent[1] as { dataUrl: string }).dataUrl, /^data:image\/png;base64,/);
     assert.deepEqual(problems, [], 'no CSP violations or errors');
   });
 });
