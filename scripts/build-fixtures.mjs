@@ -10,6 +10,14 @@ import { encodeModel, externalize } from './fixtures/graph-builder.mjs';
 import { bertTokenizer, gpt2Tokenizer, llama2Tokenizer, unigramTokenizer } from './fixtures/tokenizers.mjs';
 import { makeWeights, buildTransformer, buildUnknownFused, buildNoSoftmax } from './fixtures/transformer.mjs';
 import { buildLlama, makeLlamaWeights } from './fixtures/llama.mjs';
+import {
+  buildMarianDecoder,
+  buildMarianEncoder,
+  makeMarianWeights,
+  marianConfig,
+  marianTiny,
+  marianTokenizer,
+} from './fixtures/marian.mjs';
 import { buildT5Decoder, buildT5Encoder, makeT5Weights, t5Config, t5Tiny, t5Tokenizer } from './fixtures/t5.mjs';
 import { buildUseLite, useLiteConfig, useLiteSpec, useLiteTokenizer } from './fixtures/use-lite.mjs';
 
@@ -354,35 +362,52 @@ for (const [name, fx] of Object.entries(fixtures)) {
   }
 }
 
-// Encoder–decoder: T5 in transformers.js's seq2seq layout (encoder_model + merged decoder), seeded weights.
-{
-  const name = 't5-tiny';
+// Encoder–decoders in transformers.js's seq2seq layout (encoder_model + merged decoder), seeded weights: T5 (relative
+// position buckets, RMS norms) and Marian (sinusoidal positions, post-norm, biases).
+const seq2seqFixtures = {
+  't5-tiny': {
+    spec: t5Tiny,
+    tokenizer: t5Tokenizer,
+    config: t5Config,
+    weights: makeT5Weights,
+    encoder: buildT5Encoder,
+    decoder: buildT5Decoder,
+  },
+  'marian-tiny': {
+    spec: marianTiny,
+    tokenizer: marianTokenizer,
+    config: marianConfig,
+    weights: makeMarianWeights,
+    encoder: buildMarianEncoder,
+    decoder: buildMarianDecoder,
+  },
+};
+for (const [name, fx] of Object.entries(seq2seqFixtures)) {
   const dir = join(out, name);
   const stamp = join(dir, '.stamp');
   const key = createHash('sha256')
     .update(builderHash.copy().digest('hex'))
-    .update(JSON.stringify({ name, t5Tiny }))
+    .update(JSON.stringify({ name, spec: fx.spec }))
     .digest('hex');
-  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== key) {
-    const started = Date.now();
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(join(dir, 'onnx'), { recursive: true });
-    const { tokenizer, config, vocabSize } = t5Tokenizer();
-    const modelConfig = t5Config(t5Tiny, vocabSize);
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(modelConfig, null, 2));
-    const { decoder_start_token_id, eos_token_id, pad_token_id } = modelConfig;
-    const generation = { decoder_start_token_id, eos_token_id, pad_token_id };
-    writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(generation, null, 2));
-    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
-    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2));
-    const weights = makeT5Weights(t5Tiny, vocabSize);
-    const opsets = [{ domain: '', version: 17 }];
-    writeFileSync(join(dir, 'onnx', 'encoder_model.onnx'), encodeModel(buildT5Encoder(t5Tiny, weights), opsets));
-    const decoder = buildT5Decoder(t5Tiny, weights, vocabSize);
-    writeFileSync(join(dir, 'onnx', 'decoder_model_merged.onnx'), encodeModel(decoder, opsets));
-    writeFileSync(stamp, key);
-    console.log(`fixture ${name}: ${Date.now() - started} ms`);
-  }
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) continue;
+  const started = Date.now();
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  const { tokenizer, config, vocabSize } = fx.tokenizer();
+  const modelConfig = fx.config(fx.spec, vocabSize);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(modelConfig, null, 2));
+  const { decoder_start_token_id, eos_token_id, pad_token_id } = modelConfig;
+  const generation = { decoder_start_token_id, eos_token_id, pad_token_id };
+  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(generation, null, 2));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2));
+  const weights = fx.weights(fx.spec, vocabSize);
+  const opsets = [{ domain: '', version: 17 }];
+  writeFileSync(join(dir, 'onnx', 'encoder_model.onnx'), encodeModel(fx.encoder(fx.spec, weights), opsets));
+  const decoder = fx.decoder(fx.spec, weights, vocabSize);
+  writeFileSync(join(dir, 'onnx', 'decoder_model_merged.onnx'), encodeModel(decoder, opsets));
+  writeFileSync(stamp, key);
+  console.log(`fixture ${name}: ${Date.now() - started} ms`);
 }
 
 // Tokenizer-only fixtures (no graph), one per tokenizer family the offset tests cover besides WordPiece (bert-tiny)

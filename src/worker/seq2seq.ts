@@ -31,6 +31,8 @@ export interface Seq2SeqInfo {
   maxPositions: number;
   decoderStart: number;
   eos: number[];
+  /** Token the model must end with when it reaches its length limit (config.forced_eos_token_id, e.g. Marian's). */
+  forcedEos?: number;
   /** The model's own task prefix for translation (T5's "translate English to German: "), when it has one. */
   prefix?: string;
 }
@@ -113,6 +115,7 @@ export class Seq2SeqModel {
         decoderStart: Number(config.decoder_start_token_id ?? config.pad_token_id ?? 0),
         eos: [config.eos_token_id].flat().filter((x): x is number => typeof x === 'number'),
         prefix: translationPrefix(config),
+        ...(typeof config.forced_eos_token_id === 'number' ? { forcedEos: config.forced_eos_token_id } : {}),
       },
       tokenizer,
       encoder,
@@ -183,7 +186,9 @@ export class Seq2SeqModel {
     for (let i = 0; i < maxNewTokens; i++) {
       const { next } = await this.decode(enc.hidden, source.length, target, false);
       const list = next[target.length - 1];
-      const id = list[0].id;
+      // As transformers.js's generate does: the last step allowed is forced to the end token when the model says so.
+      const forced = i === maxNewTokens - 1 ? this.info.forcedEos : undefined;
+      const id = forced ?? list[0].id;
       if (onToken?.(id, i) === false) break;
       target.push(id);
       steps.push(list);

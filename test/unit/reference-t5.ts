@@ -12,15 +12,15 @@ export interface T5RefOptions {
   eps: number;
 }
 
-type Rows = number[][];
+export type Rows = number[][];
 
-function get(w: Weights, name: string): { data: Float32Array; dims: number[] } {
+export function get(w: Weights, name: string): { data: Float32Array; dims: number[] } {
   const t = w.get(name);
   if (!t) throw new Error(`no weight ${name}`);
   return { data: t.data as Float32Array, dims: t.dims };
 }
 
-function linear(x: Rows, w: { data: Float32Array; dims: number[] }): Rows {
+export function linear(x: Rows, w: { data: Float32Array; dims: number[] }): Rows {
   const [d, cols] = w.dims;
   return x.map((row) => {
     const out = new Array(cols).fill(0);
@@ -53,7 +53,7 @@ export function t5Bucket(rel: number, bidirectional: boolean, o: T5RefOptions): 
 }
 
 /** Attention probabilities [head][query][key] and the context rows (heads concatenated). */
-function attend(q: Rows, k: Rows, v: Rows, bias: (h: number, i: number, j: number) => number, o: T5RefOptions) {
+export function attend(q: Rows, k: Rows, v: Rows, bias: (h: number, i: number, j: number) => number, o: T5RefOptions) {
   const probs: number[][][] = [];
   const ctx: Rows = q.map(() => new Array(o.heads * o.headDim).fill(0));
   for (let h = 0; h < o.heads; h++) {
@@ -76,7 +76,7 @@ function attend(q: Rows, k: Rows, v: Rows, bias: (h: number, i: number, j: numbe
   return { probs, ctx };
 }
 
-function addInto(x: Rows, y: Rows): void {
+export function addInto(x: Rows, y: Rows): void {
   for (let i = 0; i < x.length; i++) for (let j = 0; j < x[i].length; j++) x[i][j] += y[i][j];
 }
 

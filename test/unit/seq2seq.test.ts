@@ -1,22 +1,39 @@
-// Encoder–decoder models (issue 15, engine and command line), on the T5-shaped fixture in transformers.js's layout
+// Encoder–decoder models (issue 15, engine and command line), on the T5- and Marian-shaped fixtures in transformers.js's layout
 // (encoder_model.onnx + a merged decoder whose If the engine inlines): all three families are distributions, the
 // decoder's self-attention is causal, cross rows span the source, layer 0's cross-attention equals a plain
 // TypeScript T5 computed from the fixture's weights, and greedy tokens equal transformers.js's own generate (which
 // runs the merged decoder's cached branch).
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AutoModelForSeq2SeqLM, AutoTokenizer } from '@huggingface/transformers';
 import type { AttentionFamily, Seq2SeqReply } from '../../src/protocol/messages';
 import { Engine } from '../../src/worker/engine';
 import { FIXTURES } from './fixtures';
-import { readWeights } from './onnx-weights';
+import { readWeights, type Weights } from './onnx-weights';
+import { referenceMarianCross0 } from './reference-marian';
 import { referenceT5Cross0 } from './reference-t5';
 
 const T5 = join(FIXTURES, 't5-tiny');
+const SHAPE = { heads: 4, headDim: 16 };
+/** The seq2seq fixtures, each with its plain-TypeScript reference for layer 0's cross-attention. */
+const MODELS = [
+  {
+    name: 't5-tiny',
+    prefix: 'translate English to German: ',
+    reference: (enc: Weights, dec: Weights, s: number[], t: number[]) =>
+      referenceT5Cross0(enc, dec, s, t, { ...SHAPE, buckets: 32, maxDistance: 128, eps: 1e-6 }),
+  },
+  {
+    name: 'marian-tiny',
+    prefix: '',
+    reference: (enc: Weights, dec: Weights, s: number[], t: number[]) => referenceMarianCross0(enc, dec, s, t, SHAPE),
+  },
+];
 const SOURCES = ['Hello, how are you?', "The animal didn't cross the street because it was too tired.", 'it'];
 
-describe('encoder–decoder models (T5 fixture)', function () {
+describe('encoder–decoder models (T5 and Marian fixtures)', function () {
   this.timeout(120_000);
   const engine = new Engine();
   after(() => engine.dispose());
@@ -27,96 +44,102 @@ describe('encoder–decoder models (T5 fixture)', function () {
     return { m: new Float32Array(s.buffer), rows: s.rows, cols: s.cols };
   };
 
-  it('every row of every family sums to 1; decoder self-attention is causal; cross rows span the source', async () => {
-    const r = await run(SOURCES[1]);
-    assert.equal(r.model.kind, 'encoder-decoder');
-    assert.deepEqual(r.model.layers, { encoder: 2, decoder: 2 });
-    assert.deepEqual(r.model.heads, { encoder: [4, 4], decoder: [4, 4] });
-    const S = r.tokens.length;
-    const T = r.targetTokens.length;
-    assert.equal(r.tokens.at(-1)?.text, '</s>', "the source ends with T5's end token");
-    assert.match(
-      r.tokens
+  for (const fx of MODELS) {
+    const dir = join(FIXTURES, fx.name);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    const run = (text: string, extra: object = {}) =>
+      engine.seq2seq({ model: dir, dtype: 'auto', text, allowRemote: false, maxNewTokens: 8, ...extra });
+
+    it(`${fx.name}: every row of every family sums to 1; decoder self-attention is causal; cross rows span the source`, async () => {
+      const r = await run(SOURCES[1]);
+      assert.equal(r.model.kind, 'encoder-decoder');
+      assert.deepEqual(r.model.layers, { encoder: 2, decoder: 2 });
+      assert.deepEqual(r.model.heads, { encoder: [4, 4], decoder: [4, 4] });
+      const S = r.tokens.length;
+      const T = r.targetTokens.length;
+      assert.equal(r.tokens.at(-1)?.text, '</s>', 'the source ends with the end token');
+      const start = r.tokens
         .slice(0, 5)
         .map((t) => t.text)
-        .join(' '),
-      /translate English to German/,
-      'the task prefix',
-    );
-    assert.equal(r.targetTokens[0].id, 0, 'the decoder starts from its start token (<pad> for T5)');
-    const shapes = { encoder: [S, S], decoder: [T, T], cross: [T, S] } as const;
-    for (const family of ['encoder', 'decoder', 'cross'] as const)
-      for (let layer = 0; layer < 2; layer++)
-        for (let head = 0; head < 4; head++) {
-          const { m, rows, cols } = await matrix(r, family, layer, head);
-          assert.deepEqual([rows, cols], shapes[family]);
-          for (let i = 0; i < rows; i++) {
-            let sum = 0;
-            for (let j = 0; j < cols; j++) {
-              sum += m[i * cols + j];
-              if (family === 'decoder' && j > i) assert.equal(m[i * cols + j], 0, 'no look at later target tokens');
+        .join(' ');
+      if (fx.prefix) assert.match(start, /translate English to German/, "T5's task prefix");
+      else assert.match(start, /^The animal/, 'no prefix');
+      assert.equal(r.targetTokens[0].id, config.decoder_start_token_id, 'the decoder starts from its start token');
+      const shapes = { encoder: [S, S], decoder: [T, T], cross: [T, S] } as const;
+      for (const family of ['encoder', 'decoder', 'cross'] as const)
+        for (let layer = 0; layer < 2; layer++)
+          for (let head = 0; head < 4; head++) {
+            const { m, rows, cols } = await matrix(r, family, layer, head);
+            assert.deepEqual([rows, cols], shapes[family]);
+            for (let i = 0; i < rows; i++) {
+              let sum = 0;
+              for (let j = 0; j < cols; j++) {
+                sum += m[i * cols + j];
+                if (family === 'decoder' && j > i) assert.equal(m[i * cols + j], 0, 'no look at later target tokens');
+              }
+              assert.ok(Math.abs(sum - 1) < 1e-5, `${family} ${layer}/${head} row ${i} sums to ${sum}`);
             }
-            assert.ok(Math.abs(sum - 1) < 1e-5, `${family} ${layer}/${head} row ${i} sums to ${sum}`);
           }
-        }
-  });
+    });
 
-  it("layer 0's cross-attention equals a plain TypeScript T5 computed from the weights (≤ 1e-5)", async () => {
-    const enc = readWeights(join(T5, 'onnx', 'encoder_model.onnx'));
-    const dec = readWeights(join(T5, 'onnx', 'decoder_model_merged.onnx'));
-    const options = { heads: 4, headDim: 16, buckets: 32, maxDistance: 128, eps: 1e-6 };
-    for (const text of SOURCES) {
-      const r = await run(text, { target: 'Bonjour, comment allez-vous ?' });
-      assert.equal(r.generated, false);
-      const ref = referenceT5Cross0(
-        enc,
-        dec,
-        r.tokens.map((t) => t.id),
-        r.targetTokens.map((t) => t.id),
-        options,
-      );
-      let worst = 0;
-      for (let h = 0; h < 4; h++) {
-        const { m, cols } = await matrix(r, 'cross', 0, h);
-        ref[h].forEach((row, i) => {
-          row.forEach((v, j) => {
-            worst = Math.max(worst, Math.abs(v - m[i * cols + j]));
-          });
-        });
-      }
-      assert.ok(worst <= 1e-5, `max abs error ${worst}`);
-    }
-  });
-
-  it("greedy tokens equal transformers.js's own generate (its cached branch), streamed as they come", async () => {
-    const tokenizer = await AutoTokenizer.from_pretrained(T5, { local_files_only: true } as never);
-    const lm = await AutoModelForSeq2SeqLM.from_pretrained(T5, { dtype: 'fp32', local_files_only: true } as never);
-    try {
+    it(`${fx.name}: layer 0's cross-attention equals the model computed in plain TypeScript from its weights (≤ 1e-5)`, async () => {
+      const enc = readWeights(join(dir, 'onnx', 'encoder_model.onnx'));
+      const dec = readWeights(join(dir, 'onnx', 'decoder_model_merged.onnx'));
       for (const text of SOURCES) {
-        const events: number[] = [];
-        const r = await engine.seq2seq(
-          { model: T5, dtype: 'fp32', text, allowRemote: false, maxNewTokens: 10 },
-          (e) => {
-            if ('token' in e) events.push(e.token.id);
-          },
-        );
-        const inputs = tokenizer(`translate English to German: ${text}`);
-        const out = (await lm.generate({ ...inputs, max_new_tokens: 10, do_sample: false } as never)) as {
-          tolist(): bigint[][];
-        };
-        const theirs = out.tolist()[0].map(Number);
-        assert.deepEqual(
+        const r = await run(text, { target: 'Bonjour, comment allez-vous ?' });
+        assert.equal(r.generated, false);
+        const ref = fx.reference(
+          enc,
+          dec,
+          r.tokens.map((t) => t.id),
           r.targetTokens.map((t) => t.id),
-          theirs,
-          text,
         );
-        assert.deepEqual(events, theirs.slice(1), 'each token was sent as it was chosen');
-        for (const t of r.targetTokens.slice(1)) assert.equal(t.topk?.[0].id, t.id, 'greedy: the top of its list');
+        let worst = 0;
+        for (let h = 0; h < 4; h++) {
+          const { m, cols } = await matrix(r, 'cross', 0, h);
+          ref[h].forEach((row, i) => {
+            row.forEach((v, j) => {
+              worst = Math.max(worst, Math.abs(v - m[i * cols + j]));
+            });
+          });
+        }
+        assert.ok(worst <= 1e-5, `max abs error ${worst}`);
       }
-    } finally {
-      await lm.dispose();
-    }
-  });
+    });
+
+    it(`${fx.name}: greedy tokens equal transformers.js's own generate (its cached branch), streamed as they come`, async () => {
+      const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true } as never);
+      const lm = await AutoModelForSeq2SeqLM.from_pretrained(dir, { dtype: 'fp32', local_files_only: true } as never);
+      try {
+        for (const text of SOURCES) {
+          const events: number[] = [];
+          const r = await engine.seq2seq(
+            { model: dir, dtype: 'fp32', text, allowRemote: false, maxNewTokens: 10 },
+            (e) => {
+              if ('token' in e) events.push(e.token.id);
+            },
+          );
+          const inputs = tokenizer(`${fx.prefix}${text}`);
+          const out = (await lm.generate({ ...inputs, max_new_tokens: 10, do_sample: false } as never)) as {
+            tolist(): bigint[][];
+          };
+          const theirs = out.tolist()[0].map(Number);
+          assert.deepEqual(
+            r.targetTokens.map((t) => t.id),
+            theirs,
+            text,
+          );
+          assert.deepEqual(events, theirs.slice(1), 'each token was sent as it was chosen');
+          // Greedy: each token tops the list it was drawn from (but an end token forced at the length limit).
+          const forced = config.forced_eos_token_id;
+          for (const [k, t] of r.targetTokens.slice(1).entries())
+            if (!(k === 9 && t.id === forced)) assert.equal(t.topk?.[0].id, t.id, 'greedy: the top of its list');
+        }
+      } finally {
+        await lm.dispose();
+      }
+    });
+  }
 
   it('a decoder-only model and an empty source are refused with clear messages', async () => {
     await assert.rejects(
