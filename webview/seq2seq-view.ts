@@ -25,6 +25,8 @@ export class Seq2SeqView {
   private readonly targetStrip = el('div', { class: 's2s-tokens target', 'aria-label': 'Output tokens (decoder)' });
   private readonly caption = el('p', { class: 'hint' });
   private readonly canvas = el('canvas', { id: 's2s-heatmap', role: 'img' }) as HTMLCanvasElement;
+  /** Lines from the focus token to the tokens it weighs most (bertviz's two-column view, over wrapped strips). */
+  private readonly links = el('canvas', { class: 's2s-links', 'aria-hidden': 'true' }) as HTMLCanvasElement;
   private readonly source: TokenView;
   private readonly target: TokenView;
   private reply: Seq2SeqReply | undefined;
@@ -75,6 +77,7 @@ export class Seq2SeqView {
       () => undefined,
     );
     this.element.append(
+      this.links,
       controls,
       el('h2', {}, 'Source'),
       this.sourceStrip,
@@ -179,6 +182,7 @@ export class Seq2SeqView {
     this.source.mark(this.focus?.side === 'source' ? this.focus.index : null, null);
     this.target.mark(this.focus?.side === 'target' ? this.focus.index : null, null);
     if (!r || !mx || !this.focus) {
+      this.drawLinks(undefined, this.source, new Float32Array(0));
       this.caption.textContent = 'Hover a token: its weights shade the other strip (cross) or its own (self).';
       return;
     }
@@ -202,9 +206,56 @@ export class Seq2SeqView {
       this.caption.textContent = `Where ${name(t)} looks among the ${side === 'source' ? 'source' : 'output'} tokens.`;
     } else {
       this.caption.textContent = `The ${family} family relates ${family === 'encoder' ? 'source' : 'output'} tokens only: hover one of those.`;
+      this.drawLinks(undefined, this.source, new Float32Array(0));
       return;
     }
     strip.shadeOne(weights, weights);
+    const from = (side === 'source' ? this.source : this.target).chip(index);
+    this.drawLinks(from, strip, weights);
+  }
+
+  /** How many of the largest weights get a line. */
+  private static readonly LINKS = 3;
+
+  /** Lines from the focus chip to the chips of its largest weights, thicker and darker for larger ones. */
+  private drawLinks(from: HTMLElement | undefined, strip: TokenView, weights: Float32Array): void {
+    const box = this.element.getBoundingClientRect();
+    const dpr = window.devicePixelRatio || 1;
+    this.links.width = Math.round(box.width * dpr);
+    this.links.height = Math.round(box.height * dpr);
+    this.links.style.width = `${box.width}px`;
+    this.links.style.height = `${box.height}px`;
+    const ctx = this.links.getContext('2d');
+    if (!ctx || !from) return;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const top = Array.from(weights, (w, j) => ({ w, j }))
+      .sort((a, b) => b.w - a.w)
+      .slice(0, Seq2SeqView.LINKS);
+    const max = top[0]?.w || 1;
+    const centre = (e: HTMLElement) => {
+      const r = e.getBoundingClientRect();
+      return { x: r.left + r.width / 2 - box.left, top: r.top - box.top, bottom: r.bottom - box.top };
+    };
+    const a = centre(from);
+    ctx.strokeStyle = getComputedStyle(document.body).getPropertyValue('--vscode-focusBorder').trim() || '#3794ff';
+    let drawn = 0;
+    for (const { w, j } of top) {
+      const chip = strip.chip(j);
+      if (!chip || chip === from) continue;
+      const b = centre(chip);
+      // From the facing edges: an output chip (below) to a source chip (above), or along one strip.
+      const down = b.top > a.bottom;
+      const y1 = down ? a.bottom : a.top;
+      const y2 = down ? b.top : b.bottom;
+      ctx.globalAlpha = 0.25 + 0.75 * (w / max);
+      ctx.lineWidth = 1 + 2 * (w / max);
+      ctx.beginPath();
+      ctx.moveTo(a.x, y1);
+      ctx.bezierCurveTo(a.x, (y1 + y2) / 2, b.x, (y1 + y2) / 2, b.x, y2);
+      ctx.stroke();
+      drawn++;
+    }
+    this.links.dataset.links = String(drawn);
   }
 
   /** The matrix with both axes labelled (queries down the side, keys across the top), viridis relative to its maximum. */

@@ -72,7 +72,9 @@ export class EngineClient {
     if (this.disposed) return Promise.reject(new EngineError('cancelled', 'the engine was shut down'));
     const rpc = this.start();
     const timeout = this.options.timeouts?.[method] ?? TIMEOUTS[method] ?? 60_000;
-    const key = method === 'analyze' ? modelKey(params as Params<'analyze'>) : undefined;
+    // Calls that load a model leave it warm (a cancel then stops the run's steps instead of the engine).
+    const loads = method === 'analyze' || method === 'generate' || method === 'seq2seq';
+    const key = loads ? modelKey(params as Params<'analyze'>) : undefined;
     this.busy(true);
     const p = rpc.call(method, params as never, timeout, onProgress) as Promise<ReturnType<EngineApi[K]>>;
     p.then(

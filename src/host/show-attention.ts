@@ -193,9 +193,11 @@ export class ShowAttention {
       }
     };
     // An encoder–decoder translates the selection (Show Attention and Continue alike) and shows its three families.
+    let translating = false;
     const call = (async () => {
       const options_ = engineOptions(settings);
-      if (await this.client.call('isEncoderDecoder', options_).catch(() => false))
+      translating = await this.client.call('isEncoderDecoder', options_).catch(() => false);
+      if (translating)
         return this.client.call(
           'seq2seq',
           { ...options_, text, maxNewTokens: settings.maxNewTokens, target: options.target },
@@ -229,7 +231,7 @@ export class ShowAttention {
           download.attach(progress, `running ${settings.model}…`);
           token.onCancellationRequested(() => {
             // Continuing on a loaded model: stop after the current step and show what was written so far.
-            if (options.continue && warm) {
+            if ((options.continue || translating) && warm) {
               void this.client.call('stopGenerating', {});
               return;
             }

@@ -320,7 +320,14 @@ export class Engine implements Methods {
 
   /** Encoder–decoder models (see seq2seq-analyses.ts); analysis ids are shared with the decoder-only ones. */
   async seq2seq(params: Seq2SeqParams, onProgress?: (p: EngineEvent) => void): Promise<Seq2SeqReply> {
-    return this.seq2seqs.run(params, this.nextAnalysis++, onProgress);
+    // stopGenerating ends a translation after its current step too: the reply holds what was written.
+    this.stopRequested = false;
+    this.generating = true;
+    try {
+      return await this.seq2seqs.run(params, this.nextAnalysis++, onProgress, () => this.stopRequested);
+    } finally {
+      this.generating = false;
+    }
   }
 
   /** Whether a model is an encoder–decoder (from its config.json; the graph is not loaded). */

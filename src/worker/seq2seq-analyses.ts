@@ -28,7 +28,12 @@ export class Seq2SeqAnalyses {
   private readonly analyses = new Map<number, { maps: Seq2SeqMaps; rows: number; cols: number }>();
 
   /** Translates the source (or reads params.target) and keeps the maps under `analysisId`. */
-  async run(params: Seq2SeqParams, analysisId: number, onProgress?: (e: EngineEvent) => void): Promise<Seq2SeqReply> {
+  async run(
+    params: Seq2SeqParams,
+    analysisId: number,
+    onProgress?: (e: EngineEvent) => void,
+    stopRequested: () => boolean = () => false,
+  ): Promise<Seq2SeqReply> {
     if (typeof params.text !== 'string' || params.text.trim().length === 0)
       throw new EngineError('bad-input', 'There is no source text: select the text to translate.');
     const before = this.model;
@@ -54,6 +59,7 @@ export class Seq2SeqAnalyses {
       if (!(max >= 1 && max <= 1024))
         throw new EngineError('bad-input', `the number of new tokens must be 1 … 1024 (got ${params.maxNewTokens}).`);
       ({ target, steps } = await model.generate(source, max, (id, index) => {
+        if (stopRequested()) return false;
         onProgress?.({ token: { id, text: text(id) }, index });
         return undefined;
       }));

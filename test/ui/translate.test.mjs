@@ -55,6 +55,7 @@ describe(`Show Attention on an encoder–decoder (${FLAVOUR})`, function () {
     const weights = await panel
       .locator('.seq2seq .s2s-tokens.source .token')
       .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-weight'))));
+    await screenshot(page, 'translate-hover');
     const row = want.attention.matrix[t];
     weights.forEach((w, j) => {
       assert.ok(Math.abs(w - row[j]) < 1e-5, `source token ${j}: ${w} vs ${row[j]}`);

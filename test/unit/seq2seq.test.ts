@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AutoModelForSeq2SeqLM, AutoTokenizer } from '@huggingface/transformers';
 import type { AttentionFamily, Seq2SeqReply } from '../../src/protocol/messages';
+import { EngineClient } from '../../src/host/engine-client';
 import { Engine } from '../../src/worker/engine';
 import { FIXTURES } from './fixtures';
 import { readWeights, type Weights } from './onnx-weights';
@@ -140,6 +141,29 @@ describe('encoder–decoder models (T5 and Marian fixtures)', function () {
       }
     });
   }
+
+  it('stopGenerating ends a translation after its step; the reply holds what was written', async () => {
+    const client = new EngineClient(join(__dirname, '..', '..', 'dist', 'worker.js'));
+    try {
+      const params = { model: T5, dtype: 'fp32' as const, text: SOURCES[1], allowRemote: false };
+      await client.call('seq2seq', { ...params, maxNewTokens: 2 }); // loads the model
+      let asked = false;
+      const r = await client.call('seq2seq', { ...params, maxNewTokens: 200 }, (e) => {
+        if ('token' in e && e.index === 2 && !asked) {
+          asked = true;
+          void client.call('stopGenerating', {});
+        }
+      });
+      assert.ok(asked);
+      const written = r.targetTokens.length - 1;
+      assert.ok(written >= 3 && written < 200, `stopped after ${written}`);
+      assert.equal(r.generated, true);
+      const s = await client.call('familySlice', { analysisId: r.analysisId, family: 'cross', layer: 0, head: 0 });
+      assert.equal(s.rows, r.targetTokens.length, 'the maps cover what was written');
+    } finally {
+      await client.dispose();
+    }
+  });
 
   it('a decoder-only model and an empty source are refused with clear messages', async () => {
     await assert.rejects(

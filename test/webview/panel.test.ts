@@ -924,6 +924,8 @@ describe('webview panel in headless Chromium', function () {
     row.forEach((w, j) => {
       assert.ok(Math.abs(w - cross[t * S + j]) < 1e-6, `source ${j}: ${w} vs ${cross[t * S + j]}`);
     });
+    // Lines from the hovered output token to the three source tokens it weighs most.
+    assert.equal(await page.locator('.s2s-links').getAttribute('data-links'), '3');
     await page.locator('.seq2seq .s2s-tokens.source .token').nth(2).hover();
     const column = await weights('target');
     column.forEach((w, i) => {
