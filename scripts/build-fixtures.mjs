@@ -184,6 +184,14 @@ const fixtures = {
     },
   },
   // Every weight external (the .onnx file holds only the graph), in one data file and in three chunks.
+  // Long inputs (issue 17): the same tiny Llama reading 8,192 positions, as SmolLM2-135M's config says.
+  'llama-tiny-long': {
+    spec: { ...llamaTiny, maxPositions: 8192 },
+    config: llamaConfig({ ...llamaTiny, maxPositions: 8192 }),
+    tok: gpt2Tokenizer,
+    tokMax: 8192,
+    files: { 'model.onnx': { layout: 'optimum', dtype: 'fp32' } },
+  },
   'llama-tiny-external': {
     spec: llamaTiny,
     config: { ...llamaConfig(llamaTiny), 'transformers.js_config': { use_external_data_format: true } },
@@ -264,6 +272,7 @@ const bertBase = {
 // SmolLM2-135M's shape (30 layers, 9 query / 3 KV heads of 64, hidden 576) for the decoder benchmarks.
 const smolShaped = {
   ...llamaTiny,
+  maxPositions: 8192,
   hidden: 576,
   heads: 9,
   kvHeads: 3,

@@ -16,3 +16,14 @@ export function el<K extends keyof HTMLElementTagNameMap>(
 export function displayText(text: string): string {
   return text.replace(/\n/g, '⏎').replace(/\t/g, '⇥');
 }
+
+/** A secondary toolkit button with an id, a label, a tooltip and a click action. */
+export function secondaryButton(id: string, label: string, title: string, run: () => void): HTMLElement {
+  const b = document.createElement('vscode-button');
+  b.id = id;
+  b.textContent = label;
+  b.title = title;
+  b.setAttribute('secondary', '');
+  b.addEventListener('click', run);
+  return b;
+}

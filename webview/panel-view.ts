@@ -12,6 +12,7 @@ import type {
   PanelApi,
   RowsReply,
   Seq2SeqReply,
+  FirstView,
   SliceReply,
   ThumbnailsReply,
 } from '../src/protocol/messages';
@@ -25,6 +26,7 @@ import { Heatmap } from './heatmap';
 import { LatestRequest } from './latest-request';
 import { LiveWriting } from './live-writing';
 import { Seq2SeqView } from './seq2seq-view';
+import { LongView } from './long-view';
 import { focusDistribution, keepTopMass, normaliseRows, renormalise } from './row-math';
 import { markSelectedThumb, renderThumbnailGrid } from './thumbnail-grid';
 import { TokenView } from './token-view';
@@ -47,9 +49,6 @@ import { type EngineError, RpcClient } from '../src/protocol/rpc';
 const THUMB = 24;
 /** How long the panel waits for an answer from the host before it says so. */
 const REQUEST_TIMEOUT_MS = 60_000;
-
-/** The first paint's data when the host sent it along with the analysis. */
-export type FirstView = { slice: SliceReply; thumbnails?: ThumbnailsReply };
 
 /** Every view of the panel, built into `app`. */
 export class PanelView {
@@ -91,6 +90,7 @@ export class PanelView {
   readonly heatmap: Heatmap;
   private readonly writing: LiveWriting;
   private readonly seq2seq: Seq2SeqView;
+  readonly long: LongView;
   /** Logit lens replies of the analysis on display, by token index. */
   private readonly lens = new Map<number, LogitLensReply | 'waiting'>();
   /** The panel API on the host: the engine's own request/reply dialect (ids, errors as data, timeouts). */
@@ -204,7 +204,26 @@ export class PanelView {
     this.heatmap = new Heatmap(this.matrixWrap, () => Math.max(200, Math.min(600, this.matrixWrap.clientWidth || 420)));
     this.writing = new LiveWriting(this.tokens, this.heatmap);
     this.seq2seq = new Seq2SeqView(this.rpc, (e) => this.onError(e));
-    app.append(this.seq2seq.element);
+    this.long = new LongView(this.rpc, (e) => this.onError(e));
+    app.append(this.seq2seq.element, this.long.element);
+  }
+
+  /** A long analysis (no full maps kept): the long view takes the place of the matrix views. */
+  private showLong(s: AnalysisSummary, sourceLabel: string, first?: FirstView): void {
+    this.endWriting();
+    this.app.classList.remove('stale');
+    this.app.dataset.mode = 'long';
+    this.state.summary = s;
+    this.setTitle(sourceLabel);
+    const m = s.model;
+    this.meta.title = m.id;
+    this.meta.textContent = `${m.id.split(/[\\/]/).pop()} · ${m.kind} · ${m.layers} layers × ${m.heads[0]} heads · ${m.dtype} · N = ${s.n.toLocaleString()}`;
+    this.setStatus(
+      s.truncated
+        ? `Analysed characters ${s.analysedFrom.toLocaleString()}–${s.analysedChars.toLocaleString()} of ${s.totalChars.toLocaleString()} (the model reads ${m.maxPositions.toLocaleString()} tokens at once).`
+        : `Analysed the whole text (${s.totalChars.toLocaleString()} characters).`,
+    );
+    this.long.show(s, first);
   }
 
   /** An encoder–decoder analysis: the seq2seq view takes the place of the decoder-only views. */
@@ -273,6 +292,10 @@ export class PanelView {
 
   /** A new analysis: tokens at once, the first matrix from `first` when the host guessed the view, else asked for. */
   showAnalysis(s: AnalysisSummary, sourceLabel: string, sourceText: string | undefined, first?: FirstView): void {
+    if (s.long) {
+      this.showLong(s, sourceLabel, first);
+      return;
+    }
     this.endWriting();
     this.app.dataset.mode = 'plain';
     const state = this.state;
@@ -321,7 +344,7 @@ export class PanelView {
     this.renderHeadLegend();
     this.renderShading();
     if (
-      first &&
+      first?.slice &&
       first.slice.analysisId === s.analysisId &&
       first.slice.layer === state.layer &&
       first.slice.head === currentSelector(state)

@@ -5,7 +5,7 @@
 import type { AttentionFamily, PanelApi, Seq2SeqReply, TokenInfo } from '../src/protocol/messages';
 import type { EngineError, RpcClient } from '../src/protocol/rpc';
 import { VIRIDIS_LUT } from './color-scale';
-import { displayText, el } from './dom';
+import { displayText, el, secondaryButton } from './dom';
 import { TokenView } from './token-view';
 import { vscode } from './vscode-api';
 
@@ -40,15 +40,7 @@ export class Seq2SeqView {
     for (const f of ['cross', 'encoder', 'decoder'] as const)
       this.family.append(el('option', { value: f }, FAMILY_LABELS[f]));
     const controls = el('div', { class: 'controls' });
-    const button = (id: string, label: string, title: string, run: () => void) => {
-      const b = document.createElement('vscode-button');
-      b.id = id;
-      b.textContent = label;
-      b.title = title;
-      b.setAttribute('secondary', '');
-      b.addEventListener('click', run);
-      return b;
-    };
+    const button = secondaryButton;
     controls.append(
       el('label', { for: 's2s-family' }, 'Attention'),
       this.family,

@@ -61,8 +61,9 @@ export async function startPanelBrowser() {
 
   return {
     /** A fresh page with `fixture` as window.__fixture; collects page errors, CSP violations and dialogs. */
-    async open(fixture, viewport = { width: 1200, height: 900 }) {
+    async open(fixture, viewport = { width: 1200, height: 900 }, beforeLoad = async (_page) => {}) {
       const page = await browser.newPage({ viewport });
+      await beforeLoad(page);
       const problems = [];
       page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
       page.on('dialog', (d) => {

@@ -8,12 +8,14 @@ import { once } from 'node:events';
 import { attentionJsonChunks } from '../protocol/attention-json';
 import { continuationText, truncationNote } from '../protocol/format';
 import { EngineError } from '../protocol/rpc';
+import { longViewJson } from './long-cli';
 import { Engine } from '../worker/engine';
 import { runSeq2Seq } from './seq2seq-cli';
 
 const USAGE =
   'usage: attention-lens analyze --model <hub id | folder> (--text "<text>" | --file <path>) [--dtype auto|fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4] ' +
   '[--layer L --head H | --all | --rollout [--layer L]] [--rank-heads <query-index> <key-index>] ' +
+  '[--row Q] [--overview B] [--mode auto|full|long] [--max-tokens N] ' +
   '[--generate [N] [--temperature T --top-k K --seed S --stop TEXT…]] [--target TEXT] [--family encoder|decoder|cross] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
 
 /** Exit with a one-line message, never a stack trace, for user errors. */
@@ -60,6 +62,10 @@ async function main(argv: string[]): Promise<void> {
     stop: { type: 'string', multiple: true },
     target: { type: 'string' },
     family: { type: 'string' },
+    row: { type: 'string' },
+    overview: { type: 'string' },
+    mode: { type: 'string' },
+    'max-tokens': { type: 'string' },
   } as const;
   // --generate may come without a count (32 then): parseArgs needs a value.
   const g = rest.indexOf('--generate');
@@ -91,12 +97,24 @@ async function main(argv: string[]): Promise<void> {
   if (newTokens === undefined && (values.temperature ?? values['top-k'] ?? values.seed ?? values.stop) !== undefined)
     fail(`--temperature, --top-k, --seed and --stop go with --generate. ${USAGE}`);
 
+  const row = intArg(values.row, 'row');
+  const overview = intArg(values.overview, 'overview');
+  if (overview === 0) fail('--overview needs a block size of at least 1.');
+  const mode = values.mode ?? 'auto';
+  if (mode !== 'auto' && mode !== 'full' && mode !== 'long') fail(`--mode must be auto, full or long, got "${mode}"`);
+  if (
+    (row !== undefined || overview !== undefined) &&
+    (values.all || values.rollout || rankPair || newTokens !== undefined)
+  )
+    fail(`--row and --overview show one head (--layer L --head H) of an analysis. ${USAGE}`);
   const engine = new Engine();
   try {
     const request = {
       model,
       dtype,
       text,
+      mode: mode as 'auto' | 'full' | 'long',
+      maxTokens: intArg(values['max-tokens'], 'max-tokens'),
       remoteHost: values['remote-host'],
       cacheDir: values['cache-dir'],
       allowRemote: !values.offline,
@@ -141,6 +159,18 @@ async function main(argv: string[]): Promise<void> {
             seed: intArg(values.seed, 'seed'),
             stopSequences: values.stop,
           });
+    if (row !== undefined || overview !== undefined) {
+      if (row !== undefined && row >= summary.n) fail(`--row must be below ${summary.n} (the number of tokens).`);
+      const json = await longViewJson(engine, summary, {
+        layer: layerArg ?? 0,
+        head,
+        row,
+        overview,
+        source: values.file ?? '--text',
+      });
+      process.stdout.write(`${json}\n`);
+      return;
+    }
     // --rollout: through --layer, or the last layer by default.
     const layer = layerArg ?? (values.rollout ? summary.model.layers - 1 : 0);
     const selector = values.rollout ? ('rollout' as const) : head;

@@ -249,6 +249,9 @@ export class AttentionPanel extends Disposable {
     rankHeads: (p) => this.client.call('rankHeads', p),
     logitLens: (p) => this.client.call('logitLens', p),
     familySlice: (p) => this.client.call('familySlice', p),
+    overview: (p) => this.client.call('overview', p),
+    received: (p) => this.client.call('received', p),
+    tile: (p) => this.client.call('tile', p),
   };
 
   /** The encoder–decoder analysis on display (its requests are validated against it). */

@@ -156,6 +156,22 @@ export interface AnalysisSummary {
   analysedChars: number;
   totalChars: number;
   timings: { loadMs: number; tokenizeMs: number; forwardMs: number };
+  /**
+   * A long analysis (see long-surgery.ts): no full maps are kept. The panel draws block-max overviews (⌈N/block⌉
+   * cells a side), the attention each token receives, and exact rows and tiles recomputed on demand.
+   */
+  long?: LongInfo;
+}
+
+/** How a long analysis is kept. */
+export interface LongInfo {
+  /** Tokens per overview cell side. */
+  block: number;
+  /** Overview cells per side. */
+  size: number;
+  /** Bytes the engine keeps for it, and what all full maps (L·H·N²·4) would have taken. */
+  keptBytes: number;
+  fullBytes: number;
 }
 
 /** A head index, an aggregate over the heads of a layer, or the attention rollout through that layer. */
@@ -211,11 +227,59 @@ export interface AnalyzeParams {
   modelMemoryLimit?: number;
   /** Also cut this slice (and the thumbnails, when a size is given), so the panel's first paint needs no further round trip. */
   firstView?: { layer: number; head: HeadSelector; thumbnailSize?: number };
+  /**
+   * `full` keeps every map; `long` keeps reductions and recomputes exact rows (long-surgery.ts); `auto` (default)
+   * goes long when the full maps would exceed `maxAttentionBytes` or N exceeds LONG_FROM_TOKENS.
+   */
+  mode?: 'auto' | 'full' | 'long';
+}
+
+/** Above this many tokens `auto` analyses are long ones (full maps grow as N²; 1,024² × 4 bytes is 4 MB per head). */
+export const LONG_FROM_TOKENS = 1024;
+
+/** The data of a panel's first paint: a full analysis's slice, or a long one's overview and received sums. */
+export interface FirstView {
+  slice?: SliceReply;
+  overview?: OverviewReply;
+  received?: ReceivedReply;
+  thumbnails?: ThumbnailsReply;
 }
 
 /** An analysis with, when asked for, the data of its first paint. */
 export interface AnalysisReply extends AnalysisSummary {
-  first?: { slice: SliceReply; thumbnails?: ThumbnailsReply };
+  first?: FirstView;
+}
+
+/** A block-max overview of one head (or the heads' mean / max) of a long analysis: size² float32, row-major. */
+export interface OverviewReply {
+  analysisId: number;
+  layer: number;
+  head: HeadSelector;
+  block: number;
+  size: number;
+  n: number;
+  buffer: ArrayBuffer;
+}
+
+/** How much attention each token receives (its column summed over queries): N float32. */
+export interface ReceivedReply {
+  analysisId: number;
+  layer: number;
+  head: HeadSelector;
+  n: number;
+  buffer: ArrayBuffer;
+}
+
+/** An exact tile of one head of a long analysis: queries [row, row + rows) × keys [col, col + cols), row-major. */
+export interface TileReply {
+  analysisId: number;
+  layer: number;
+  head: number;
+  row: number;
+  col: number;
+  rows: number;
+  cols: number;
+  buffer: ArrayBuffer;
 }
 
 /** One N×N matrix, row-major, as an ArrayBuffer of float32 trimmed to exactly the slice. */
@@ -278,6 +342,12 @@ export interface EngineApi {
   slice(params: { analysisId: number; layer: number; head: HeadSelector }): SliceReply;
   thumbnails(params: { analysisId: number; size: number }): ThumbnailsReply;
   rows(params: { analysisId: number; layer: number; index: number; direction: Direction }): RowsReply;
+  /** A long analysis's overview of one head (block: the kept one, or a multiple of it, or any side from exact rows). */
+  overview(params: { analysisId: number; layer: number; head: HeadSelector; block?: number }): OverviewReply;
+  /** A long analysis's received sums of one head (or the heads' mean / max). */
+  received(params: { analysisId: number; layer: number; head: HeadSelector }): ReceivedReply;
+  /** An exact tile of a long analysis (size ≤ 1,024). */
+  tile(params: { analysisId: number; layer: number; head: number; row: number; col: number; size: number }): TileReply;
   countTokens(params: {
     model: string;
     dtype: DtypeChoice;
@@ -390,7 +460,7 @@ export type ToWebview =
       summary: AnalysisSummary | GenerateReply;
       sourceLabel: string;
       sourceText?: string;
-      first?: { slice: SliceReply; thumbnails?: ThumbnailsReply };
+      first?: FirstView;
     }
   /** An encoder–decoder analysis: source and target tokens; the panel asks for the families' maps. */
   | { type: 'seq2seq'; reply: Seq2SeqReply; sourceLabel: string }
@@ -408,7 +478,10 @@ export type ToWebview =
  * What the webview may ask of the host: a subset of the engine's API, called with the same request/reply dialect
  * (ids, errors as data, timeouts). The host validates every request against the analysis on display, then forwards it.
  */
-export type PanelApi = Pick<EngineApi, 'slice' | 'rows' | 'thumbnails' | 'rankHeads' | 'logitLens' | 'familySlice'>;
+export type PanelApi = Pick<
+  EngineApi,
+  'slice' | 'rows' | 'thumbnails' | 'rankHeads' | 'logitLens' | 'familySlice' | 'overview' | 'received' | 'tile'
+>;
 
 /** Everything the host posts to the webview: notifications, and replies to the webview's requests. */
 export type HostToWebview = ToWebview | ReplyMessage;

@@ -24,7 +24,15 @@ import type {
   RowsReply,
   SliceReply,
   ThumbnailsReply,
+  OverviewReply,
+  ReceivedReply,
+  TileReply,
+  LongInfo,
 } from '../protocol/messages';
+import { LONG_FROM_TOKENS } from '../protocol/messages';
+import { LongRunner } from './long-run';
+import { LongStore } from './long-store';
+import { blockFor } from './long-surgery';
 import { attentionJsonChunks } from '../protocol/attention-json';
 import { formatBytes } from '../protocol/format';
 import { EngineError } from '../protocol/rpc';
@@ -53,7 +61,9 @@ export class Engine implements Methods {
   private model: LoadedModel | undefined;
   private modelKey = '';
   private loading: Promise<LoadedModel> | undefined;
-  private readonly analyses = new Map<number, AttentionStore>();
+  private readonly analyses = new Map<number, AttentionStore | LongStore>();
+  /** The loaded model's long graph and rows graphs (long-run.ts), made on the first long analysis. */
+  private longRunner: LongRunner | undefined;
   /** What each held analysis showed (tokens, model), for exports. */
   private readonly summaries = new Map<number, AnalysisSummary>();
   private nextAnalysis = 1;
@@ -80,6 +90,8 @@ export class Engine implements Methods {
     this.model = undefined;
     this.analyses.clear();
     this.summaries.clear();
+    await this.longRunner?.dispose();
+    this.longRunner = undefined;
     if (old) await old.dispose();
     this.modelKey = key;
     this.loading = LoadedModel.load({ ...params, onProgress });
@@ -107,12 +119,17 @@ export class Engine implements Methods {
         ? Math.max(0, Math.min(params.text.length, Math.floor(params.around)))
         : undefined;
     // A token is rarely longer than UNITS_PER_TOKEN_BOUND units, so only this much text around the target is tokenised.
-    const budget = limit * UNITS_PER_TOKEN_BOUND;
+    const textBudget = limit * UNITS_PER_TOKEN_BOUND;
     let from = 0;
-    if (params.text.length > budget && around !== undefined)
-      from = codePointStart(params.text, Math.max(0, Math.min(around - budget / 2, params.text.length - budget)));
+    if (params.text.length > textBudget && around !== undefined)
+      from = codePointStart(
+        params.text,
+        Math.max(0, Math.min(around - textBudget / 2, params.text.length - textBudget)),
+      );
     const text =
-      params.text.length - from > budget ? cutAtCodePoint(params.text.slice(from), budget) : params.text.slice(from);
+      params.text.length - from > textBudget
+        ? cutAtCodePoint(params.text.slice(from), textBudget)
+        : params.text.slice(from);
     let ids = encode(model.tokenizer, text);
     let tokens = describeTokens(model.tokenizer, text, ids);
     let truncated = text.length < params.text.length;
@@ -148,21 +165,44 @@ export class Engine implements Methods {
       tokens = tokens.map((t) =>
         t.start === null || t.end === null ? t : { ...t, start: t.start + from, end: t.end + from },
       );
-    const mapBytes = model.info.heads.reduce((a, h) => a + h, 0) * ids.length * ids.length * 4;
-    if (params.maxAttentionBytes !== undefined && mapBytes > params.maxAttentionBytes) {
+    const n = ids.length;
+    const mapBytes = model.info.heads.reduce((a, h) => a + h, 0) * n * n * 4;
+    const budget = params.maxAttentionBytes;
+    const mode = params.mode ?? 'auto';
+    const long =
+      mode === 'long' || (mode === 'auto' && (n > LONG_FROM_TOKENS || (budget !== undefined && mapBytes > budget)));
+    if (!long && budget !== undefined && mapBytes > budget) {
       throw new EngineError(
         'over-budget',
-        `Attention maps for ${ids.length} tokens would take ${formatBytes(mapBytes)} ` +
-          `(${model.info.layers} layers × ${model.info.heads[0]} heads × ${ids.length}² × 4 bytes), over the ${formatBytes(params.maxAttentionBytes)} budget ` +
+        `Attention maps for ${n} tokens would take ${formatBytes(mapBytes)} ` +
+          `(${model.info.layers} layers × ${model.info.heads[0]} heads × ${n}² × 4 bytes), over the ${formatBytes(budget)} budget ` +
           'for attention maps. Select less text, lower the token limit, or raise the budget.',
       );
     }
+    if (long && budget !== undefined) {
+      const kept = longKeptEstimate(model.info.heads, model.info.hiddenSize, n);
+      if (kept > budget)
+        throw new EngineError(
+          'over-budget',
+          `A long analysis of ${n} tokens keeps about ${formatBytes(kept)} (overviews, received sums, and each layer's queries, keys and mask ` +
+            `for exact rows), over the ${formatBytes(budget)} budget. Select less text, lower the token limit, or raise the budget.`,
+        );
+    }
     const tokenizeMs = performance.now() - t0;
     const t1 = performance.now();
-    const layers = await model.run(ids);
+    let store: AttentionStore | LongStore;
+    let longInfo: LongInfo | undefined;
+    if (long) {
+      this.longRunner ??= new LongRunner(model);
+      const runner = this.longRunner;
+      const pass = await runner.run(ids, blockFor(n));
+      const ls = new LongStore(pass, runner);
+      // The rows graphs are built while the panel paints the overview.
+      void runner.warm(pass);
+      longInfo = { block: ls.block, size: ls.size, keptBytes: ls.bytes, fullBytes: mapBytes };
+      store = ls;
+    } else store = new AttentionStore(n, await model.run(ids), model.info.heads);
     const forwardMs = performance.now() - t1;
-    const n = ids.length;
-    const store = new AttentionStore(n, layers, model.info.heads);
     const analysisId = this.nextAnalysis++;
     this.analyses.set(analysisId, store);
     for (const id of this.analyses.keys()) if (this.analyses.size > KEEP_ANALYSES) this.forget(id);
@@ -178,10 +218,23 @@ export class Engine implements Methods {
       analysedChars: truncated ? analysedChars : params.text.length,
       totalChars: params.text.length,
       timings: { loadMs: model === before ? 0 : model.loadMs, tokenizeMs, forwardMs },
+      ...(longInfo ? { long: longInfo } : {}),
     };
     this.summaries.set(analysisId, summary);
     const fv = params.firstView;
     if (!fv) return summary;
+    if (store instanceof LongStore) {
+      const head = fv.head === 'rollout' ? 'mean' : fv.head;
+      const layer = fv.layer >= 0 && fv.layer < store.heads.length ? fv.layer : 0;
+      return {
+        ...summary,
+        first: {
+          overview: await this.overview({ analysisId, layer, head }),
+          received: await this.received({ analysisId, layer, head }),
+          ...(fv.thumbnailSize ? { thumbnails: await this.thumbnails({ analysisId, size: fv.thumbnailSize }) } : {}),
+        },
+      };
+    }
     // The first paint's data travels with the analysis: one round trip instead of three.
     try {
       const slice = await this.slice({ analysisId, layer: fv.layer, head: fv.head });
@@ -368,15 +421,8 @@ export class Engine implements Methods {
   }
 
   async slice(params: { analysisId: number; layer: number; head: HeadSelector }): Promise<SliceReply> {
-    const store = this.store(params.analysisId);
-    const data = store.slice(params.layer, params.head);
-    return {
-      analysisId: params.analysisId,
-      layer: params.layer,
-      head: params.head,
-      n: store.n,
-      buffer: ownBuffer(data),
-    };
+    const store = this.full(params.analysisId);
+    return headReply(params, store.n, store.slice(params.layer, params.head));
   }
 
   async thumbnails(params: { analysisId: number; size: number }): Promise<ThumbnailsReply> {
@@ -388,7 +434,7 @@ export class Engine implements Methods {
   async rows(params: { analysisId: number; layer: number; index: number; direction: Direction }): Promise<RowsReply> {
     const store = this.store(params.analysisId);
     const direction: Direction = params.direction === 'column' ? 'column' : 'row';
-    const data = store.rows(params.layer, params.index, direction);
+    const data = await store.rows(params.layer, params.index, direction);
     return {
       analysisId: params.analysisId,
       layer: params.layer,
@@ -419,7 +465,7 @@ export class Engine implements Methods {
   }
 
   async rankHeads(params: { analysisId: number; by: RankBy }): Promise<{ heads: HeadScore[] }> {
-    return { heads: this.store(params.analysisId).rank(params.by) };
+    return { heads: await this.store(params.analysisId).rank(params.by) };
   }
 
   async compareHeads(params: { a: ComparePick; b: ComparePick }): Promise<{ heads: FlipScore[] }> {
@@ -432,13 +478,15 @@ export class Engine implements Methods {
       );
     }
     // a(query→key1) − a(query→key2) for every head, through the store's own validated pair ranking.
-    const difference = (store: AttentionStore, p: ComparePick) => {
-      const pick = (key: number) =>
-        new Map(store.rank({ kind: 'pair', query: p.query, key }).map((h) => [`${h.layer}:${h.head}`, h.weight]));
-      const [k1, k2] = [pick(p.key1), pick(p.key2)];
+    const difference = async (store: AttentionStore | LongStore, p: ComparePick) => {
+      const pick = async (key: number) =>
+        new Map(
+          (await store.rank({ kind: 'pair', query: p.query, key })).map((h) => [`${h.layer}:${h.head}`, h.weight]),
+        );
+      const [k1, k2] = [await pick(p.key1), await pick(p.key2)];
       return (layer: number, head: number) => (k1.get(`${layer}:${head}`) ?? 0) - (k2.get(`${layer}:${head}`) ?? 0);
     };
-    const [da, db] = [difference(a, params.a), difference(b, params.b)];
+    const [da, db] = [await difference(a, params.a), await difference(b, params.b)];
     const heads: FlipScore[] = a.heads.flatMap((count, layer) =>
       Array.from({ length: count }, (_, head) => {
         const [x, y] = [da(layer, head), db(layer, head)];
@@ -454,7 +502,7 @@ export class Engine implements Methods {
 
   async exportJson(params: Parameters<EngineApi['exportJson']>[0]): Promise<ReturnType<EngineApi['exportJson']>> {
     const summary = this.summaries.get(params.analysisId);
-    this.store(params.analysisId);
+    this.full(params.analysisId);
     if (!summary) throw new EngineError('unknown-analysis', `analysis ${params.analysisId} is no longer held.`);
     if (typeof params.path !== 'string' || !isAbsolute(params.path))
       throw new EngineError('bad-input', 'the export needs an absolute file path.');
@@ -479,6 +527,8 @@ export class Engine implements Methods {
   /** Frees everything (worker shutdown). */
   async dispose(): Promise<void> {
     await this.seq2seqs.dispose();
+    await this.longRunner?.dispose();
+    this.longRunner = undefined;
     this.analyses.clear();
     this.summaries.clear();
     const m = this.model;
@@ -493,10 +543,80 @@ export class Engine implements Methods {
     return total;
   }
 
-  private store(analysisId: number): AttentionStore {
+  private store(analysisId: number): AttentionStore | LongStore {
     const store = this.analyses.get(analysisId);
     if (!store) throw new EngineError('unknown-analysis', `analysis ${analysisId} is no longer held.`);
     return store;
+  }
+
+  /** A full analysis (every map kept); long ones are refused with what they offer instead. */
+  private full(analysisId: number): AttentionStore {
+    const store = this.store(analysisId);
+    if (store instanceof LongStore)
+      throw new EngineError(
+        'bad-input',
+        `analysis ${analysisId} is a long one (${store.n} tokens): it keeps no full maps. Ask for its overview, exact rows or tiles ` +
+          '(on the command line: --overview B, --row Q).',
+      );
+    return store;
+  }
+
+  private long(analysisId: number): LongStore {
+    const store = this.store(analysisId);
+    if (!(store instanceof LongStore))
+      throw new EngineError(
+        'bad-input',
+        `analysis ${analysisId} keeps full maps; ask for slices (overviews and tiles are for long inputs).`,
+      );
+    return store;
+  }
+
+  async overview(params: {
+    analysisId: number;
+    layer: number;
+    head: HeadSelector;
+    block?: number;
+  }): Promise<OverviewReply> {
+    const store = this.long(params.analysisId);
+    const base = { analysisId: params.analysisId, layer: params.layer, head: params.head, n: store.n };
+    if (params.block === undefined || params.block === store.block)
+      return {
+        ...base,
+        block: store.block,
+        size: store.size,
+        buffer: ownBuffer(store.overview(params.layer, params.head)),
+      };
+    if (typeof params.head !== 'number')
+      throw new EngineError('bad-input', 'an overview at another block size is for one head.');
+    const { size, data } = await store.overviewAt(params.layer, params.head, params.block);
+    return { ...base, block: params.block, size, buffer: ownBuffer(data) };
+  }
+
+  async received(params: { analysisId: number; layer: number; head: HeadSelector }): Promise<ReceivedReply> {
+    const store = this.long(params.analysisId);
+    return headReply(params, store.n, store.received(params.layer, params.head));
+  }
+
+  async tile(params: {
+    analysisId: number;
+    layer: number;
+    head: number;
+    row: number;
+    col: number;
+    size: number;
+  }): Promise<TileReply> {
+    const store = this.long(params.analysisId);
+    const { rows, cols, data } = await store.tile(params.layer, params.head, params.row, params.col, params.size);
+    return {
+      analysisId: params.analysisId,
+      layer: params.layer,
+      head: params.head,
+      row: params.row,
+      col: params.col,
+      rows,
+      cols,
+      buffer: ownBuffer(data),
+    };
   }
 
   private tokenizerFor(
@@ -521,6 +641,26 @@ export class Engine implements Methods {
     }
     return entry;
   }
+}
+
+/** A reply carrying one head's (or aggregate's) data for an analysis, as its own ArrayBuffer. */
+function headReply(
+  p: { analysisId: number; layer: number; head: HeadSelector },
+  n: number,
+  data: Float32Array,
+): { analysisId: number; layer: number; head: HeadSelector; n: number; buffer: ArrayBuffer } {
+  return { analysisId: p.analysisId, layer: p.layer, head: p.head, n, buffer: ownBuffer(data) };
+}
+
+/**
+ * Bytes a long analysis keeps, before running it: per head the overview and received sums; per layer Q and
+ * K (N × head size per head) for exact rows; and one N × N mask (shared by the layers in the exports measured).
+ */
+function longKeptEstimate(heads: number[], hiddenSize: number, n: number): number {
+  const size = Math.ceil(n / blockFor(n));
+  let total = n * n * 4;
+  for (const h of heads) total += h * (size * size + n) * 4 + 2 * n * hiddenSize * 4;
+  return total;
 }
 
 /** `at`, moved back to the start of a word when one is near (so a window does not begin mid-word) and never inside a surrogate pair. */

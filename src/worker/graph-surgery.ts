@@ -12,9 +12,16 @@ type Graph = onnx.IGraphProto;
 type Node = onnx.INodeProto;
 
 /** Products that make Q·Kᵀ and probs·V, plain or quantised. */
-const PRODUCTS = new Set(['MatMul', 'MatMulInteger', 'Einsum', 'FusedMatMul', 'QLinearMatMul', 'MatMulIntegerToFloat']);
+export const PRODUCTS = new Set([
+  'MatMul',
+  'MatMulInteger',
+  'Einsum',
+  'FusedMatMul',
+  'QLinearMatMul',
+  'MatMulIntegerToFloat',
+]);
 /** Ops that may sit between Q·Kᵀ and the Softmax (scaling, masking, casts, quantisation). */
-const BEFORE_SOFTMAX = new Set([
+export const BEFORE_SOFTMAX = new Set([
   'Add',
   'Sub',
   'Mul',
@@ -208,7 +215,7 @@ function summariseOps(ops: Record<string, number>): string {
  * A merged decoder (`decoder_model_merged.onnx`) branches on `use_cache_branch`; its Softmax nodes live in
  * subgraphs, which cannot be graph outputs. Replace the If by its no-cache branch (the engine feeds an empty past).
  */
-function inlineNoCacheBranch(graph: Graph): { inlined: boolean; initializers: onnx.ITensorProto[] } {
+export function inlineNoCacheBranch(graph: Graph): { inlined: boolean; initializers: onnx.ITensorProto[] } {
   const nodes = graph.node!;
   const index = nodes.findIndex((n) => n.opType === 'If' && (n.attribute ?? []).some((a) => a.g && hasAttention(a.g)));
   if (index < 0) return { inlined: false, initializers: [] };

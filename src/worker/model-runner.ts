@@ -70,8 +70,12 @@ export class LoadedModel {
     private readonly owner: { dispose(): Promise<unknown> } | undefined,
     readonly info: ModelInfo,
     readonly loadMs: number,
-    /** Where the model's external weights are resolved, for the lens session. */
-    private readonly folder: string | undefined,
+    /** Where the model's external weights are resolved, for the lens and long sessions. */
+    readonly folder: string | undefined,
+    /** The .onnx file the session came from (undefined when transformers.js handed over bytes). */
+    readonly modelPath: string | undefined,
+    /** Each exposed map's rank (4 for [batch, heads, N, N]; older exports flatten to 3). */
+    readonly attentionRanks: number[],
   ) {}
 
   private lens: Promise<ort.InferenceSession> | undefined;
@@ -118,7 +122,7 @@ export class LoadedModel {
     const local = localOnnxFile(id, dtype);
     if (local) checkLoadFits(id, statSync(local).size + externalDataBytes(local), opts.modelMemoryLimit);
     checkExternalDataFiles(id, dtype, config);
-    const { session, surgery, owner, folder } = await createSession(
+    const { session, surgery, owner, folder, path } = await createSession(
       id,
       dtype,
       config,
@@ -157,6 +161,8 @@ export class LoadedModel {
       info,
       performance.now() - started,
       folder,
+      path,
+      probe.ranks,
     );
   }
 
@@ -190,7 +196,9 @@ async function createSession(
   const original = ort.InferenceSession.create.bind(ort.InferenceSession) as (
     ...a: unknown[]
   ) => Promise<ort.InferenceSession>;
-  let captured: { session: ort.InferenceSession; surgery: SurgeryResult; folder: string | undefined } | undefined;
+  let captured:
+    | { session: ort.InferenceSession; surgery: SurgeryResult; folder: string | undefined; path: string | undefined }
+    | undefined;
   const intercept = async (pathOrBytes: unknown, options: unknown) => {
     const folder = typeof pathOrBytes === 'string' ? dirname(pathOrBytes) : undefined;
     if (typeof pathOrBytes === 'string')
@@ -203,7 +211,7 @@ async function createSession(
       surgery = exposeAttention(pathOrBytes as Uint8Array, id);
     }
     const session = await createFromBytes(original, id, surgery.bytes, options, folder);
-    captured = { session, surgery, folder };
+    captured = { session, surgery, folder, path: typeof pathOrBytes === 'string' ? pathOrBytes : undefined };
     return session;
   };
   (ort.InferenceSession as unknown as { create: unknown }).create = intercept;
@@ -218,7 +226,7 @@ async function createSession(
     if (!file) throw explainLoadError(id, error);
     const surgery = exposeAttentionInFile(file, id);
     const session = await createFromBytes(original, id, surgery.bytes, undefined, dirname(file));
-    return { session, surgery, owner: undefined, folder: dirname(file) };
+    return { session, surgery, owner: undefined, folder: dirname(file), path: file };
   } finally {
     (ort.InferenceSession as unknown as { create: unknown }).create = original;
   }
@@ -280,7 +288,7 @@ function quietThreads(options: unknown): Record<string, unknown> {
   const o = (options && typeof options === 'object' ? options : {}) as {
     extra?: { session?: Record<string, unknown> };
   };
-  return { ...o, extra: { ...o.extra, session: { ...o.extra?.session, intra_op: { allow_spinning: '0' } } } };
+  return { ...o, extra: { ...o.extra, session: { intra_op: { allow_spinning: '0' }, ...o.extra?.session } } };
 }
 
 function localOnnxFile(id: string, dtype: Dtype): string | undefined {
@@ -348,6 +356,7 @@ async function runAttention(
   outputs: string[],
   ids: number[],
   mask?: number[],
+  ranks?: number[],
 ): Promise<Float32Array[]> {
   let result: ort.InferenceSession.OnnxValueMapType;
   try {
@@ -362,6 +371,7 @@ async function runAttention(
   }
   return outputs.map((name) => {
     const tensor = result[name];
+    ranks?.push(tensor?.dims.length ?? 0);
     // fp16 graphs return float16 maps; everything downstream works in float32.
     if (tensor?.type === 'float16') return halfToFloat(tensor.data as Uint16Array);
     if (tensor?.type !== 'float32')
@@ -379,11 +389,12 @@ async function probeShape(m: {
   tokenizer: PreTrainedTokenizer;
   session: ort.InferenceSession;
   surgery: SurgeryResult;
-}): Promise<{ kind: ModelKind; heads: number[] }> {
+}): Promise<{ kind: ModelKind; heads: number[]; ranks: number[] }> {
   let ids = encode(m.tokenizer, 'a b c d');
   if (ids.length < 3) ids = [...ids, ...ids, ...ids].slice(0, 3);
   const n = ids.length;
-  const layers = await runAttention(m.session, m.surgery.attentionOutputs, ids);
+  const ranks: number[] = [];
+  const layers = await runAttention(m.session, m.surgery.attentionOutputs, ids, undefined, ranks);
   const heads = layers.map((data) => {
     const h = data.length / (n * n);
     if (!Number.isInteger(h) || h < 1)
@@ -405,5 +416,5 @@ async function probeShape(m: {
         causal = false;
         break;
       }
-  return { kind: causal ? 'causal' : 'encoder', heads };
+  return { kind: causal ? 'causal' : 'encoder', heads, ranks };
 }

@@ -233,6 +233,12 @@ function externalInitializer(src: ByteSource, init: Initializer, location: strin
   return concat([header(GRAPH_INITIALIZER, body.length), body]);
 }
 
+/** A piece of a model written on its own: its declared inputs and the initializers it reads (by name). */
+export interface SubModel {
+  inputs: onnx.IValueInfoProto[];
+  initializers: Set<string>;
+}
+
 /**
  * Writes the model back with its (possibly edited) node list and outputs, plus extra initializers. With
  * `weightsFile` (the original file's name, resolved by onnxruntime against the model's folder), large raw
@@ -242,6 +248,7 @@ export function writeWireModel(
   model: WireModel,
   extraInitializers: onnx.ITensorProto[] = [],
   weightsFile?: string,
+  only?: SubModel,
 ): Uint8Array {
   const src = model.source;
   // In memory the views are placed straight into the output; a file's window is reused, so it is copied out.
@@ -259,13 +266,19 @@ export function writeWireModel(
     if (f.number === GRAPH_NODE) {
       if (!nodesWritten) writeNodes();
     } else if (f.number === GRAPH_OUTPUT) continue;
+    else if (only && (f.number === GRAPH_INPUT || f.number === GRAPH_VALUE_INFO)) continue;
     else if (f.number === GRAPH_INITIALIZER) {
       const init = model.initializers.get(f)!;
+      if (only && !only.initializers.has(init.name)) continue;
       const large = init.raw && init.raw.end - init.raw.payloadStart >= EXTERNAL_MIN_BYTES;
       graphParts.push(weightsFile && large ? externalInitializer(src, init, weightsFile) : copy(f));
     } else graphParts.push(copy(f));
   }
   if (!nodesWritten) writeNodes();
+  for (const i of only?.inputs ?? []) {
+    const b = onnx.ValueInfoProto.encode(i).finish();
+    graphParts.push(header(GRAPH_INPUT, b.length), b);
+  }
   for (const t of extraInitializers) {
     const b = onnx.TensorProto.encode(t).finish();
     graphParts.push(header(GRAPH_INITIALIZER, b.length), b);

@@ -108,16 +108,24 @@ describe('bad input and faults', function () {
   });
 
   it('attention maps over the memory budget are refused with their computed size', async () => {
+    const params = {
+      model: join(FIXTURES, 'bert-tiny'),
+      dtype: 'fp32' as const,
+      text: SENTENCE,
+      allowRemote: false,
+      maxAttentionBytes: 1000,
+    };
     await assert.rejects(
-      engine.analyze({
-        model: join(FIXTURES, 'bert-tiny'),
-        dtype: 'fp32',
-        text: SENTENCE,
-        allowRemote: false,
-        maxAttentionBytes: 1000,
-      }),
+      engine.analyze({ ...params, mode: 'full' }),
       (e: { code: string; message: string }) =>
         e.code === 'over-budget' && /16 tokens would take [0-9.]+ KiB .*over the 1000 B budget/.test(e.message),
+    );
+    // By default full maps over the budget make a long analysis, and the budget limits what that keeps.
+    await assert.rejects(
+      engine.analyze(params),
+      (e: { code: string; message: string }) =>
+        e.code === 'over-budget' &&
+        /long analysis of 16 tokens keeps about [0-9.]+ KiB .*over the 1000 B budget/.test(e.message),
     );
   });
 });

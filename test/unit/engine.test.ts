@@ -261,7 +261,7 @@ describe('engine: errors and limits', function () {
       allowRemote: false,
       firstView: { layer: 1, head: 'mean', thumbnailSize: 24 },
     });
-    assert.ok(s.first);
+    assert.ok(s.first?.slice);
     const direct = await engine.slice({ analysisId: s.analysisId, layer: 1, head: 'mean' });
     assert.deepEqual(new Float32Array(s.first.slice.buffer), new Float32Array(direct.buffer));
     assert.deepEqual([s.first.thumbnails?.size, s.first.thumbnails?.heads], [16, [2, 4]]);

@@ -29,7 +29,15 @@ export interface PanelFixture {
   lens?: Record<number, NextToken[][]>;
   /** Send layer 0 head 0 and the thumbnails with the analysis, as the host does when it guesses the view. */
   pushFirst?: boolean;
+  /**
+   * A long analysis held by a real engine in the test process: the panel's long-input requests (overview, received,
+   * tile, rows) go to it through window.__engine, which the test exposes before the page loads.
+   */
+  long?: { summary: AnalysisSummary };
 }
+
+/** What the test exposes for a long analysis: the engine's answer, its ArrayBuffer as an array of numbers. */
+type EngineBridge = (method: string, params: unknown) => Promise<{ result: Record<string, unknown>; data: number[] }>;
 
 /** What the fake host records, read by tests through `window.__fake`. */
 export interface FakeRecord {
@@ -44,6 +52,7 @@ declare global {
   interface Window {
     __fixture: PanelFixture;
     __fake: FakeRecord;
+    __engine?: EngineBridge;
     acquireVsCodeApi(): unknown;
   }
 }
@@ -109,18 +118,20 @@ function syntheticStore(spec: NonNullable<PanelFixture['synthetic']>): {
 
 const fixture = window.__fixture ?? {};
 // An encoder–decoder fixture has no decoder-only analysis: a placeholder store answers nothing it is asked.
-const { store, summary } = fixture.seq2seq
-  ? syntheticStore({ n: 2, layers: 1, heads: 1, causal: false, seed: 1 })
-  : fixture.synthetic
-    ? syntheticStore(fixture.synthetic)
-    : {
-        store: new AttentionStore(
-          fixture.summary!.n,
-          fixture.layers!.map((l) => Float32Array.from(l)),
-          fixture.summary!.model.heads,
-        ),
-        summary: fixture.summary!,
-      };
+const { store, summary } = fixture.long
+  ? { ...syntheticStore({ n: 2, layers: 1, heads: 1, causal: false, seed: 1 }), summary: fixture.long.summary }
+  : fixture.seq2seq
+    ? syntheticStore({ n: 2, layers: 1, heads: 1, causal: false, seed: 1 })
+    : fixture.synthetic
+      ? syntheticStore(fixture.synthetic)
+      : {
+          store: new AttentionStore(
+            fixture.summary!.n,
+            fixture.layers!.map((l) => Float32Array.from(l)),
+            fixture.summary!.model.heads,
+          ),
+          summary: fixture.summary!,
+        };
 const record: FakeRecord = {
   sent: [],
   requests: (method) => record.sent.flatMap((m) => ('kind' in m && m.method === method ? [m.params as never] : [])),
@@ -141,16 +152,31 @@ function deliver(
   window.postMessage(message, '*');
 }
 
+/** A long analysis's request, answered by the real engine in the test process. */
+async function bridged<R>(method: string, params: unknown): Promise<R> {
+  const { result, data } = await window.__engine!(method, params);
+  return { ...result, buffer: Float32Array.from(data).buffer } as R;
+}
+
 /** The panel API answered from the recorded store, as the engine answers it behind the real host. */
-const panelApi: { [K in keyof PanelApi]: (p: Parameters<PanelApi[K]>[0]) => ReturnType<PanelApi[K]> } = {
+const panelApi: {
+  [K in keyof PanelApi]: (p: Parameters<PanelApi[K]>[0]) => ReturnType<PanelApi[K]> | Promise<ReturnType<PanelApi[K]>>;
+} = {
+  overview: (p) => bridged('overview', p),
+  received: (p) => bridged('received', p),
+  tile: (p) => bridged('tile', p),
   slice: (p) => ({ ...p, n: store.n, buffer: ownBuffer(store.slice(p.layer, p.head)) }),
-  rows: (p) => ({
-    ...p,
-    heads: store.heads[p.layer],
-    n: store.n,
-    buffer: ownBuffer(store.rows(p.layer, p.index, p.direction)),
-  }),
+  rows: (p) =>
+    fixture.long
+      ? bridged('rows', p)
+      : {
+          ...p,
+          heads: store.heads[p.layer],
+          n: store.n,
+          buffer: ownBuffer(store.rows(p.layer, p.index, p.direction)),
+        },
   thumbnails: (p) => {
+    if (fixture.long) return bridged('thumbnails', p);
     const t = store.thumbnails(p.size);
     return { analysisId: p.analysisId, size: t.size, heads: store.heads, buffer: ownBuffer(t.data) };
   },

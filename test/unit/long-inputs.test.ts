@@ -1,0 +1,263 @@
+// Long inputs (issue 17): at N = 1,024, where full maps still fit, a long analysis — which keeps only block-max
+// overviews, received sums and what exact rows are recomputed from — must give exactly what a full analysis gives:
+// every row, every tile, every overview cell, columns, received sums, and the CLI's --row / --overview.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AnalysisReply } from '../../src/protocol/messages';
+import { Engine } from '../../src/worker/engine';
+import { FIXTURES } from './fixtures';
+
+const N = 1024;
+/** A long text from the lesson, repeated past N tokens. */
+const LESSON = readFileSync(join(__dirname, '..', '..', '..', 'shared', 'lesson', 'attention-mechanism.txt'), 'utf8');
+const TEXT = `${LESSON}\n${LESSON}\n${LESSON}`.slice(0, 12_000);
+
+/** Plain ops, a sliding window (the mask decides which keys are zero) and softcapped scores (Tanh on the path). */
+const LAYOUTS = ['llama-tiny', 'mistral-tiny-swa', 'gemma2-tiny-softcap'];
+
+const f32 = (b: ArrayBuffer) => new Float32Array(b);
+
+function worst(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let w = 0;
+  for (let i = 0; i < a.length; i++) w = Math.max(w, Math.abs(a[i] - b[i]));
+  return w;
+}
+
+describe('long inputs: exact wherever you look (N = 1,024 against a full analysis)', function () {
+  this.timeout(300_000);
+  const engine = new Engine();
+  after(() => engine.dispose());
+
+  for (const folder of LAYOUTS) {
+    describe(folder, () => {
+      const model = join(FIXTURES, folder);
+      const base = { model, dtype: 'fp32' as const, text: TEXT, allowRemote: false, maxTokens: N };
+      let full: AnalysisReply;
+      let long: AnalysisReply;
+      const maps = new Map<string, Float32Array>();
+      const map = async (layer: number, head: number) => {
+        const key = `${layer}:${head}`;
+        if (!maps.has(key))
+          maps.set(key, f32((await engine.slice({ analysisId: full.analysisId, layer, head })).buffer));
+        return maps.get(key)!;
+      };
+
+      before(async () => {
+        full = await engine.analyze({ ...base, mode: 'full' });
+        long = await engine.analyze({ ...base, mode: 'long' });
+        maps.clear();
+      });
+
+      it('is a long analysis of the same N tokens, keeping far less than the full maps', () => {
+        assert.equal(full.n, N);
+        assert.equal(long.n, N);
+        assert.equal(full.long, undefined);
+        assert.ok(long.long, 'the reply says how the analysis is kept');
+        assert.equal(long.long.size, Math.ceil(N / long.long.block));
+        assert.ok(long.long.keptBytes < long.long.fullBytes / 2, `${long.long.keptBytes} vs ${long.long.fullBytes}`);
+      });
+
+      it('every exact row of every head equals the full map (≤ 1e-6)', async () => {
+        for (let layer = 0; layer < long.model.layers; layer++) {
+          const heads = long.model.heads[layer];
+          for (let q = 0; q < N; q++) {
+            const r = f32(
+              (await engine.rows({ analysisId: long.analysisId, layer, index: q, direction: 'row' })).buffer,
+            );
+            for (let h = 0; h < heads; h++) {
+              const m = await map(layer, h);
+              const w = worst(r.subarray(h * N, (h + 1) * N), m.subarray(q * N, (q + 1) * N));
+              assert.ok(w <= 1e-6, `layer ${layer} head ${h} row ${q}: ${w}`);
+            }
+          }
+        }
+      });
+
+      it('every 256 × 256 tile, and the clipped ones at the edge, equal the full map (≤ 1e-6)', async () => {
+        const layer = long.model.layers - 1;
+        for (let h = 0; h < long.model.heads[layer]; h++) {
+          const m = await map(layer, h);
+          for (const [row, col, size] of [
+            ...[0, 256, 512, 768].flatMap((r) => [0, 256, 512, 768].map((c) => [r, c, 256])),
+            [900, 1000, 256],
+          ]) {
+            const t = await engine.tile({ analysisId: long.analysisId, layer, head: h, row, col, size });
+            assert.equal(t.rows, Math.min(size, N - row));
+            assert.equal(t.cols, Math.min(size, N - col));
+            const data = f32(t.buffer);
+            for (let i = 0; i < t.rows; i++) {
+              const w = worst(
+                data.subarray(i * t.cols, (i + 1) * t.cols),
+                m.subarray((row + i) * N + col, (row + i) * N + col + t.cols),
+              );
+              assert.ok(w <= 1e-6, `tile (${row}, ${col}) row ${i}: ${w}`);
+            }
+          }
+        }
+      });
+
+      it('every overview cell is the block maximum of the full map (≤ 1e-6), also pooled and at other block sides', async () => {
+        const block = long.long!.block;
+        for (let layer = 0; layer < long.model.layers; layer++)
+          for (let h = 0; h < long.model.heads[layer]; h++) {
+            const m = await map(layer, h);
+            for (const b of [block, block * 4, 7]) {
+              const o = await engine.overview({ analysisId: long.analysisId, layer, head: h, block: b });
+              const size = Math.ceil(N / b);
+              assert.equal(o.size, size);
+              const expected = new Float32Array(size * size);
+              for (let i = 0; i < N; i++)
+                for (let j = 0; j < N; j++) {
+                  const at = Math.floor(i / b) * size + Math.floor(j / b);
+                  expected[at] = Math.max(expected[at], m[i * N + j]);
+                }
+              const w = worst(f32(o.buffer), expected);
+              assert.ok(w <= 1e-6, `layer ${layer} head ${h} block ${b}: ${w}`);
+            }
+          }
+      });
+
+      it('received sums are the full map’s column sums, and columns are exact', async () => {
+        const layer = 0;
+        for (let h = 0; h < long.model.heads[layer]; h++) {
+          const m = await map(layer, h);
+          const sums = new Float64Array(N);
+          for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) sums[j] += m[i * N + j];
+          const r = f32((await engine.received({ analysisId: long.analysisId, layer, head: h })).buffer);
+          for (let j = 0; j < N; j++)
+            assert.ok(Math.abs(r[j] - sums[j]) <= 1e-5 * Math.max(1, sums[j]), `key ${j}: ${r[j]} vs ${sums[j]}`);
+        }
+        for (const index of [0, 1, 517, N - 1]) {
+          const c = f32((await engine.rows({ analysisId: long.analysisId, layer, index, direction: 'column' })).buffer);
+          const full0 = f32(
+            (await engine.rows({ analysisId: full.analysisId, layer, index, direction: 'column' })).buffer,
+          );
+          assert.ok(worst(c, full0) <= 1e-6, `column ${index}`);
+        }
+      });
+
+      it('a wrong row would be caught: rows of different queries differ', async () => {
+        const a = f32(
+          (await engine.rows({ analysisId: long.analysisId, layer: 0, index: 600, direction: 'row' })).buffer,
+        );
+        const b = f32(
+          (await engine.rows({ analysisId: long.analysisId, layer: 0, index: 601, direction: 'row' })).buffer,
+        );
+        assert.ok(worst(a, b) > 1e-3);
+      });
+    });
+  }
+
+  it('a long analysis refuses full slices with what it offers instead; a full one refuses tiles', async () => {
+    const long = await engine.analyze({
+      model: join(FIXTURES, 'llama-tiny'),
+      dtype: 'fp32',
+      text: TEXT,
+      allowRemote: false,
+      maxTokens: 300,
+      mode: 'long',
+    });
+    await assert.rejects(engine.slice({ analysisId: long.analysisId, layer: 0, head: 0 }), /keeps no full maps.*--row/);
+    const full = await engine.analyze({
+      model: join(FIXTURES, 'llama-tiny'),
+      dtype: 'fp32',
+      text: 'a b c',
+      allowRemote: false,
+    });
+    assert.equal(full.long, undefined, 'short texts keep full maps');
+    await assert.rejects(
+      engine.tile({ analysisId: full.analysisId, layer: 0, head: 0, row: 0, col: 0, size: 2 }),
+      /keeps full maps/,
+    );
+  });
+
+  it('auto goes long above 1,024 tokens, and the budget limits what is kept', async () => {
+    const params = {
+      model: join(FIXTURES, 'llama-tiny'),
+      dtype: 'fp32' as const,
+      text: TEXT,
+      allowRemote: false,
+      maxTokens: 1500,
+    };
+    const r = await engine.analyze(params);
+    assert.equal(r.n, 1500);
+    assert.ok(r.long);
+    await assert.rejects(
+      engine.analyze({ ...params, maxAttentionBytes: 1e6 }),
+      (e: { code: string; message: string }) =>
+        e.code === 'over-budget' && /long analysis of 1500 tokens keeps about/.test(e.message),
+    );
+  });
+
+  describe('command line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'al-long-'));
+    const file = join(dir, 'lesson.txt');
+    writeFileSync(file, TEXT);
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli.js'), 'analyze', ...args], {
+        encoding: 'utf8',
+      });
+    const model = join(FIXTURES, 'llama-tiny');
+
+    it('--row Q gives one exact row, --overview B the block maximum, equal in long and full mode', async () => {
+      const args = [
+        '--model',
+        model,
+        '--file',
+        file,
+        '--max-tokens',
+        String(N),
+        '--layer',
+        '1',
+        '--head',
+        '2',
+        '--offline',
+      ];
+      const long = spawnSync(
+        process.execPath,
+        [
+          join(__dirname, '..', '..', 'dist', 'cli.js'),
+          'analyze',
+          ...args,
+          '--mode',
+          'long',
+          '--row',
+          '700',
+          '--overview',
+          '64',
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(long.status, 0, long.stderr);
+      const out = JSON.parse(long.stdout);
+      assert.deepEqual(Object.keys(out.attention), ['layer', 'head', 'row', 'weights']);
+      assert.deepEqual([out.attention.layer, out.attention.head, out.attention.row], [1, 2, 700]);
+      assert.equal(out.attention.weights.length, N);
+      assert.deepEqual(Object.keys(out.overview), ['layer', 'head', 'block', 'matrix']);
+      assert.equal(out.overview.matrix.length, N / 64);
+      assert.equal(out.overview.matrix[0].length, N / 64);
+      assert.ok(out.long, 'says it was a long analysis');
+      const fullRun = cli(...args, '--mode', 'full', '--row', '700', '--overview', '64');
+      assert.equal(fullRun.status, 0, fullRun.stderr);
+      const full = JSON.parse(fullRun.stdout);
+      assert.equal(full.long, undefined);
+      assert.ok(worst(out.attention.weights, full.attention.weights) <= 1e-6);
+      assert.ok(worst(out.overview.matrix.flat(), full.overview.matrix.flat()) <= 1e-6);
+      const sum = out.attention.weights.reduce((a: number, b: number) => a + b, 0);
+      assert.ok(Math.abs(sum - 1) < 1e-4, `the row sums to 1 (${sum})`);
+    });
+
+    it('refuses --row past the end and --overview 0 with a clear message', () => {
+      const r = cli('--model', model, '--text', 'a b c', '--row', '99', '--offline');
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /--row must be below/);
+      const o = cli('--model', model, '--text', 'a b c', '--overview', '0', '--offline');
+      assert.notEqual(o.status, 0);
+      assert.match(o.stderr, /--overview needs a block size/);
+    });
+  });
+});
