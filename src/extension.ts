@@ -44,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     { dispose: () => void counter.dispose() },
     vscode.commands.registerCommand('attentionLens.showAttention', () => show.execute()),
     vscode.commands.registerCommand('attentionLens.continue', () => show.execute({ continue: true })),
+    vscode.commands.registerCommand('attentionLens.showFile', () => show.execute({ wholeFile: true })),
     vscode.commands.registerCommand('attentionLens.showTranslation', (target?: unknown) =>
       show.translate(typeof target === 'string' ? target : undefined),
     ),

@@ -24,7 +24,7 @@ import { renderThumbnailGrid } from './thumbnail-grid';
 import { vscode } from './vscode-api';
 
 const REQUEST_TIMEOUT_MS = 120_000;
-/** Canvas side in CSS pixels. */
+/** Largest canvas side in CSS pixels (a narrow panel gets a smaller square). */
 const SIDE = 512;
 const MINI = 160;
 const ROW_HEIGHT = 18;
@@ -71,6 +71,8 @@ export class LongView {
   private tile: { key: string; reply: TileReply; data: Float32Array } | undefined;
   private row: { layer: number; index: number; heads: number; data: Float32Array } | undefined;
   private focus: { q: number; k: number } | null = null;
+  /** The canvas side in CSS pixels, fitted to the panel. */
+  private px = SIDE;
   /** When each paint happened (tests and benchmarks read it). */
   paints = { overview: 0, tile: 0, row: 0 };
 
@@ -155,7 +157,7 @@ export class LongView {
       `${s.n.toLocaleString()} tokens: each head is ${s.n.toLocaleString()}² = ${(s.n * s.n).toLocaleString()} scores. ` +
       `The engine keeps ${mb(long.keptBytes)} instead of ${mb(long.fullBytes)}: a block-max overview (each cell the largest ` +
       `weight in ${long.block} × ${long.block} tokens) and what it needs to recompute any row exactly. Zoom in until a cell is ` +
-      'a pixel or more to see exact weights.';
+      'a pixel or more to see exact weights (shading: square root of the weight, so small weights show).';
     this.view = { r0: 0, c0: 0, span: s.n };
     this.spacer.style.height = `${s.n * ROW_HEIGHT}px`;
     this.list.scrollTop = 0;
@@ -414,14 +416,16 @@ export class LongView {
     const s = this.summary;
     if (!s) return;
     const dpr = window.devicePixelRatio || 1;
-    if (this.canvas.width !== SIDE * dpr) {
-      this.canvas.width = SIDE * dpr;
-      this.canvas.height = SIDE * dpr;
-      this.canvas.style.width = `${SIDE}px`;
-      this.canvas.style.height = `${SIDE}px`;
+    // Beside the token list when the panel is wide enough, else the square shrinks (never below 240 px).
+    this.px = Math.max(240, Math.min(SIDE, (this.element.clientWidth || SIDE + 200) - 200));
+    if (this.canvas.width !== Math.round(this.px * dpr)) {
+      this.canvas.width = Math.round(this.px * dpr);
+      this.canvas.height = Math.round(this.px * dpr);
+      this.canvas.style.width = `${this.px}px`;
+      this.canvas.style.height = `${this.px}px`;
     }
     const { r0, c0, span } = this.view;
-    const exactWanted = span <= SIDE && typeof this.sel.head === 'number';
+    const exactWanted = span <= this.px && typeof this.sel.head === 'number';
     const t = this.tile;
     const exactReady =
       exactWanted &&
@@ -431,7 +435,7 @@ export class LongView {
       t.reply.col === c0 &&
       t.reply.rows === Math.min(span, s.n - r0) &&
       t.reply.cols === Math.min(span, s.n - c0);
-    const side = Math.round(SIDE * dpr);
+    const side = Math.round(this.px * dpr);
     const image = new ImageData(side, side);
     const px = image.data;
     const paint = (value: (q: number, k: number) => number, max: number) => {
@@ -440,7 +444,9 @@ export class LongView {
         for (let x = 0; x < side; x++) {
           const k = c0 + Math.floor((x * span) / side);
           const v = value(q, k);
-          const c = Math.max(0, Math.min(255, Math.round((max > 0 ? v / max : 0) * 255))) * 3;
+          // Square-root shading: over thousands of keys most weights are small, and a linear scale shows one bright
+          // diagonal on black.
+          const c = Math.max(0, Math.min(255, Math.round(Math.sqrt(max > 0 ? v / max : 0) * 255))) * 3;
           const o = (y * side + x) * 4;
           px[o] = VIRIDIS_LUT[c];
           px[o + 1] = VIRIDIS_LUT[c + 1];
@@ -486,12 +492,12 @@ export class LongView {
     ctx.putImageData(image, 0, 0);
     if (this.focus) {
       // The focused cell, outlined.
-      const cell = SIDE / span;
+      const cell = this.px / span;
       const y = (this.focus.q - r0) * cell;
       const x = (this.focus.k - c0) * cell;
       ctx.strokeStyle = '#ffffff';
       ctx.lineWidth = dpr;
-      if (y >= 0 && y < SIDE && x >= 0 && x < SIDE)
+      if (y >= 0 && y < this.px && x >= 0 && x < this.px)
         ctx.strokeRect(x * dpr, y * dpr, Math.max(2, cell) * dpr, Math.max(2, cell) * dpr);
     }
     this.canvas.dataset.view = `${r0},${c0},${span}`;
@@ -513,7 +519,7 @@ export class LongView {
     for (let y = 0; y < MINI; y++)
       for (let x = 0; x < MINI; x++) {
         const v = o[Math.floor((y * size) / MINI) * size + Math.floor((x * size) / MINI)];
-        const c = Math.round((max > 0 ? v / max : 0) * 255) * 3;
+        const c = Math.round(Math.sqrt(max > 0 ? v / max : 0) * 255) * 3;
         const at = (y * MINI + x) * 4;
         image.data[at] = VIRIDIS_LUT[c];
         image.data[at + 1] = VIRIDIS_LUT[c + 1];
@@ -533,7 +539,7 @@ export class LongView {
     const s = this.summary;
     if (!s) return;
     const first = Math.max(0, Math.floor(this.list.scrollTop / ROW_HEIGHT) - 2);
-    const count = Math.ceil((this.list.clientHeight || SIDE) / ROW_HEIGHT) + 4;
+    const count = Math.ceil((this.list.clientHeight || this.px) / ROW_HEIGHT) + 4;
     const rows: HTMLElement[] = [];
     for (let i = first; i < Math.min(s.n, first + count); i++) {
       const inView = i >= this.view.r0 && i < this.view.r0 + this.view.span;

@@ -64,6 +64,10 @@ export class EditorHeat extends Disposable {
         this.current.stale = true;
         this.onStale(STALE_TEXT);
       }),
+      // A long analysis decorates only what is on screen, so scrolling brings the heat along.
+      vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
+        if (this.summary?.long && this.last && e.textEditor === this.editor()) this.show(...this.last);
+      }),
       vscode.window.onDidChangeTextEditorSelection((e) => {
         const index = this.tokenAt(e.textEditor.document, e.textEditor.document.offsetAt(e.selections[0].active));
         if (index !== undefined) this.onCursorToken(index);
@@ -93,21 +97,33 @@ export class EditorHeat extends Disposable {
     }
   }
 
-  /** Shades each token of the source by `weights` (one per token) and outlines the focus token; null clears. */
+  /** The last focus shown, redrawn when a long analysis's editor scrolls. */
+  private last: [number | null, number[] | undefined] | undefined;
+
+  /**
+   * Shades each token of the source by `weights` (one per token) and outlines the focus token; null clears. For a
+   * long analysis (thousands of tokens) only the tokens in the editor's visible ranges are decorated.
+   */
   show(index: number | null, weights: number[] | undefined): void {
     const editor = this.editor();
     if (!editor || !this.summary || this.current.stale) return;
     if (index === null || !weights) {
+      this.last = undefined;
       this.clear();
       return;
     }
+    this.last = [index, weights];
     const base = this.source!.baseOffset;
+    const visible = this.summary.long
+      ? editor.visibleRanges.map((r) => [editor.document.offsetAt(r.start), editor.document.offsetAt(r.end)])
+      : undefined;
+    const onScreen = (start: number, end: number) => !visible || visible.some(([a, b]) => end >= a && start <= b);
     // Relative to the largest weight on text in the editor: special tokens ([CLS]…) have no place there.
     const max = Math.max(...this.summary.tokens.map((t, i) => (t.start === null ? 0 : (weights[i] ?? 0))), 1e-12);
     const buckets: vscode.Range[][] = this.levels.map(() => []);
     const ranges: HeatState['ranges'] = [];
     this.summary.tokens.forEach((t, i) => {
-      if (t.start === null || t.end === null || !(weights[i] > 0)) return;
+      if (t.start === null || t.end === null || !(weights[i] > 0) || !onScreen(base + t.start, base + t.end)) return;
       const level = Math.min(LEVELS - 1, Math.floor((weights[i] / max) * LEVELS));
       if (weights[i] / max < 0.05) return;
       buckets[level].push(

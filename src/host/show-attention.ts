@@ -126,7 +126,14 @@ export class ShowAttention {
   }
 
   async execute(
-    options: { scope?: 'selection' | 'document'; aroundCursor?: boolean; continue?: boolean; target?: string } = {},
+    options: {
+      scope?: 'selection' | 'document';
+      aroundCursor?: boolean;
+      continue?: boolean;
+      target?: string;
+      /** Show Attention for This File: the whole document up to the model's own limit (not attentionLens.maxTokens). */
+      wholeFile?: boolean;
+    } = {},
   ): Promise<AnalysisSummary | undefined> {
     const editor = vscode.window.activeTextEditor;
     if (!editor) {
@@ -135,7 +142,7 @@ export class ShowAttention {
     }
     const doc = editor.document;
     const range =
-      options.scope === 'document'
+      options.scope === 'document' || options.wholeFile
         ? new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length))
         : editor.selection.isEmpty
           ? doc.lineAt(editor.selection.active.line).range
@@ -144,7 +151,9 @@ export class ShowAttention {
     const startVersion = doc.version;
     const cursor = editor.selection.active;
     const around =
-      options.aroundCursor && range.contains(cursor) ? doc.offsetAt(cursor) - doc.offsetAt(range.start) : undefined;
+      (options.aroundCursor || options.wholeFile) && range.contains(cursor)
+        ? doc.offsetAt(cursor) - doc.offsetAt(range.start)
+        : undefined;
     if (text.trim().length === 0) {
       void vscode.window.showWarningMessage(
         'Attention Lens: there is no text to analyse. Select some words (not only whitespace) and run Show Attention again.',
@@ -175,7 +184,14 @@ export class ShowAttention {
       cancel = reject;
     });
     cancelled.catch(() => undefined);
-    const params = { ...analyzeOptions(settings), text, around, firstView: panel.firstViewFor(settings.model) };
+    const params = {
+      ...analyzeOptions(settings),
+      // For This File reads as much as the model does; a long analysis then keeps reductions, not every map.
+      ...(options.wholeFile ? { maxTokens: undefined } : {}),
+      text,
+      around,
+      firstView: panel.firstViewFor(settings.model),
+    };
     // Cancelling while the model loads (download, graph surgery, session creation) stops the engine process, which
     // is safe, and restarts it on the next request; a forward pass on a loaded model is left to finish unseen so
     // the model stays loaded.

@@ -124,18 +124,9 @@ export class AttentionStatusBar extends Disposable {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return undefined;
     if (!editor.selection.isEmpty) return show.execute();
-    const n = this.current.scope === 'document' ? this.current.n : undefined;
-    const max = this.shape?.maxPositions;
-    if (n === undefined || max === undefined || n <= max) return show.execute({ scope: 'document' });
-    const model = readSettings().model;
-    const choice = await vscode.window.showInformationMessage(
-      `Attention Lens: this document is ${n.toLocaleString()} tokens, and ${model} reads at most ${max.toLocaleString()} at once ` +
-        `(attention over all of it would be N² = ${compact(n * n)} scores per head per layer). Analyse a ${max.toLocaleString()}-token part?`,
-      'Around the Cursor',
-      'From the Start',
-    );
-    if (!choice) return undefined;
-    return show.execute({ scope: 'document', aroundCursor: choice === 'Around the Cursor' });
+    // The item shows the document's cost, so a click analyses the document: all of it when it fits the model, else
+    // the window the model can read around the cursor (the panel says which characters).
+    return show.execute({ wholeFile: true });
   }
 
   /** Counts the current document (or selection) exactly once, even above EXACT_COUNT_MAX_CHARS. */

@@ -101,6 +101,40 @@ function validateRequest(
             params: { analysisId, layer: p.layer as number, index: p.index as number, direction: p.direction },
           }
         : undefined;
+    case 'overview':
+    case 'received': {
+      // Long analyses only: one head or the heads' mean / max of a layer (no rollout, no other block side).
+      if (!summary.long || !isInt(p.layer, summary.model.layers)) return undefined;
+      const head = p.head;
+      if (!(head === 'mean' || head === 'max' || isInt(head, summary.model.heads[p.layer as number]))) return undefined;
+      const params = { analysisId, layer: p.layer as number, head: head as number | 'mean' | 'max' };
+      return msg.method === 'overview'
+        ? { kind: 'request', id, method: 'overview', params }
+        : { kind: 'request', id, method: 'received', params };
+    }
+    case 'tile':
+      return summary.long &&
+        isInt(p.layer, summary.model.layers) &&
+        isInt(p.head, summary.model.heads[p.layer as number]) &&
+        isInt(p.row, summary.n) &&
+        isInt(p.col, summary.n) &&
+        Number.isInteger(p.size) &&
+        (p.size as number) >= 1 &&
+        (p.size as number) <= 1024
+        ? {
+            kind: 'request',
+            id,
+            method: 'tile',
+            params: {
+              analysisId,
+              layer: p.layer as number,
+              head: p.head as number,
+              row: p.row as number,
+              col: p.col as number,
+              size: p.size as number,
+            },
+          }
+        : undefined;
     case 'logitLens':
       return isInt(p.index, summary.n)
         ? { kind: 'request', id, method: 'logitLens', params: { analysisId, index: p.index as number } }

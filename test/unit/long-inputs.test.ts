@@ -3,17 +3,17 @@
 // every row, every tile, every overview cell, columns, received sums, and the CLI's --row / --overview.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AnalysisReply } from '../../src/protocol/messages';
 import { Engine } from '../../src/worker/engine';
+import { longSource } from '../long-text';
 import { FIXTURES } from './fixtures';
 
 const N = 1024;
-/** A long text from the lesson, repeated past N tokens. */
-const LESSON = readFileSync(join(__dirname, '..', '..', '..', 'shared', 'lesson', 'attention-mechanism.txt'), 'utf8');
-const TEXT = `${LESSON}\n${LESSON}\n${LESSON}`.slice(0, 12_000);
+/** A source-file-like text past N tokens. */
+const TEXT = longSource(120);
 
 /** Plain ops, a sliding window (the mask decides which keys are zero) and softcapped scores (Tanh on the path). */
 const LAYOUTS = ['llama-tiny', 'mistral-tiny-swa', 'gemma2-tiny-softcap'];

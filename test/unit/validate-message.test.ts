@@ -110,4 +110,39 @@ describe('messages from the webview are validated', () => {
     assert.deepEqual(validateFromWebview({ ...exp, path: '/etc/passwd' }, undefined, seq2seq), exp);
     assert.equal(validateFromWebview({ ...exp, layer: 3 }, undefined, seq2seq), undefined);
   });
+
+  it('long-input requests: only for a long analysis, one head or mean / max, tiles of at most 1,024 inside N', () => {
+    const long = { ...summary, n: 4096, long: { block: 16, size: 256, keptBytes: 1, fullBytes: 2 } } as AnalysisSummary;
+    assert.deepEqual(validateFromWebview(req('overview', { analysisId: 7, layer: 1, head: 3, x: 1 }), long), {
+      kind: 'request',
+      id: 1,
+      method: 'overview',
+      params: { analysisId: 7, layer: 1, head: 3 },
+    });
+    assert.ok(validateFromWebview(req('received', { analysisId: 7, layer: 0, head: 'max' }), long));
+    assert.deepEqual(
+      validateFromWebview(req('tile', { analysisId: 7, layer: 1, head: 2, row: 4000, col: 0, size: 512 }), long),
+      {
+        kind: 'request',
+        id: 1,
+        method: 'tile',
+        params: { analysisId: 7, layer: 1, head: 2, row: 4000, col: 0, size: 512 },
+      },
+    );
+    for (const bad of [
+      req('overview', { analysisId: 7, layer: 0, head: 'rollout' }),
+      req('overview', { analysisId: 7, layer: 0, head: 2 }),
+      req('received', { analysisId: 8, layer: 0, head: 0 }),
+      req('tile', { analysisId: 7, layer: 0, head: 0, row: 4096, col: 0, size: 16 }),
+      req('tile', { analysisId: 7, layer: 0, head: 0, row: 0, col: 0, size: 2048 }),
+      req('tile', { analysisId: 7, layer: 0, head: 'mean', row: 0, col: 0, size: 16 }),
+    ])
+      assert.equal(validateFromWebview(bad, long), undefined, JSON.stringify(bad));
+    // A full analysis has no overviews or tiles to ask for.
+    assert.equal(validateFromWebview(req('overview', { analysisId: 7, layer: 0, head: 0 }), summary), undefined);
+    assert.equal(
+      validateFromWebview(req('tile', { analysisId: 7, layer: 0, head: 0, row: 0, col: 0, size: 2 }), summary),
+      undefined,
+    );
+  });
 });

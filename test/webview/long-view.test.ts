@@ -2,16 +2,15 @@
 // the fake host) for overviews, received sums, exact rows and tiles of a long analysis of the lesson, and the test
 // drives zoom (keys, wheel), pan (keys, drag), the minimap and hover, checking the numbers against the engine.
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { AnalysisReply } from '../../src/protocol/messages';
 import { Engine } from '../../src/worker/engine';
+import { longSource } from '../long-text';
 import { FIXTURES } from '../unit/fixtures';
 
 const N = 4096;
-const LESSON = readFileSync(join(__dirname, '..', '..', '..', 'shared', 'lesson', 'attention-mechanism.txt'), 'utf8');
 
 interface Browser {
   open(
@@ -40,7 +39,7 @@ describe('long view at N = 4,096 (real engine behind the fake host)', function (
     long = await engine.analyze({
       model: join(FIXTURES, 'llama-tiny-long'),
       dtype: 'fp32',
-      text: Array.from({ length: 8 }, () => LESSON).join('\n'),
+      text: longSource(200),
       allowRemote: false,
       maxTokens: N,
     });
