@@ -26,21 +26,32 @@ const webview = JSON.parse(readFileSync(join(root, 'bench', 'webview.json'), 'ut
 const statusbar = JSON.parse(readFileSync(join(root, 'bench', 'statusbar.json'), 'utf8'));
 const e2e = JSON.parse(readFileSync(join(root, 'bench', 'e2e.json'), 'utf8'));
 
-// End to end in the real VS Code (bench-e2e.mjs): warm = from the command's start to the first heatmap; also from
-// the Enter key, and the worker's part alone (analyze + slice + thumbnails through the real worker thread).
+// End to end in the real VS Code (bench-e2e.mjs): warm = from the command's start in the extension host to the
+// panel's first paint (same machine clock), ÷ the plain forward pass timed in that same run; also from the Enter key,
+// and the worker's part alone (analyze + slice + thumbnails through the engine process).
 const e = engine.endToEnd;
-const warmMs = e2e.warmFromCommandMs.median;
+const warmMs = e2e.n128.warmFromCommandMs.median;
 const results = {
   overhead: Object.fromEntries(
     Object.entries(engine.overhead).map(([d, o]) => [d, { n32: o.n32, n128: o.n128, n512: o.n512 }]),
   ),
   endToEnd: {
-    warmRatio: +(warmMs / e.plainForwardMs).toFixed(3),
+    warmRatio: e2e.n128.warmRatio,
+    min: e2e.n128.minRatio,
+    max: e2e.n128.maxRatio,
     warmMs,
-    coldMs: e2e.coldMs,
-    n: e.n,
-    plainForwardMs: e.plainForwardMs,
-    warmFromEnterMs: e2e.warmFromEnterMs.median,
+    coldMs: e2e.n128.coldMs,
+    n: 128,
+    plainForwardMs: e2e.n128.plainForwardMs.median,
+    warmFromEnterMs: e2e.n128.warmFromEnterMs.median,
+    n512: {
+      warmRatio: e2e.n512.warmRatio,
+      min: e2e.n512.minRatio,
+      max: e2e.n512.maxRatio,
+      warmMs: e2e.n512.warmFromCommandMs.median,
+      plainForwardMs: e2e.n512.plainForwardMs.median,
+      warmFromEnterMs: e2e.n512.warmFromEnterMs.median,
+    },
     workerMs: e.warmMs,
     workerRatio: +(e.warmMs / e.plainForwardMs).toFixed(3),
     coldWorkerMs: +e.coldMs.toFixed(1),
@@ -93,7 +104,10 @@ for (const d of ['fp32', 'q8']) {
   );
 }
 console.log(
-  `| Show Attention → first heatmap in VS Code, warm, N = ${e.n} (q8), from the command's start | ${warmMs} ms = ${results.endToEnd.warmRatio} × plain forward (${e.plainForwardMs} ms) | ≤ 1.5 (${ok(results.endToEnd.warmRatio, 1.5)}) |`,
+  `| Show Attention → first heatmap in VS Code, warm, N = 128 (q8), from the command's start in the host | ${warmMs} ms = ${results.endToEnd.warmRatio} × plain forward (${results.endToEnd.plainForwardMs} ms; min ${results.endToEnd.min}, max ${results.endToEnd.max}) | ≤ 1.5 (${ok(results.endToEnd.warmRatio, 1.5)}) |`,
+);
+console.log(
+  `| … N = 512 | ${results.endToEnd.n512.warmMs} ms = ${results.endToEnd.n512.warmRatio} × plain forward (${results.endToEnd.n512.plainForwardMs} ms; min ${results.endToEnd.n512.min}, max ${results.endToEnd.n512.max}) | ≤ 1.5 (${ok(results.endToEnd.n512.warmRatio, 1.5)}) |`,
 );
 console.log(
   `| … from the Enter key (VS Code's command palette included) | ${results.endToEnd.warmFromEnterMs} ms | — |`,

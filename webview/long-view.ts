@@ -73,6 +73,9 @@ export class LongView {
   private focus: { q: number; k: number } | null = null;
   /** The canvas side in CSS pixels, fitted to the panel. */
   private px = SIDE;
+  /** Date.now() in the host when the command started: the first overview's paint is measured from it. */
+  startedAt: number | undefined;
+  private measured = -1;
   /** When each paint happened (tests and benchmarks read it). */
   paints = { overview: 0, tile: 0, row: 0 };
 
@@ -479,6 +482,10 @@ export class LongView {
       this.canvas.dataset.exact = 'false';
       this.paints.overview = performance.now();
       document.body.dataset.longPainted = `overview:${this.key()}`;
+      if (this.startedAt !== undefined && this.measured !== s.analysisId) {
+        this.measured = s.analysisId;
+        document.body.dataset.fromCommandMs = String(Date.now() - this.startedAt);
+      }
       if (exactWanted)
         this.tiles.request({
           analysisId: s.analysisId,

@@ -21,6 +21,7 @@ export function handleHostMessage(panel: PanelView, m: HostToWebview): void {
       panel.onLiveRows(m.live);
       break;
     case 'analysis':
+      panel.startedAt = m.startedAt;
       panel.showAnalysis(m.summary, m.sourceLabel, m.sourceText, m.first);
       break;
     case 'seq2seq':

@@ -91,6 +91,8 @@ export class PanelView {
   private readonly writing: LiveWriting;
   private readonly seq2seq: Seq2SeqView;
   readonly long: LongView;
+  /** Date.now() in the host when the command of the analysis on its way started. */
+  startedAt: number | undefined;
   /** Logit lens replies of the analysis on display, by token index. */
   private readonly lens = new Map<number, LogitLensReply | 'waiting'>();
   /** The panel API on the host: the engine's own request/reply dialect (ids, errors as data, timeouts). */
@@ -223,6 +225,7 @@ export class PanelView {
         ? `Analysed characters ${s.analysedFrom.toLocaleString()}–${s.analysedChars.toLocaleString()} of ${s.totalChars.toLocaleString()} (the model reads ${m.maxPositions.toLocaleString()} tokens at once).`
         : `Analysed the whole text (${s.totalChars.toLocaleString()} characters).`,
     );
+    this.long.startedAt = this.startedAt;
     this.long.show(s, first);
   }
 
@@ -697,6 +700,9 @@ export class PanelView {
     );
     this.setStatus(s.truncated ? truncationNote(s) : '');
     this.reprocess();
+    // Same machine clock as the host's Date.now() at the command's start: the honest "command → first heatmap".
+    if (this.startedAt !== undefined && document.body.dataset.painted !== String(slice.analysisId))
+      document.body.dataset.fromCommandMs = String(Date.now() - this.startedAt);
     document.body.dataset.painted = String(slice.analysisId);
   }
 }

@@ -99,8 +99,12 @@ export class AttentionPanel extends Disposable {
   /** Shows that a run is in progress. */
   showLoading(title: string, text: string): void {
     this.setTitle(title);
+    this.startedAt = Date.now();
     this.post({ type: 'loading', title, text });
   }
+
+  /** When the command now running started (Date.now() in this process; the webview compares its own at paint). */
+  private startedAt: number | undefined;
 
   private setTitle(title: string): void {
     const next = `Attention: ${title}`;
@@ -133,7 +137,7 @@ export class AttentionPanel extends Disposable {
       void this.client.call('release', { analysisId: previous.analysisId }).catch(() => undefined);
     this.setTitle(title);
     this.sourceLabel = sourceLabel;
-    this.post({ type: 'analysis', summary, sourceLabel, sourceText, first });
+    this.post({ type: 'analysis', summary, sourceLabel, sourceText, first, startedAt: this.startedAt });
     this.heat.attach(source, summary);
   }
 

@@ -461,6 +461,8 @@ export type ToWebview =
       sourceLabel: string;
       sourceText?: string;
       first?: FirstView;
+      /** Date.now() in the extension host when the command started (the panel measures to its first paint). */
+      startedAt?: number;
     }
   /** An encoder–decoder analysis: source and target tokens; the panel asks for the families' maps. */
   | { type: 'seq2seq'; reply: Seq2SeqReply; sourceLabel: string }

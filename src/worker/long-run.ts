@@ -30,26 +30,36 @@ function floats(t: ort.Tensor | undefined, name: string): Float32Array {
   return t.data as Float32Array;
 }
 
-/** Slices axis −2 of a tensor to [from, to) (the query rows), keeping every leading axis. */
-function sliceRows(t: ort.Tensor, from: number, to: number): ort.Tensor {
+/** Slices one axis of a tensor to [from, to), keeping the others. */
+function sliceAxis(t: ort.Tensor, axis: number, from: number, to: number): ort.Tensor {
   const dims = t.dims;
-  const n = dims[dims.length - 2];
-  const inner = dims[dims.length - 1];
-  const outer = dims.slice(0, -2).reduce((a, b) => a * b, 1);
-  const data = t.data as unknown as { subarray(a: number, b: number): ArrayLike<unknown>; constructor: unknown };
+  const n = dims[axis];
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const data = t.data as unknown as { subarray(a: number, b: number): ArrayLike<unknown> };
   const Ctor = (
     t.data as unknown as { constructor: new (n: number) => { set(a: ArrayLike<unknown>, o: number): void } }
   ).constructor;
   const out = new Ctor(outer * (to - from) * inner);
   for (let o = 0; o < outer; o++)
     out.set(data.subarray((o * n + from) * inner, (o * n + to) * inner), o * (to - from) * inner);
-  return new ort.Tensor(t.type as 'float32', out as unknown as Float32Array, [...dims.slice(0, -2), to - from, inner]);
+  const shape = [...dims];
+  shape[axis] = to - from;
+  return new ort.Tensor(t.type as 'float32', out as unknown as Float32Array, shape);
 }
+
+/** Slices axis −2 (the query rows) to [from, to). */
+function sliceRows(t: ort.Tensor, from: number, to: number): ort.Tensor {
+  return sliceAxis(t, t.dims.length - 2, from, to);
+}
+
+/** One layer's maps (heads × N² × 4 bytes) from which the long session is released after its pass. */
+const RELEASE_AFTER_BYTES = 256 * 2 ** 20;
 
 export class LongRunner {
   private surgery: LongSurgery | undefined;
   private session: ort.InferenceSession | undefined;
-  private readonly rowSessions = new Map<number, Promise<ort.InferenceSession>>();
+  private readonly rowSessions = new Map<string, Promise<ort.InferenceSession>>();
 
   constructor(private readonly model: LoadedModel) {}
 
@@ -64,7 +74,11 @@ export class LongRunner {
     if (!this.surgery || this.surgery.block !== block || !this.session) {
       await this.session?.release();
       this.session = undefined;
-      this.surgery = exposeLongInFile(path, this.model.id, basename(path), block, this.model.attentionRanks);
+      if (this.surgery?.block !== block) {
+        this.surgery = exposeLongInFile(path, this.model.id, basename(path), block, this.model.attentionRanks);
+        // Rows graphs do not depend on the block, but their tensor names come from this surgery.
+        this.prepared.clear();
+      }
       // With onnxruntime's arena, as the plain model runs: without it every N² buffer is freshly faulted in by the
       // kernel on every pass (measured at N = 4,096: 75 % system time, several times slower). And with one intra-op
       // thread per core: onnxruntime's default ran one thread on this 2-core machine, and a pass at N = 2,048 took
@@ -82,6 +96,14 @@ export class LongRunner {
     let result: ort.InferenceSession.OnnxValueMapType;
     try {
       result = await this.session.run(feedsFor(this.session, ids), fetch);
+      // onnxruntime's arena keeps a pass's peak and grows on the next one (measured at N = 8,192: 16.8 GB after two
+      // passes). Once one layer's maps pass RELEASE_AFTER_BYTES the session goes after its pass: the next long
+      // analysis rebuilds it (seconds, against a pass of tens of seconds there).
+      const n = ids.length;
+      if (Math.max(...this.model.info.heads) * n * n * 4 >= RELEASE_AFTER_BYTES) {
+        await this.session.release();
+        this.session = undefined;
+      }
     } catch (error) {
       const message = (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 300);
       throw new EngineError('bad-model', `the model failed on the long input (${message}).`);
@@ -100,17 +122,87 @@ export class LongRunner {
 
   /** Exact rows [from, to) of every head of `layer`: heads × (to − from) × N, head-major. */
   async rows(pass: LongPass, layer: number, from: number, to: number): Promise<Float32Array> {
-    const spec = this.surgery?.layers[layer];
-    if (!spec) throw new EngineError('unknown-analysis', 'the long graph of this analysis is gone; run it again.');
-    const session = await this.rowSession(layer, pass);
-    const given = pass.inputs[layer];
+    const spec = this.spec(layer);
     const n = pass.n;
     const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of given) {
+    for (const [name, t] of pass.inputs[layer]) {
       const d = t.dims;
       const queryByKey = d.length >= 2 && d[d.length - 2] === n && d[d.length - 1] === n;
       feeds[name] = name === spec.q || (name !== spec.k && queryByKey) ? sliceRows(t, from, to) : t;
     }
+    return this.runPiece(layer, 'rows', feeds);
+  }
+
+  /**
+   * Exact rows [from, to) of ONE head: its Q rows against its slice of K after the K side (computed once per layer
+   * and kept for the last layers asked), so a tile costs one head's product and Softmax, not every head's.
+   */
+  async headRows(pass: LongPass, layer: number, head: number, from: number, to: number): Promise<Float32Array> {
+    const spec = this.spec(layer);
+    const n = pass.n;
+    const heads = pass.heads[layer];
+    let kEnd = this.prepared.get(`${pass.n}:${layer}`);
+    if (!kEnd || this.preparedFor !== pass) {
+      if (this.preparedFor !== pass) this.prepared.clear();
+      this.preparedFor = pass;
+      const k = pass.inputs[layer].get(spec.k)!;
+      const session = await this.session_(layer, 'prep', [{ name: spec.k, type: k.type, rank: k.dims.length }]);
+      kEnd = (await session.run({ [spec.k]: k }, [spec.kEnd]))[spec.kEnd];
+      // The last three layers' K stay ready (panning and zooming stay in one layer).
+      if (this.prepared.size >= 3) this.prepared.delete(this.prepared.keys().next().value!);
+      this.prepared.set(`${pass.n}:${layer}`, kEnd);
+    }
+    const feeds: Record<string, ort.Tensor> = {};
+    const oneHead = (t: ort.Tensor) =>
+      t.dims.length === 4 && t.dims[1] === heads ? sliceAxis(t, 1, head, head + 1) : t;
+    feeds[spec.kEnd] = oneHead(kEnd);
+    for (const [name, t] of pass.inputs[layer]) {
+      if (name === spec.k) continue;
+      const d = t.dims;
+      const queryByKey = d.length >= 2 && d[d.length - 2] === n && d[d.length - 1] === n;
+      feeds[name] = oneHead(name === spec.q || queryByKey ? sliceRows(t, from, to) : t);
+    }
+    if (!(kEnd.dims.length === 4 && kEnd.dims[1] === heads) || !feeds[spec.q] || feeds[spec.q].dims[1] !== 1)
+      return (await this.rows(pass, layer, from, to)).slice(head * (to - from) * n, (head + 1) * (to - from) * n);
+    return this.runPiece(layer, 'head', feeds);
+  }
+
+  private readonly prepared = new Map<string, ort.Tensor>();
+  private preparedFor: LongPass | undefined;
+
+  /**
+   * Builds every layer's rows graphs now and runs them once (one after another), so the first hover or tile on a
+   * layer does not wait: a session's first run plans its memory (measured at N = 4,096: 56–63 ms, then 1–2 ms a row).
+   */
+  async warm(pass: LongPass): Promise<void> {
+    this.warming = this.warmAll(pass);
+    return this.warming;
+  }
+
+  /** The warm-up under way (benchmarks wait for it before timing rows). */
+  warming: Promise<void> = Promise.resolve();
+
+  private async warmAll(pass: LongPass): Promise<void> {
+    for (let l = 0; l < pass.inputs.length; l++) {
+      await this.rows(pass, l, 0, 1).catch(() => undefined);
+      await this.headRows(pass, l, 0, 0, 1).catch(() => undefined);
+    }
+  }
+
+  private spec(layer: number) {
+    const spec = this.surgery?.layers[layer];
+    if (!spec) throw new EngineError('unknown-analysis', 'the long graph of this analysis is gone; run it again.');
+    return spec;
+  }
+
+  private async runPiece(
+    layer: number,
+    kind: 'rows' | 'head',
+    feeds: Record<string, ort.Tensor>,
+  ): Promise<Float32Array> {
+    const spec = this.spec(layer);
+    const inputs = Object.entries(feeds).map(([name, t]) => ({ name, type: t.type, rank: t.dims.length }));
+    const session = await this.session_(layer, kind, inputs);
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
       out = await session.run(feeds, [spec.probs]);
@@ -121,26 +213,25 @@ export class LongRunner {
     return floats(out[spec.probs], spec.probs);
   }
 
-  /** Builds every layer's rows graph now (one after another), so the first hover on a layer does not wait for it. */
-  async warm(pass: LongPass): Promise<void> {
-    for (let l = 0; l < pass.inputs.length; l++) await this.rowSession(l, pass).catch(() => undefined);
-  }
-
-  private rowSession(layer: number, pass: LongPass): Promise<ort.InferenceSession> {
-    let s = this.rowSessions.get(layer);
+  /** A layer's rows / prep / head graph session, built on first use and kept. */
+  private session_(
+    layer: number,
+    kind: 'rows' | 'prep' | 'head',
+    inputs: { name: string; type: string; rank: number }[],
+  ): Promise<ort.InferenceSession> {
+    const key = `${kind}:${layer}`;
+    let s = this.rowSessions.get(key);
     if (!s) {
-      const spec = this.surgery!.layers[layer];
-      const inputs = [...pass.inputs[layer]].map(([name, t]) => ({ name, type: t.type, rank: t.dims.length }));
       const path = this.model.modelPath!;
       s = createFromBytes(
         create,
         this.model.id,
-        rowsModelBytes(path, basename(path), spec, inputs),
-        {},
+        rowsModelBytes(path, basename(path), this.spec(layer)[kind], inputs),
+        { intraOpNumThreads: availableParallelism() },
         this.model.folder,
       );
-      s.catch(() => this.rowSessions.delete(layer));
-      this.rowSessions.set(layer, s);
+      s.catch(() => this.rowSessions.delete(key));
+      this.rowSessions.set(key, s);
     }
     return s;
   }

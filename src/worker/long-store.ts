@@ -97,10 +97,9 @@ export class LongStore {
     const n = this.pass.n;
     const rows = Math.min(size, n - row);
     const cols = Math.min(size, n - col);
-    const band = await this.band(layer, row, row + rows);
+    const band = await this.runner.headRows(this.pass, layer, head, row, row + rows);
     const data = new Float32Array(rows * cols);
-    const base = head * rows * n;
-    for (let i = 0; i < rows; i++) data.set(band.subarray(base + i * n + col, base + i * n + col + cols), i * cols);
+    for (let i = 0; i < rows; i++) data.set(band.subarray(i * n + col, i * n + col + cols), i * cols);
     return { rows, cols, data };
   }
 

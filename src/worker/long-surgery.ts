@@ -20,11 +20,23 @@ export interface LongLayer {
   q: string;
   k: string;
   sides: string[];
-  /** Nodes from the K side through Q·Kᵀ to the Softmax (inclusive), and the Softmax's output. */
-  nodes: onnx.INodeProto[];
+  /** The Softmax's output (the rows graphs' output). */
   probs: string;
-  /** Constant initializers those nodes read. */
+  /** Q·Kᵀ's right operand: K after the repeat / transpose / scale the K side walks back through. */
+  kEnd: string;
+  /** Every head's rows: K side, product, the ops to the Softmax. */
+  rows: SubGraph;
+  /** The K side alone (K as kept → kEnd), run once per layer for tiles. */
+  prep: SubGraph;
+  /** Product to Softmax from kEnd, fed one head's Q and kEnd: a tile costs one head, not all of them. */
+  head: SubGraph;
+}
+
+/** A piece of the model run on its own: its nodes (constants included), the initializers they read, its output. */
+export interface SubGraph {
+  nodes: onnx.INodeProto[];
   initializers: string[];
+  output: string;
 }
 
 export interface LongSurgery {
@@ -170,7 +182,7 @@ function rowsGraph(
   producer: Map<string, Node>,
   constants: Set<string>,
   modelName: string,
-): Pick<LongLayer, 'q' | 'k' | 'sides' | 'nodes' | 'initializers'> {
+): Pick<LongLayer, 'q' | 'k' | 'sides' | 'kEnd' | 'rows' | 'prep' | 'head'> {
   const path: Node[] = [];
   const sides = new Set<string>();
   let product: Node | undefined;
@@ -214,25 +226,35 @@ function rowsGraph(
     kNodes.unshift(n);
     k = data;
   }
-  const nodes = [...kNodes, product, ...path.reverse(), softmax];
-  const reads = new Set(nodes.flatMap((n) => n.input ?? []).filter(Boolean));
-  const constantNodes = [...reads]
-    .map((r) => producer.get(r))
-    .filter((n): n is Node => n?.opType === 'Constant' && !nodes.includes(n));
+  const scores = [product, ...path.reverse(), softmax];
+  const probs = softmax.output![0];
+  const piece = (nodes: Node[], output: string): SubGraph => {
+    const reads = new Set(nodes.flatMap((n) => n.input ?? []).filter(Boolean));
+    const constantNodes = [...reads]
+      .map((r) => producer.get(r))
+      .filter((n): n is Node => n?.opType === 'Constant' && !nodes.includes(n));
+    return {
+      nodes: [...constantNodes, ...nodes],
+      initializers: [...reads].filter((r) => constants.has(r) && !constantNodes.some((c) => c.output?.includes(r))),
+      output,
+    };
+  };
   return {
     q,
     k,
+    kEnd,
     sides: [...sides].filter((s) => !constants.has(s)),
-    nodes: [...constantNodes, ...nodes],
-    initializers: [...reads].filter((r) => constants.has(r) && !constantNodes.some((c) => c.output?.includes(r))),
+    rows: piece([...kNodes, ...scores], probs),
+    prep: piece(kNodes, kEnd),
+    head: piece(scores, probs),
   };
 }
 
-/** The rows graph of one layer as a model file's bytes (its inputs typed from the tensors the long graph returned). */
+/** A piece of one layer as a model file's bytes (its inputs typed from the tensors the long graph returned). */
 export function rowsModelBytes(
   path: string,
   weightsFile: string,
-  layer: LongLayer,
+  piece: SubGraph,
   inputs: { name: string; type: string; rank: number }[],
 ): Uint8Array {
   const source = fileSource(path);
@@ -262,16 +284,16 @@ export function rowsModelBytes(
     );
     const sub: WireModel = {
       ...model,
-      nodes: layer.nodes.map((n) => onnx.NodeProto.create(n)),
-      outputs: [onnx.ValueInfoProto.create({ name: layer.probs })],
+      nodes: piece.nodes.map((n) => onnx.NodeProto.create(n)),
+      outputs: [onnx.ValueInfoProto.create({ name: piece.output })],
       valueInfos: [],
     };
-    const needed = new Set(layer.initializers);
+    const needed = new Set(piece.initializers);
     return writeWireModel(
       sub,
       inlined.filter((t) => needed.has(t.name ?? '')),
       weightsFile,
-      { inputs: declared, initializers: new Set(layer.initializers) },
+      { inputs: declared, initializers: needed },
     );
   } finally {
     source.close();
