@@ -86,6 +86,12 @@ try {
     await page.locator('.quick-input-widget input').waitFor();
     await page.keyboard.type('Attention Lens: Show Attention');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Attention' }).first().waitFor();
+    // "Show Attention for This File" and "… for a Translation…" match too: move to the exact command before Enter.
+    for (let k = 0; k < 6; k++) {
+      const label = await page.locator('.quick-input-list .monaco-list-row.focused .label-name').textContent();
+      if (/(^|: )Show Attention$/.test((label ?? '').trim())) break;
+      await page.keyboard.press('ArrowDown');
+    }
     const t0 = Date.now();
     await page.keyboard.press('Enter');
     frame ??= await panelFrame(page);

@@ -1,11 +1,13 @@
 // An encoder–decoder analysis in the panel: the source strip above, the output strip below, a family selector
 // (encoder self / decoder self / cross), layer and head, and the chosen family's matrix (cross: output × source).
 // Hovering an output token shades the source by its cross row; hovering a source token shades the output by its
-// column (which output tokens read it). For the self families a token shades its own strip by its row.
-import type { AttentionFamily, PanelApi, Seq2SeqReply, TokenInfo } from '../src/protocol/messages';
+// column (which output tokens read it). For the self families a token shades its own strip by its row. The focus
+// token's weights are also the lesson's ranked bars, and the family's layer × head grid selects a map by click.
+import type { AttentionFamily, FamilySliceReply, PanelApi, Seq2SeqReply, TokenInfo } from '../src/protocol/messages';
 import type { EngineError, RpcClient } from '../src/protocol/rpc';
 import { VIRIDIS_LUT } from './color-scale';
 import { displayText, el, secondaryButton } from './dom';
+import { renderFocusBars } from './focus-bars';
 import { TokenView } from './token-view';
 import { vscode } from './vscode-api';
 
@@ -15,6 +17,32 @@ const FAMILY_LABELS: Record<AttentionFamily, string> = {
   decoder: 'decoder self-attention (output, causal)',
 };
 const REQUEST_TIMEOUT_MS = 60_000;
+
+/** A small canvas of a rows × cols map, block-averaged to at most 24 cells a side, viridis relative to its maximum. */
+function thumbnail(m: Float32Array, rows: number, cols: number, causal: boolean): HTMLCanvasElement {
+  const h = Math.min(24, rows);
+  const w = Math.min(24, cols);
+  const sums = new Float32Array(h * w);
+  const counts = new Float32Array(h * w);
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++) {
+      if (causal && j > i) continue;
+      const at = Math.floor((i * h) / rows) * w + Math.floor((j * w) / cols);
+      sums[at] += m[i * cols + j];
+      counts[at]++;
+    }
+  let max = 0;
+  for (let k = 0; k < sums.length; k++) max = Math.max(max, counts[k] ? sums[k] / counts[k] : 0);
+  const canvas = el('canvas', { width: String(w), height: String(h) }) as HTMLCanvasElement;
+  const img = new ImageData(w, h);
+  for (let k = 0; k < sums.length; k++) {
+    const v = counts[k] ? sums[k] / counts[k] / (max || 1) : 0;
+    const c = Math.min(255, Math.round(v * 255)) * 3;
+    img.data.set([VIRIDIS_LUT[c], VIRIDIS_LUT[c + 1], VIRIDIS_LUT[c + 2], 255], k * 4);
+  }
+  canvas.getContext('2d')?.putImageData(img, 0, 0);
+  return canvas;
+}
 
 export class Seq2SeqView {
   readonly element = el('section', { class: 'seq2seq', 'aria-label': 'Encoder–decoder attention' });
@@ -27,6 +55,11 @@ export class Seq2SeqView {
   private readonly canvas = el('canvas', { id: 's2s-heatmap', role: 'img' }) as HTMLCanvasElement;
   /** Lines from the focus token to the tokens it weighs most (bertviz's two-column view, over wrapped strips). */
   private readonly links = el('canvas', { class: 's2s-links', 'aria-hidden': 'true' }) as HTMLCanvasElement;
+  /** The lesson's ranked chart for the focus token: its row (or column) as bars. */
+  private readonly bars = el('div', { class: 'bars s2s-bars', id: 's2s-bars' });
+  /** Every layer × head of the family on screen, small; a click selects it. */
+  private readonly grid = el('div', { class: 'grid s2s-grid', id: 's2s-grid' });
+  private gridKey = '';
   private readonly source: TokenView;
   private readonly target: TokenView;
   private reply: Seq2SeqReply | undefined;
@@ -76,7 +109,9 @@ export class Seq2SeqView {
       el('h2', {}, 'Output'),
       this.targetStrip,
       this.caption,
+      this.bars,
       this.canvas,
+      this.grid,
     );
     this.family.addEventListener('change', () => {
       this.fillLayers();
@@ -155,6 +190,7 @@ export class Seq2SeqView {
         document.body.dataset.seq2seqPainted = key;
         this.draw();
         this.shade();
+        void this.renderGrid();
       },
       (e: EngineError) => this.onError(e),
     );
@@ -176,6 +212,7 @@ export class Seq2SeqView {
     if (!r || !mx || !this.focus) {
       this.drawLinks(undefined, this.source, new Float32Array(0));
       this.caption.textContent = 'Hover a token: its weights shade the other strip (cross) or its own (self).';
+      this.bars.replaceChildren();
       return;
     }
     const family = this.family.value as AttentionFamily;
@@ -199,11 +236,83 @@ export class Seq2SeqView {
     } else {
       this.caption.textContent = `The ${family} family relates ${family === 'encoder' ? 'source' : 'output'} tokens only: hover one of those.`;
       this.drawLinks(undefined, this.source, new Float32Array(0));
+      this.bars.replaceChildren();
       return;
     }
     strip.shadeOne(weights, weights);
+    // A row sums to 1 (a distribution over what the token reads); a cross column does not.
+    const column = family === 'cross' && side === 'source';
+    const focusToken = side === 'source' ? r.tokens[index] : r.targetTokens[index];
+    const stripTokens = strip === this.source ? r.tokens : r.targetTokens;
+    renderFocusBars(
+      this.bars,
+      column ? `${name(focusToken)} is read by` : `${name(focusToken)} looks at`,
+      stripTokens.map((t) => ({ text: t.text, id: t.id, start: null, end: null, special: t.special })),
+      weights,
+      () => undefined,
+      column ? { distribution: false, note: 'Each bar is that output token’s weight on this source token.' } : {},
+    );
     const from = (side === 'source' ? this.source : this.target).chip(index);
     this.drawLinks(from, strip, weights);
+  }
+
+  /**
+   * The family's layer × head grid: every map as a small heatmap (block-averaged to at most 24 cells a side), asked
+   * for one by one after the matrix on screen; a click selects that layer and head.
+   */
+  private async renderGrid(): Promise<void> {
+    const r = this.reply;
+    if (!r) return;
+    const family = this.family.value as AttentionFamily;
+    const key = `${r.analysisId}:${family}`;
+    if (this.gridKey === key) {
+      this.markGrid();
+      return;
+    }
+    this.gridKey = key;
+    const side = this.side;
+    const table = el('div', { class: 'gridtable', role: 'grid', 'aria-label': `${family}: layers by heads` });
+    this.grid.replaceChildren(el('h2', {}, `All layers × heads — ${FAMILY_LABELS[family]}`), table);
+    for (let l = 0; l < r.model.layers[side]; l++) {
+      const row = el('div', { class: 'gridrow', role: 'row' });
+      row.append(el('span', { class: 'gridlabel' }, `L${l + 1}`));
+      table.append(row);
+      for (let h = 0; h < (r.model.heads[side][l] ?? 0); h++) {
+        let s: FamilySliceReply;
+        try {
+          s = await this.rpc.call(
+            'familySlice',
+            { analysisId: r.analysisId, family, layer: l, head: h },
+            REQUEST_TIMEOUT_MS,
+          );
+        } catch {
+          return;
+        }
+        if (this.gridKey !== key) return;
+        const canvas = thumbnail(new Float32Array(s.buffer), s.rows, s.cols, family === 'decoder');
+        canvas.classList.add('thumb');
+        canvas.dataset.layer = String(l);
+        canvas.dataset.head = String(h);
+        canvas.setAttribute('role', 'gridcell');
+        canvas.title = `layer ${l + 1}, head ${h + 1}`;
+        canvas.addEventListener('click', () => {
+          this.layer.value = String(l);
+          this.fillHeads();
+          this.head.value = String(h);
+          this.request();
+        });
+        row.append(canvas);
+      }
+    }
+    this.markGrid();
+    document.body.dataset.seq2seqGrid = key;
+  }
+
+  /** Outlines the grid cell of the layer and head on screen. */
+  private markGrid(): void {
+    const { layer, head } = this.view();
+    for (const c of this.grid.querySelectorAll<HTMLCanvasElement>('canvas.thumb'))
+      c.classList.toggle('selected', c.dataset.layer === String(layer) && c.dataset.head === String(head));
   }
 
   /** How many of the largest weights get a line. */

@@ -926,6 +926,22 @@ describe('webview panel in headless Chromium', function () {
     });
     // Lines from the hovered output token to the three source tokens it weighs most.
     assert.equal(await page.locator('.s2s-links').getAttribute('data-links'), '3');
+    // The focus bars rank that row: the top bar is its largest weight.
+    const crossRow = cross.slice(t * S, (t + 1) * S);
+    const topPct = parseFloat((await page.locator('#s2s-bars .pct').first().textContent()) ?? '');
+    assert.ok(Math.abs(topPct - Math.max(...crossRow) * 100) < 0.06, `top bar ${topPct}`);
+    assert.match((await page.locator('#s2s-bars h2').textContent()) ?? '', /looks at/);
+    // The family's layer × head grid: every map, and a click selects one.
+    await page.waitForFunction(() => document.body.dataset.seq2seqGrid?.endsWith(':cross'));
+    assert.equal(await page.locator('#s2s-grid canvas.thumb').count(), 2 * 4);
+    assert.equal(await page.locator('#s2s-grid canvas.thumb.selected').getAttribute('data-layer'), '0');
+    await page.locator('#s2s-grid canvas.thumb[data-layer="1"][data-head="2"]').click();
+    await page.waitForFunction(() => document.body.dataset.seq2seqPainted?.endsWith(':cross:1:2'));
+    assert.equal(await page.locator('#s2s-layer').inputValue(), '1');
+    assert.equal(await page.locator('#s2s-head').inputValue(), '2');
+    await page.locator('#s2s-layer').selectOption('0');
+    await page.locator('#s2s-head').selectOption('0');
+    await page.waitForFunction(() => document.body.dataset.seq2seqPainted?.endsWith(':cross:0:0'));
     await page.locator('.seq2seq .s2s-tokens.source .token').nth(2).hover();
     const column = await weights('target');
     column.forEach((w, i) => {
