@@ -28,6 +28,11 @@ export function handleHostMessage(panel: PanelView, m: HostToWebview): void {
       panel.showSeq2Seq(m.reply, m.sourceLabel);
       break;
     case 'focusFromEditor':
+      // An encoder–decoder's source token under the editor cursor: the seq2seq view focuses it.
+      if (panel.showsSeq2Seq) {
+        panel.focusSourceToken(m.index);
+        break;
+      }
       // The editor cursor moved onto an analysed token: focus it unless the user locked another.
       if (state.locked === null && state.summary && m.index < state.summary.n) {
         panel.setFocus(m.index);

@@ -210,6 +210,16 @@ export class PanelView {
     app.append(this.seq2seq.element, this.long.element);
   }
 
+  /** Whether the encoder–decoder view is on screen. */
+  get showsSeq2Seq(): boolean {
+    return this.app.dataset.mode === 'seq2seq';
+  }
+
+  /** Focuses a source token of the encoder–decoder view (the editor cursor is on it). */
+  focusSourceToken(index: number): void {
+    this.seq2seq.focusSource(index);
+  }
+
   /** A long analysis (no full maps kept): the long view takes the place of the matrix views. */
   private showLong(s: AnalysisSummary, sourceLabel: string, first?: FirstView): void {
     this.endWriting();

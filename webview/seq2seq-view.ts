@@ -196,6 +196,11 @@ export class Seq2SeqView {
     );
   }
 
+  /** The editor cursor is on source token `index`. */
+  focusSource(index: number): void {
+    if (this.reply && index >= 0 && index < this.reply.tokens.length) this.setFocus({ side: 'source', index });
+  }
+
   private setFocus(f: { side: 'source' | 'target'; index: number }): void {
     this.focus = f;
     this.shade();
@@ -240,6 +245,16 @@ export class Seq2SeqView {
       return;
     }
     strip.shadeOne(weights, weights);
+    // The editor heat shades the source text: weights over the source tokens, outlining the focused source token (or,
+    // for an output token, the source token it weighs most); weights over the output clear it.
+    if (strip === this.source) {
+      const outline = side === 'source' ? index : weights.indexOf(Math.max(...weights));
+      vscode.postMessage({
+        type: 'focusToken',
+        index: outline,
+        weights: Array.from(weights, (w) => Math.min(1, Math.max(0, w))),
+      });
+    } else vscode.postMessage({ type: 'focusToken', index: null });
     // A row sums to 1 (a distribution over what the token reads); a cross column does not.
     const column = family === 'cross' && side === 'source';
     const focusToken = side === 'source' ? r.tokens[index] : r.targetTokens[index];

@@ -23,6 +23,21 @@ import { webviewHtml, webviewOptions } from './webview-html';
 export const PANEL_VIEW_TYPE = 'attentionLens.panel';
 
 /** The single Attention Lens panel. */
+/**
+ * The source side of an encoder–decoder analysis as the editor heat reads an analysis: the encoder's tokens with
+ * offsets in the selected text. The task prefix the model adds ("translate English to German: ") is not in the
+ * editor, so its tokens have no place there (treated like special tokens).
+ */
+function sourceTokensSummary(reply: Seq2SeqReply): AnalysisSummary {
+  const shift = reply.prefix?.length ?? 0;
+  const tokens = reply.tokens.map((t) =>
+    t.start === null || t.end === null || t.end <= shift
+      ? { ...t, start: null, end: null, special: true }
+      : { ...t, start: Math.max(0, t.start - shift), end: t.end - shift },
+  );
+  return { analysisId: reply.analysisId, tokens, n: tokens.length } as AnalysisSummary;
+}
+
 export class AttentionPanel extends Disposable {
   private static current: AttentionPanel | undefined;
   private ready = false;
@@ -262,13 +277,13 @@ export class AttentionPanel extends Disposable {
   private seq2seq: Seq2SeqReply | undefined;
 
   /** Shows an encoder–decoder analysis: the panel's source / output strips and family selector. */
-  showSeq2Seq(reply: Seq2SeqReply, title: string, sourceLabel: string): void {
+  showSeq2Seq(reply: Seq2SeqReply, title: string, sourceLabel: string, source?: AnalysisSource): void {
     this.summary = undefined;
     this.seq2seq = reply;
     this.setTitle(title);
     this.sourceLabel = sourceLabel;
-    this.heat.clear();
     this.post({ type: 'seq2seq', reply, sourceLabel });
+    this.heat.attach(source, sourceTokensSummary(reply));
   }
 
   override dispose(): void {

@@ -274,7 +274,11 @@ export class ShowAttention {
       if (myRun !== this.run || !AttentionPanel.active) return undefined;
       const shown = AttentionPanel.active;
       if ('targetTokens' in reply) {
-        shown.showSeq2Seq(reply, title, sourceLabel);
+        shown.showSeq2Seq(reply, title, sourceLabel, {
+          uri: doc.uri,
+          version: startVersion,
+          baseOffset: doc.offsetAt(range.start),
+        });
         shown.onAction = (action) => void this.runAction(action, options);
         this.log.appendLine(
           `[seq2seq] ${reply.model.id} ${reply.model.dtype}: source ${reply.tokens.length}, output ${reply.targetTokens.length} tokens (${reply.generated ? 'generated' : 'given'}): ${JSON.stringify(reply.translation)}, total ${Date.now() - started} ms`,

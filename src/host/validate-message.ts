@@ -60,11 +60,13 @@ export function validateFromWebview(
     }
     case 'focusToken': {
       if (msg.index === null) return { type: 'focusToken', index: null };
-      if (!summary || !isInt(msg.index, summary.n)) return undefined;
+      // An encoder–decoder analysis shades its source: weights over the source tokens.
+      const n = summary?.n ?? seq2seq?.tokens.length;
+      if (n === undefined || !isInt(msg.index, n)) return undefined;
       const w = msg.weights;
       const okWeights =
         w === undefined ||
-        (Array.isArray(w) && w.length === summary.n && w.every((v) => typeof v === 'number' && v >= 0 && v <= 1));
+        (Array.isArray(w) && w.length === n && w.every((v) => typeof v === 'number' && v >= 0 && v <= 1));
       return okWeights
         ? { type: 'focusToken', index: msg.index as number, ...(w ? { weights: w as number[] } : {}) }
         : undefined;

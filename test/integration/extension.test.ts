@@ -386,6 +386,20 @@ describe('Attention Lens in the real extension host', () => {
       const reply = (shown as { reply: Seq2SeqReply }).reply;
       assert.equal(reply.generated, false, 'the typed translation was read, not generated');
       assert.match(reply.translation, /Bonjour/);
+      // The editor heat shades the source text (the task prefix the model added is not in the editor).
+      const line = vscode.window.activeTextEditor!.document.lineAt(0).text;
+      const animal = reply.tokens.findIndex((t) => /animal/.test(t.text));
+      const street = reply.tokens.findIndex((t) => /street/.test(t.text));
+      const weights = reply.tokens.map(() => 0);
+      weights[animal] = 0.8;
+      weights[street] = 0.2;
+      weights[0] = 1;
+      await api.panel.receive({ type: 'focusToken', index: animal, weights });
+      const heat = api.panel.heat()!;
+      const spans = heat.ranges.map((r) => line.slice(r.start, r.end).trim());
+      assert.ok(spans.some((t) => /animal/.test(t)) && spans.some((t) => /street/.test(t)), JSON.stringify(spans));
+      assert.ok(!spans.some((t) => /translate/.test(t)), 'the prefix token is never placed in the editor');
+      assert.match(line.slice(heat.focus!.start, heat.focus!.end), /animal/);
       const uri = vscode.Uri.joinPath(vscode.Uri.file(tmpdir()), `al-export-seq2seq-${Date.now()}.json`);
       api.panel.exportTo(uri, 'all');
       await api.panel.receive({

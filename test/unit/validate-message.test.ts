@@ -85,8 +85,20 @@ describe('messages from the webview are validated', () => {
     const seq2seq = {
       analysisId: 9,
       model: { layers: { encoder: 2, decoder: 3 }, heads: { encoder: [4, 4], decoder: [2, 2, 8] } },
+      tokens: [{}, {}, {}],
     } as unknown as Seq2SeqReply;
     const slice = (params: object) => validateFromWebview(req('familySlice', params), undefined, seq2seq);
+    // The editor heat of the source: weights over the source tokens only.
+    assert.deepEqual(validateFromWebview({ type: 'focusToken', index: 2, weights: [0, 0.5, 1] }, undefined, seq2seq), {
+      type: 'focusToken',
+      index: 2,
+      weights: [0, 0.5, 1],
+    });
+    assert.equal(
+      validateFromWebview({ type: 'focusToken', index: 3, weights: [0, 0, 0] }, undefined, seq2seq),
+      undefined,
+    );
+    assert.equal(validateFromWebview({ type: 'focusToken', index: 0, weights: [0, 0] }, undefined, seq2seq), undefined);
     assert.deepEqual(slice({ analysisId: 9, family: 'cross', layer: 2, head: 7, x: '<b>' }), {
       kind: 'request',
       id: 1,
