@@ -3,7 +3,14 @@
 // Hovering an output token shades the source by its cross row; hovering a source token shades the output by its
 // column (which output tokens read it). For the self families a token shades its own strip by its row. The focus
 // token's weights are also the lesson's ranked bars, and the family's layer × head grid selects a map by click.
-import type { AttentionFamily, FamilySliceReply, PanelApi, Seq2SeqReply, TokenInfo } from '../src/protocol/messages';
+import type {
+  AttentionFamily,
+  FamilySliceReply,
+  PanelApi,
+  Seq2SeqReply,
+  TokenInfo,
+  HeadSelector,
+} from '../src/protocol/messages';
 import type { EngineError, RpcClient } from '../src/protocol/rpc';
 import { VIRIDIS_LUT } from './color-scale';
 import { displayText, el, secondaryButton } from './dom';
@@ -168,13 +175,17 @@ export class Seq2SeqView {
       ...Array.from({ length: heads }, (_, h) => el('option', { value: String(h) }, `head ${h + 1}`)),
       el('option', { value: 'mean' }, 'mean of heads'),
       el('option', { value: 'max' }, 'max of heads'),
+      // Rollout multiplies the self-attention maps through the layers (cross-attention mixes two sequences).
+      ...(this.family.value === 'cross' ? [] : [el('option', { value: 'rollout' }, 'rollout through this layer')]),
     );
-    this.head.value = keep === 'mean' || keep === 'max' || Number(keep) < heads ? keep : '0';
+    const aggregate = keep === 'mean' || keep === 'max' || (keep === 'rollout' && this.family.value !== 'cross');
+    this.head.value = aggregate || Number(keep) < heads ? keep : '0';
   }
 
   /** The family, layer and head chosen. */
-  private view(): { family: AttentionFamily; layer: number; head: number | 'mean' | 'max' } {
-    const head = this.head.value === 'mean' || this.head.value === 'max' ? this.head.value : Number(this.head.value);
+  private view(): { family: AttentionFamily; layer: number; head: HeadSelector } {
+    const v = this.head.value;
+    const head = v === 'mean' || v === 'max' || v === 'rollout' ? v : Number(v);
     return { family: this.family.value as AttentionFamily, layer: Number(this.layer.value), head };
   }
 

@@ -1,6 +1,6 @@
 // `attention-lens analyze` on an encoder–decoder model: translate the text (or read --target), then print the JSON
 // (seq2seqJson) or a table of where each target token looks in the chosen family (cross by default: the source).
-import type { AttentionFamily } from '../protocol/messages';
+import type { AttentionFamily, HeadSelector } from '../protocol/messages';
 import { seq2seqJson } from '../protocol/attention-json';
 import type { Engine } from '../worker/engine';
 
@@ -27,7 +27,7 @@ export async function runSeq2Seq(
     fail(`--layer must be below ${r.model.layers[side]} for the ${o.family} family.`);
   if (o.head >= r.model.heads[side][o.layer])
     fail(`--head must be below ${r.model.heads[side][o.layer]} in layer ${o.layer}.`);
-  const slice = (family: AttentionFamily, layer: number, head: number | 'mean' | 'max') =>
+  const slice = (family: AttentionFamily, layer: number, head: HeadSelector) =>
     engine.familySlice({ analysisId: r.analysisId, family, layer, head });
   if (o.json) {
     const doc = await seq2seqJson(

@@ -110,7 +110,7 @@ function defaultUri(name: string): vscode.Uri | undefined {
 export async function exportSeq2SeqJson(
   client: EngineClient,
   r: Seq2SeqReply,
-  view: { family: AttentionFamily; layer: number; head: number | 'mean' | 'max' },
+  view: { family: AttentionFamily; layer: number; head: HeadSelector },
   source: string,
   choice?: { scope: JsonScope; target: vscode.Uri },
 ): Promise<vscode.Uri | undefined> {

@@ -183,13 +183,16 @@ function validateFamilySlice(
   const heads = r.model.heads[side][layer as number];
   const head = p.head;
   const okHead =
-    head === 'mean' || head === 'max' || (Number.isInteger(head) && (head as number) >= 0 && (head as number) < heads);
+    head === 'mean' ||
+    head === 'max' ||
+    (head === 'rollout' && family !== 'cross') ||
+    (Number.isInteger(head) && (head as number) >= 0 && (head as number) < heads);
   if (!okHead) return undefined;
   return {
     kind: 'request',
     id: msg.id as number,
     method: 'familySlice',
-    params: { analysisId: r.analysisId, family, layer: layer as number, head: head as number | 'mean' | 'max' },
+    params: { analysisId: r.analysisId, family, layer: layer as number, head: head as HeadSelector },
   };
 }
 

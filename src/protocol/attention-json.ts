@@ -97,7 +97,7 @@ export interface Seq2SeqJsonRequest {
   scope: 'view' | 'all';
   family: AttentionFamily;
   layer: number;
-  head: number | 'mean' | 'max';
+  head: HeadSelector;
   source: string;
 }
 
@@ -112,7 +112,7 @@ export async function seq2seqJson(
   slice: (
     family: AttentionFamily,
     layer: number,
-    head: number | 'mean' | 'max',
+    head: HeadSelector,
   ) => Promise<{ rows: number; cols: number; buffer: ArrayBuffer }>,
 ): Promise<Record<string, unknown>> {
   const { modelType: _type, ...model } = r.model;
@@ -125,7 +125,7 @@ export async function seq2seqJson(
       t.topk ? { ...t, topk: t.topk.map((k) => ({ ...k, p: round(k.p) })) } : t,
     ),
   };
-  const rows = async (family: AttentionFamily, layer: number, head: number | 'mean' | 'max') => {
+  const rows = async (family: AttentionFamily, layer: number, head: HeadSelector) => {
     const s = await slice(family, layer, head);
     return rectRows(s.buffer, s.rows, s.cols);
   };

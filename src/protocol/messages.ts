@@ -101,7 +101,8 @@ export interface FamilySliceReply {
   analysisId: number;
   family: AttentionFamily;
   layer: number;
-  head: number | 'mean' | 'max';
+  /** A head, the mean / max of the layer's heads, or (self-attention families) the rollout through the layer. */
+  head: HeadSelector;
   rows: number;
   cols: number;
   buffer: ArrayBuffer;
@@ -335,7 +336,7 @@ export interface EngineApi {
     analysisId: number;
     family: AttentionFamily;
     layer: number;
-    head: number | 'mean' | 'max';
+    head: HeadSelector;
   }): FamilySliceReply;
   /** Ends a running generate after its current step; it replies with what was written so far. Served at once. */
   stopGenerating(params: Record<string, never>): { stopping: boolean };
@@ -508,6 +509,6 @@ export type FromWebview =
       analysisId: number;
       family: AttentionFamily;
       layer: number;
-      head: number | 'mean' | 'max';
+      head: HeadSelector;
     }
   | { type: 'action'; action: PanelAction };

@@ -395,7 +395,7 @@ export class Engine implements Methods {
     analysisId: number;
     family: AttentionFamily;
     layer: number;
-    head: number | 'mean' | 'max';
+    head: HeadSelector;
   }): Promise<FamilySliceReply> {
     return this.seq2seqs.slice(params);
   }

@@ -10,9 +10,11 @@ import type {
   FamilySliceReply,
   Seq2SeqParams,
   Seq2SeqReply,
+  HeadSelector,
 } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { ownBuffer } from './attention-store';
+import { Rollout } from './head-analysis';
 import { configureHub } from './hub';
 import { loadTextSide } from './model-runner';
 import { type Seq2SeqMaps, Seq2SeqModel } from './seq2seq';
@@ -25,7 +27,10 @@ export class Seq2SeqAnalyses {
   private model: Seq2SeqModel | undefined;
   private key = '';
   private loadMs = 0;
-  private readonly analyses = new Map<number, { maps: Seq2SeqMaps; rows: number; cols: number }>();
+  private readonly analyses = new Map<
+    number,
+    { maps: Seq2SeqMaps; rows: number; cols: number; rollouts: Partial<Record<'encoder' | 'decoder', Rollout>> }
+  >();
 
   /** Translates the source (or reads params.target) and keeps the maps under `analysisId`. */
   async run(
@@ -89,18 +94,13 @@ export class Seq2SeqAnalyses {
       ...(prefix ? { prefix } : {}),
       timings: { loadMs: model === before ? 0 : this.loadMs, forwardMs: performance.now() - t0 },
     };
-    this.analyses.set(analysisId, { maps, rows: target.length, cols: source.length });
+    this.analyses.set(analysisId, { maps, rows: target.length, cols: source.length, rollouts: {} });
     for (const id of this.analyses.keys()) if (this.analyses.size > KEEP) this.analyses.delete(id);
     return reply;
   }
 
   /** One head's map (or the mean / max of a layer's heads) of a family. */
-  slice(p: {
-    analysisId: number;
-    family: AttentionFamily;
-    layer: number;
-    head: number | 'mean' | 'max';
-  }): FamilySliceReply {
+  slice(p: { analysisId: number; family: AttentionFamily; layer: number; head: HeadSelector }): FamilySliceReply {
     const a = this.analyses.get(p.analysisId);
     if (!a) throw new EngineError('unknown-analysis', `analysis ${p.analysisId} is not held (run it again).`);
     const layers = a.maps[p.family];
@@ -117,6 +117,16 @@ export class Seq2SeqAnalyses {
       if (!(Number.isInteger(p.head) && p.head >= 0 && p.head < heads))
         throw new EngineError('bad-input', `head ${p.head} is outside 0 … ${heads - 1}.`);
       out = all.slice(p.head * size, (p.head + 1) * size);
+    } else if (p.head === 'rollout') {
+      // Rollout through this layer for a self-attention family (its maps are square); cross-attention has none.
+      if (p.family === 'cross')
+        throw new EngineError('bad-input', 'rollout is for the self-attention families (encoder, decoder), not cross.');
+      a.rollouts[p.family] ??= new Rollout(
+        layers,
+        layers.map((l) => l.length / size),
+        rows,
+      );
+      out = a.rollouts[p.family]!.upTo(p.layer).slice();
     } else if (p.head === 'mean' || p.head === 'max') {
       out = new Float32Array(size);
       for (let h = 0; h < heads; h++)
@@ -124,7 +134,7 @@ export class Seq2SeqAnalyses {
           const v = all[h * size + i];
           out[i] = p.head === 'max' ? Math.max(out[i], v) : out[i] + v / heads;
         }
-    } else throw new EngineError('bad-input', `head must be a number, mean or max (got ${String(p.head)}).`);
+    } else throw new EngineError('bad-input', `head must be a number, mean, max or rollout (got ${String(p.head)}).`);
     return { ...p, rows, cols, buffer: ownBuffer(out) };
   }
 

@@ -506,6 +506,13 @@ describe('Attention Lens in the real extension host', () => {
       allowRemote: false,
     });
     const run = vscode.commands.executeCommand<AnalysisSummary>('attentionLens.showAttention');
+    // Close it once the run has read the text (the panel says it is analysing), not before the command starts.
+    await waitFor(
+      () => api.panel.lastPosted(),
+      (m) => !!m && 'type' in m && m.type === 'loading',
+      10_000,
+      5,
+    );
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     await busy;
     const summary = await run;

@@ -142,6 +142,47 @@ describe('encoder–decoder models (T5 and Marian fixtures)', function () {
     });
   }
 
+  it('rollout of the self-attention families: 0.5·mean + 0.5·I, rows renormalised, multiplied through the layers', async () => {
+    const r = await engine.seq2seq({ model: T5, dtype: 'fp32', text: SOURCES[1], allowRemote: false, maxNewTokens: 4 });
+    for (const family of ['encoder', 'decoder'] as const) {
+      const n = family === 'encoder' ? r.tokens.length : r.targetTokens.length;
+      // Independently: each layer's heads averaged from the per-head slices, the identity added, rows renormalised.
+      let roll: number[][] | undefined;
+      for (let layer = 0; layer < 2; layer++) {
+        const heads = await Promise.all(
+          [0, 1, 2, 3].map(async (head) =>
+            Array.from(
+              new Float32Array((await engine.familySlice({ analysisId: r.analysisId, family, layer, head })).buffer),
+            ),
+          ),
+        );
+        const b = Array.from({ length: n }, (_, i) => {
+          const row = Array.from(
+            { length: n },
+            (_, j) => heads.reduce((a, h) => a + h[i * n + j], 0) / 4 + (i === j ? 1 : 0),
+          );
+          const total = row.reduce((a, v) => a + v, 0);
+          return row.map((v) => v / total);
+        });
+        const prev = roll;
+        roll = prev
+          ? b.map((row) => Array.from({ length: n }, (_, j) => row.reduce((a, v, k) => a + v * prev[k][j], 0)))
+          : b;
+        const got = new Float32Array(
+          (await engine.familySlice({ analysisId: r.analysisId, family, layer, head: 'rollout' })).buffer,
+        );
+        let worst = 0;
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < n; j++) worst = Math.max(worst, Math.abs(got[i * n + j] - roll[i][j]));
+        assert.ok(worst <= 1e-6, `${family} layer ${layer}: ${worst}`);
+      }
+    }
+    await assert.rejects(
+      engine.familySlice({ analysisId: r.analysisId, family: 'cross', layer: 0, head: 'rollout' }),
+      /rollout is for the self-attention families/,
+    );
+  });
+
   it('stopGenerating ends a translation after its step; the reply holds what was written', async () => {
     const client = new EngineClient(join(__dirname, '..', '..', 'dist', 'worker.js'));
     try {

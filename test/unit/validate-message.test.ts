@@ -106,6 +106,8 @@ describe('messages from the webview are validated', () => {
       params: { analysisId: 9, family: 'cross', layer: 2, head: 7 },
     });
     assert.ok(slice({ analysisId: 9, family: 'encoder', layer: 1, head: 'mean' }));
+    assert.ok(slice({ analysisId: 9, family: 'decoder', layer: 2, head: 'rollout' }));
+    assert.equal(slice({ analysisId: 9, family: 'cross', layer: 0, head: 'rollout' }), undefined);
     for (const bad of [
       { analysisId: 8, family: 'cross', layer: 0, head: 0 },
       { analysisId: 9, family: 'sideways', layer: 0, head: 0 },

@@ -11,6 +11,7 @@ import type {
 } from '../../src/protocol/messages';
 import { serve } from '../../src/protocol/rpc';
 import { AttentionStore, ownBuffer } from '../../src/worker/attention-store';
+import { Rollout } from '../../src/worker/head-analysis';
 
 /** What a test puts in `window.__fixture` before the page loads. */
 export interface PanelFixture {
@@ -189,6 +190,18 @@ const panelApi: {
     const all = f.maps[p.family][p.layer];
     const size = rows * cols;
     const heads = all.length / size;
+    // Rollout of a self-attention family, as the engine computes it (head-analysis.ts).
+    if (p.head === 'rollout') {
+      const layers = f.maps[p.family].map((l) => Float32Array.from(l));
+      const data = new Rollout(
+        layers,
+        layers.map((l) => l.length / size),
+        rows,
+      )
+        .upTo(p.layer)
+        .slice();
+      return { ...p, rows, cols, buffer: ownBuffer(data) };
+    }
     const out = new Float32Array(size);
     for (let h = 0; h < heads; h++)
       for (let i = 0; i < size; i++) {

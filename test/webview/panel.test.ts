@@ -955,6 +955,14 @@ describe('webview panel in headless Chromium', function () {
     (await weights('source')).forEach((w, j) => {
       assert.ok(Math.abs(w - enc[S + j]) < 1e-6, `encoder row 1, key ${j}`);
     });
+    // Self-attention families offer rollout through the layer (cross-attention does not).
+    await page.locator('#s2s-head').selectOption('rollout');
+    await page.waitForFunction(() => document.body.dataset.seq2seqPainted?.endsWith(':encoder:0:rollout'));
+    await page.locator('#s2s-family').selectOption('cross');
+    await page.waitForFunction(() => document.body.dataset.seq2seqPainted?.endsWith(':cross:0:0'));
+    assert.equal(await page.locator('#s2s-head option[value="rollout"]').count(), 0);
+    await page.locator('#s2s-family').selectOption('encoder');
+    await page.waitForFunction(() => document.body.dataset.seq2seqPainted?.endsWith(':encoder:0:0'));
     assert.match((await page.locator('#s2s-heatmap').getAttribute('aria-label')) ?? '', new RegExp(`${S} by ${S}`));
     // Export: the view on screen goes to the host, which validates it and writes the JSON.
     await page.locator('#s2s-head').selectOption('mean');
