@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import { sampleStats } from './harness/sample-stats.mjs';
 import { panelFrame, startVSCode } from './harness/vscode.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,16 +26,6 @@ for (const [name, count] of Object.entries(SIZES))
     join(folder, `${name}.txt`),
     Array.from({ length: count }, (_, i) => words[i % words.length]).join(' '),
   );
-
-const stat = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  return {
-    median: +s[Math.floor(s.length / 2)].toFixed(1),
-    min: +s[0].toFixed(1),
-    max: +s.at(-1).toFixed(1),
-    runs: s.length,
-  };
-};
 
 /** The plain forward pass at N tokens, as transformers.js runs it (default session options), median of 15. */
 async function plainForward(n) {
@@ -53,7 +44,7 @@ async function plainForward(n) {
     times.push(performance.now() - t);
   }
   await session.release();
-  return stat(times);
+  return sampleStats(times);
 }
 
 const vscode = await startVSCode({
@@ -114,8 +105,8 @@ try {
     for (let i = 0; i < WARM_RUNS; i++) warm.push(await run(name));
     result[name] = {
       coldMs: cold.fromEnter,
-      warmFromCommandMs: stat(warm.map((w) => w.fromCommand)),
-      warmFromEnterMs: stat(warm.map((w) => w.fromEnter)),
+      warmFromCommandMs: sampleStats(warm.map((w) => w.fromCommand)),
+      warmFromEnterMs: sampleStats(warm.map((w) => w.fromEnter)),
     };
   }
   await vscode.close();

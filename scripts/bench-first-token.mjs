@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
+import { sampleStats } from './harness/sample-stats.mjs';
 import { panelFrame, startVSCode } from './harness/vscode.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,16 +23,6 @@ const folder = mkdtempSync(join(tmpdir(), 'al-first-token-'));
 const words = ['the', 'animal', 'crossed', 'street', 'because', 'it', 'was', 'tired'];
 const text = Array.from({ length: 126 }, (_, i) => words[i % words.length]).join(' ');
 writeFileSync(join(folder, 'text.txt'), text);
-
-const stat = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  return {
-    median: +s[Math.floor(s.length / 2)].toFixed(1),
-    min: +s[0].toFixed(1),
-    max: +s.at(-1).toFixed(1),
-    runs: s.length,
-  };
-};
 
 const vscode = await startVSCode({
   extensionDevelopmentPath: root,
@@ -116,9 +107,9 @@ for (let i = 0; i < WARM_RUNS + 2; i++) {
 }
 await lm.dispose();
 
-const enter = stat(fromEnter);
-const plain = stat(firstToken);
-const full = stat(forward);
+const enter = sampleStats(fromEnter);
+const plain = sampleStats(firstToken);
+const full = sampleStats(forward);
 const result = {
   n: inputs.input_ids.dims[1],
   dtype: 'q4',
