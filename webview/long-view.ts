@@ -271,7 +271,15 @@ export class LongView {
     this.renderBars();
     this.paints.row = performance.now();
     document.body.dataset.longRow = `${r.layer}:${r.index}`;
+    // Hover → exact row drawn (bars, readout), engine round trip included; the benchmark reads it.
+    const hovered = this.hoveredAt.get(r.index);
+    if (hovered !== undefined) document.body.dataset.rowPaintMs = (performance.now() - hovered).toFixed(1);
   }
+
+  /** When each query was hovered, and when the tile on its way was asked for (for the paint timings). */
+  private readonly hoveredAt = new Map<number, number>();
+  private tileAsked: { key: string; at: number } | undefined;
+  private tilePainted: number | undefined;
 
   /** The focused query's exact weights for the head on screen (or the heads' mean / max). */
   private focusRow(): Float32Array | undefined {
@@ -296,6 +304,8 @@ export class LongView {
   /** Focuses query q (key k under the pointer): its exact row is fetched, the editor heat follows. */
   focusOn(q: number, k: number): void {
     this.focus = { q, k };
+    if (this.hoveredAt.size > 64) this.hoveredAt.clear();
+    this.hoveredAt.set(q, performance.now());
     this.rows.request(this.rowParams(q));
     this.renderReadout();
     this.renderList();
@@ -467,6 +477,11 @@ export class LongView {
       this.canvas.dataset.exact = 'true';
       this.paints.tile = performance.now();
       document.body.dataset.longPainted = `tile:${r0},${c0},${span}`;
+      const asked = this.tileAsked;
+      if (asked?.key === `${r0},${c0},${span}`) {
+        this.tileAsked = undefined;
+        this.tilePainted = asked.at;
+      }
     } else {
       const o = this.overviews.get(this.key());
       if (!o) return;
@@ -486,6 +501,8 @@ export class LongView {
         this.measured = s.analysisId;
         document.body.dataset.fromCommandMs = String(Date.now() - this.startedAt);
       }
+      if (exactWanted && this.tileAsked?.key !== `${r0},${c0},${span}`)
+        this.tileAsked = { key: `${r0},${c0},${span}`, at: performance.now() };
       if (exactWanted)
         this.tiles.request({
           analysisId: s.analysisId,
@@ -497,6 +514,10 @@ export class LongView {
         });
     }
     ctx.putImageData(image, 0, 0);
+    if (this.tilePainted !== undefined) {
+      document.body.dataset.tilePaintMs = (performance.now() - this.tilePainted).toFixed(1);
+      this.tilePainted = undefined;
+    }
     if (this.focus) {
       // The focused cell, outlined.
       const cell = this.px / span;
@@ -534,6 +555,10 @@ export class LongView {
         image.data[at + 3] = 255;
       }
     ctx.putImageData(image, 0, 0);
+    if (this.tilePainted !== undefined) {
+      document.body.dataset.tilePaintMs = (performance.now() - this.tilePainted).toFixed(1);
+      this.tilePainted = undefined;
+    }
     const f = MINI / s.n;
     const { r0, c0, span } = this.view;
     ctx.strokeStyle = '#ff4081';

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// `npm run bench:long-panel`: exact rows and tiles of a long analysis as the user gets them, in the real VS Code
+// (code-server + Chromium) on the SmolLM2-shaped fixture (fp32) and a ~4,096-token file: Show Attention for This
+// File, then hover → exact row painted (30 hovers) and a 256 × 256 window → exact tile painted (12 pans), each from
+// the event in the webview to the row's bars (or the tile's pixels) drawn, the engine round trip included. p95s merged into
+// bench/results.json as longContext.n4096.panelRowMs / panelTileMs.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sampleStats } from './harness/sample-stats.mjs';
+import { panelFrame, startVSCode } from './harness/vscode.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const folder = mkdtempSync(join(tmpdir(), 'al-long-panel-'));
+const words = ['animal', 'street', 'because', 'tired', 'wide', 'cross', 'it', 'was', 'too'];
+// About 23 tokens a line with the GPT-2 vocabulary: ~4,100 tokens.
+const text = Array.from(
+  { length: 178 },
+  (_, i) =>
+    `function step${i}(value) { return value * ${(i % 7) + 2} + ${i}; } // the ${words[i % 9]} ${words[(i * 5) % 9]}, line ${i}`,
+).join('\n');
+writeFileSync(join(folder, 'steps.js'), text);
+
+const p95 = (a) => +[...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(a.length * 0.95))].toFixed(1);
+
+const vscode = await startVSCode({
+  extensionDevelopmentPath: root,
+  folder,
+  settings: {
+    'attentionLens.model': join(root, 'test', 'fixtures', 'models', 'smollm2-shaped'),
+    'attentionLens.dtype': 'fp32',
+    'attentionLens.allowRemoteModels': false,
+    'attentionLens.memoryBudgetMB': 4096,
+  },
+});
+const { page } = vscode;
+try {
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget input').waitFor();
+  await page.keyboard.type('steps.js');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'steps.js' }).first().click();
+  await page.locator('.view-line', { hasText: 'function step0' }).first().click();
+  await page.keyboard.press('F1');
+  await page.keyboard.type('Attention Lens: Show Attention for This File');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Attention for This File' }).first().click();
+  const frame = await panelFrame(page);
+  // More room for the panel: the side bar closed.
+  await page.keyboard.press('Control+B');
+  await frame.waitForFunction(() => document.body.dataset.longPainted?.startsWith('overview:'), undefined, {
+    timeout: 600_000,
+  });
+  const n = Number(
+    /([\d,]+) tokens/.exec((await frame.locator('#long-caption').textContent()) ?? '')?.[1].replace(/,/g, ''),
+  );
+  // The rows graphs are built and run once per layer right after the reply; hovers start once they are.
+  await new Promise((r) => setTimeout(r, 15_000));
+  const canvas = frame.locator('#long-heatmap');
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  const rows = [];
+  for (let k = 0; k < 30; k++) {
+    await frame.evaluate(() => {
+      delete document.body.dataset.rowPaintMs;
+    });
+    await page.mouse.move(box.x + box.width * (0.2 + 0.02 * k), box.y + box.height * (0.8 - 0.02 * k));
+    await frame.waitForFunction(() => document.body.dataset.rowPaintMs !== undefined, undefined, { timeout: 30_000 });
+    rows.push(Number(await frame.evaluate(() => document.body.dataset.rowPaintMs)));
+  }
+  // Zoom to a 256-token window (one cell per 2 px at least): every pan paints a new exact tile.
+  await canvas.focus();
+  for (let z = 0; z < 4; z++) await page.keyboard.press('+');
+  const tiles = [];
+  for (let k = 0; k < 12; k++) {
+    await frame.evaluate(() => {
+      delete document.body.dataset.tilePaintMs;
+    });
+    await page.keyboard.press(k % 2 ? 'ArrowDown' : 'ArrowRight');
+    await frame.waitForFunction(() => document.body.dataset.tilePaintMs !== undefined, undefined, { timeout: 30_000 });
+    tiles.push(Number(await frame.evaluate(() => document.body.dataset.tilePaintMs)));
+  }
+  const view = await canvas.getAttribute('data-view');
+  const result = {
+    n,
+    view,
+    rowMs: sampleStats(rows),
+    rowP95: p95(rows),
+    tileMs: sampleStats(tiles),
+    tileP95: p95(tiles),
+  };
+  console.log(JSON.stringify(result));
+  const file = join(root, 'bench', 'results.json');
+  const all = JSON.parse(readFileSync(file, 'utf8'));
+  all.longContext ??= {};
+  all.longContext.n4096 = {
+    ...all.longContext.n4096,
+    panelRowMs: result.rowP95,
+    panelTileMs: result.tileP95,
+    panelN: n,
+  };
+  writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+} catch (error) {
+  await page.screenshot({ path: join(root, 'test-results', 'bench-long-panel.png') }).catch(() => undefined);
+  throw error;
+} finally {
+  await vscode.close();
+}
+process.exit(0);
