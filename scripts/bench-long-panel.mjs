@@ -8,18 +8,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { longSource } from './harness/long-source.mjs';
 import { sampleStats } from './harness/sample-stats.mjs';
 import { panelFrame, startVSCode } from './harness/vscode.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const folder = mkdtempSync(join(tmpdir(), 'al-long-panel-'));
-const words = ['animal', 'street', 'because', 'tired', 'wide', 'cross', 'it', 'was', 'too'];
 // About 23 tokens a line with the GPT-2 vocabulary: ~4,100 tokens.
-const text = Array.from(
-  { length: 178 },
-  (_, i) =>
-    `function step${i}(value) { return value * ${(i % 7) + 2} + ${i}; } // the ${words[i % 9]} ${words[(i * 5) % 9]}, line ${i}`,
-).join('\n');
+const text = longSource(178);
 writeFileSync(join(folder, 'steps.js'), text);
 
 const p95 = (a) => +[...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(a.length * 0.95))].toFixed(1);

@@ -6,16 +6,12 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { longSource } from '../../scripts/harness/long-source.mjs';
 import { FLAVOUR, launch, root, runCommand, screenshot } from './workbench.mjs';
 
 const MODEL = join(root, 'test', 'fixtures', 'models', 'llama-tiny-long');
-const words = ['animal', 'street', 'because', 'tired', 'wide', 'cross', 'it', 'was', 'too'];
-/** The same shape as test/long-text.ts: about 23 tokens a line. */
-const TEXT = Array.from(
-  { length: 131 },
-  (_, i) =>
-    `function step${i}(value) { return value * ${(i % 7) + 2} + ${i}; } // the ${words[i % 9]} ${words[(i * 5) % 9]}, line ${i}`,
-).join('\n');
+/** About 3,000 tokens (131 lines of about 23). */
+const TEXT = longSource(131);
 
 describe(`Show Attention for This File on a long document (${FLAVOUR})`, function () {
   this.timeout(240_000);
