@@ -18,6 +18,21 @@ import {
   marianTiny,
   marianTokenizer,
 } from './fixtures/marian.mjs';
+import { bartConfig, bartTiny, bartTokenizer } from './fixtures/bart.mjs';
+import {
+  buildBartFamilyDecoder,
+  buildBartFamilyEncoder,
+  makeBartFamilyWeights,
+  PRESETS,
+} from './fixtures/bart-family.mjs';
+import {
+  m2m100Tiny,
+  mbart50Tiny,
+  multilingualConfig,
+  multilingualTokenizer,
+  nllbTiny,
+} from './fixtures/multilingual.mjs';
+import { quantizeMatMuls } from './fixtures/quantize-graph.mjs';
 import { buildT5Decoder, buildT5Encoder, makeT5Weights, t5Config, t5Tiny, t5Tokenizer } from './fixtures/t5.mjs';
 import { buildUseLite, useLiteConfig, useLiteSpec, useLiteTokenizer } from './fixtures/use-lite.mjs';
 
@@ -371,8 +386,29 @@ for (const [name, fx] of Object.entries(fixtures)) {
   }
 }
 
+/** A member of the BART family (bart-family.mjs) as a seq2seq fixture entry. */
+function bartFamilyFixture(spec, preset, tokenizer, config, name) {
+  return {
+    spec: { ...spec, preset },
+    tokenizer,
+    config,
+    weights: (s, vocabSize) => makeBartFamilyWeights(s, preset, vocabSize),
+    encoder: (s, weights) => buildBartFamilyEncoder(s, preset, weights, name),
+    decoder: (s, weights, vocabSize) => buildBartFamilyDecoder(s, preset, weights, vocabSize, name),
+  };
+}
+
+const multilingualFixture = (kind, spec, preset) =>
+  bartFamilyFixture(
+    spec,
+    preset,
+    () => multilingualTokenizer(kind),
+    (s, vocabSize) => multilingualConfig(kind, s, vocabSize),
+    `${kind}-tiny`,
+  );
+
 // Encoder–decoders in transformers.js's seq2seq layout (encoder_model + merged decoder), seeded weights: T5 (relative
-// position buckets, RMS norms) and Marian (sinusoidal positions, post-norm, biases).
+// position buckets, RMS norms) and the BART family (bart-family.mjs): Marian, BART, M2M100, NLLB and mBART-50.
 const seq2seqFixtures = {
   't5-tiny': {
     spec: t5Tiny,
@@ -389,14 +425,19 @@ const seq2seqFixtures = {
     weights: makeMarianWeights,
     encoder: buildMarianEncoder,
     decoder: buildMarianDecoder,
+    q8: true,
   },
+  'bart-tiny': bartFamilyFixture(bartTiny, PRESETS.bart, bartTokenizer, bartConfig, 'bart-tiny'),
+  'm2m100-tiny': multilingualFixture('m2m100', m2m100Tiny, PRESETS.m2m100),
+  'nllb-tiny': { ...multilingualFixture('nllb', nllbTiny, PRESETS.m2m100), q8: true },
+  'mbart50-tiny': multilingualFixture('mbart50', mbart50Tiny, PRESETS.mbart),
 };
 for (const [name, fx] of Object.entries(seq2seqFixtures)) {
   const dir = join(out, name);
   const stamp = join(dir, '.stamp');
   const key = createHash('sha256')
     .update(builderHash.copy().digest('hex'))
-    .update(JSON.stringify({ name, spec: fx.spec }))
+    .update(JSON.stringify({ name, spec: fx.spec, q8: !!fx.q8 }))
     .digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) continue;
   const started = Date.now();
@@ -405,16 +446,27 @@ for (const [name, fx] of Object.entries(seq2seqFixtures)) {
   const { tokenizer, config, vocabSize } = fx.tokenizer();
   const modelConfig = fx.config(fx.spec, vocabSize);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(modelConfig, null, 2));
-  const { decoder_start_token_id, eos_token_id, pad_token_id } = modelConfig;
-  const generation = { decoder_start_token_id, eos_token_id, pad_token_id };
+  // generation_config.json repeats the config's generation ids, as the hub's files do.
+  const generationKeys = ['bos_token_id', 'decoder_start_token_id', 'eos_token_id', 'pad_token_id'];
+  generationKeys.push('forced_bos_token_id', 'forced_eos_token_id');
+  const generation = Object.fromEntries(generationKeys.filter((k) => k in modelConfig).map((k) => [k, modelConfig[k]]));
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(generation, null, 2));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2));
   const weights = fx.weights(fx.spec, vocabSize);
   const opsets = [{ domain: '', version: 17 }];
-  writeFileSync(join(dir, 'onnx', 'encoder_model.onnx'), encodeModel(fx.encoder(fx.spec, weights), opsets));
+  const encoder = fx.encoder(fx.spec, weights);
   const decoder = fx.decoder(fx.spec, weights, vocabSize);
+  writeFileSync(join(dir, 'onnx', 'encoder_model.onnx'), encodeModel(encoder, opsets));
   writeFileSync(join(dir, 'onnx', 'decoder_model_merged.onnx'), encodeModel(decoder, opsets));
+  if (fx.q8) {
+    // The hub's q8 files beside the fp32 ones (opus-mt and NLLB repos ship both).
+    writeFileSync(join(dir, 'onnx', 'encoder_model_quantized.onnx'), encodeModel(quantizeMatMuls(encoder), opsets));
+    writeFileSync(
+      join(dir, 'onnx', 'decoder_model_merged_quantized.onnx'),
+      encodeModel(quantizeMatMuls(decoder), opsets),
+    );
+  }
   writeFileSync(stamp, key);
   console.log(`fixture ${name}: ${Date.now() - started} ms`);
 }

@@ -252,8 +252,13 @@ export class PanelView {
     this.meta.textContent =
       `${m.id.split(/[\\/]/).pop()} · encoder–decoder · ${m.layers.encoder} + ${m.layers.decoder} layers · ${m.dtype} · ` +
       `source ${S} → ${S * S} encoder scores, output ${T} → ${T * T} decoder and ${T * S} cross scores per head per layer`;
+    const how = reply.prefix
+      ? ` (with its task prefix "${reply.prefix.trim()}")`
+      : reply.languages
+        ? ` from ${reply.languages.source} to ${reply.languages.target} (settings: attentionLens.sourceLanguage, targetLanguage)`
+        : '';
     this.setStatus(
-      `${reply.generated ? 'The model translated' : 'The model read the given translation'}${reply.prefix ? ` (with its task prefix "${reply.prefix.trim()}")` : ''}: ${reply.translation}`,
+      `${reply.generated ? 'The model translated' : 'The model read the given translation'}${how}: ${reply.translation}`,
     );
     this.seq2seq.show(reply);
   }

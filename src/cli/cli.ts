@@ -16,7 +16,7 @@ const USAGE =
   'usage: attention-lens analyze --model <hub id | folder> (--text "<text>" | --file <path>) [--dtype auto|fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4] ' +
   '[--layer L --head H | --all | --rollout [--layer L]] [--rank-heads <query-index> <key-index>] ' +
   '[--row Q] [--overview B] [--mode auto|full|long] [--max-tokens N] ' +
-  '[--generate [N] [--temperature T --top-k K --seed S --stop TEXT…]] [--target TEXT] [--family encoder|decoder|cross] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
+  '[--generate [N] [--temperature T --top-k K --seed S --stop TEXT…]] [--target TEXT] [--family encoder|decoder|cross] [--source-lang CODE --target-lang CODE] [--json] [--remote-host <url>] [--cache-dir <dir>] [--offline]';
 
 /** Exit with a one-line message, never a stack trace, for user errors. */
 function fail(message: string, code = 1): never {
@@ -62,6 +62,8 @@ async function main(argv: string[]): Promise<void> {
     stop: { type: 'string', multiple: true },
     target: { type: 'string' },
     family: { type: 'string' },
+    'source-lang': { type: 'string' },
+    'target-lang': { type: 'string' },
     row: { type: 'string' },
     overview: { type: 'string' },
     mode: { type: 'string' },
@@ -132,6 +134,8 @@ async function main(argv: string[]): Promise<void> {
         { ...request, dtype: dtype as never },
         {
           target: values.target,
+          sourceLanguage: values['source-lang'],
+          targetLanguage: values['target-lang'],
           newTokens,
           family,
           layer: layerArg ?? 0,
@@ -147,6 +151,8 @@ async function main(argv: string[]): Promise<void> {
     }
     if (values.target !== undefined || values.family !== undefined)
       fail('--target and --family are for encoder–decoder models (T5, Marian, BART …).');
+    if (values['source-lang'] !== undefined || values['target-lang'] !== undefined)
+      fail('--source-lang and --target-lang are for translators (M2M100, NLLB, mBART-50).');
     // --generate: the model continues the text; the analysis covers prompt + continuation.
     const summary: AnalysisSummary | GenerateReply =
       newTokens === undefined

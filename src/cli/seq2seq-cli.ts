@@ -6,6 +6,8 @@ import type { Engine } from '../worker/engine';
 
 export interface Seq2SeqCliOptions {
   target?: string;
+  sourceLanguage?: string;
+  targetLanguage?: string;
   newTokens?: number;
   family: AttentionFamily;
   layer: number;
@@ -21,7 +23,13 @@ export async function runSeq2Seq(
   o: Seq2SeqCliOptions,
   fail: (message: string) => never,
 ): Promise<string> {
-  const r = await engine.seq2seq({ ...request, target: o.target, maxNewTokens: o.newTokens ?? 32 });
+  const r = await engine.seq2seq({
+    ...request,
+    target: o.target,
+    sourceLanguage: o.sourceLanguage,
+    targetLanguage: o.targetLanguage,
+    maxNewTokens: o.newTokens ?? 32,
+  });
   const side = o.family === 'encoder' ? 'encoder' : 'decoder';
   if (o.layer >= r.model.layers[side])
     fail(`--layer must be below ${r.model.layers[side]} for the ${o.family} family.`);
@@ -42,7 +50,7 @@ export async function runSeq2Seq(
   const queries = o.family === 'encoder' ? r.tokens : r.targetTokens;
   const keys = o.family === 'decoder' ? r.targetTokens : r.tokens;
   const lines = [
-    `${r.generated ? 'translation' : 'target'}: ${JSON.stringify(r.translation)}`,
+    `${r.generated ? 'translation' : 'target'}${r.languages ? ` (${r.languages.source} → ${r.languages.target})` : ''}: ${JSON.stringify(r.translation)}`,
     `${o.family} attention, layer ${o.layer} head ${o.head} (${s.rows} × ${s.cols}):`,
   ];
   for (let i = 0; i < s.rows; i++) {

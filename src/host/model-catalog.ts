@@ -7,7 +7,8 @@ import { AUTO_ORDER, type Dtype } from '../protocol/dtypes';
 /** A hub model the picker recommends. */
 export interface CatalogModel {
   id: string;
-  kind: 'encoder' | 'causal';
+  kind: 'encoder' | 'causal' | 'encoder-decoder';
+  /** Per stack for encoder–decoders (as many in the decoder). */
   layers: number;
   heads: number;
   /** Key/value heads (fewer than `heads` under grouped-query attention). */
@@ -133,6 +134,35 @@ export const CURATED: CatalogModel[] = [
     dtypes: { fp32: 1140, fp16: 570, q8: 290, q4f16: 260, q4: 400 },
     note: 'Gemma 3 (sliding-window layers; its q/k norms are not covered by a fixture)',
   },
+  // Encoder–decoders: Show Attention translates the selection. Download sizes are estimated from the parameter
+  // counts (encoder + merged decoder, each holding the shared embeddings).
+  {
+    id: 'Xenova/opus-mt-en-fr',
+    kind: 'encoder-decoder',
+    layers: 6,
+    heads: 8,
+    kvHeads: 8,
+    dtypes: { fp32: 420, q8: 110 },
+    note: 'Marian English → French, the lesson’s example',
+  },
+  {
+    id: 'Xenova/t5-small',
+    kind: 'encoder-decoder',
+    layers: 6,
+    heads: 8,
+    kvHeads: 8,
+    dtypes: { fp32: 310, q8: 80 },
+    note: 'T5 with its task prefix (translate English to German)',
+  },
+  {
+    id: 'Xenova/nllb-200-distilled-600M',
+    kind: 'encoder-decoder',
+    layers: 12,
+    heads: 16,
+    kvHeads: 16,
+    dtypes: { fp32: 3500, q8: 900 },
+    note: 'NLLB, 200 languages (attentionLens.sourceLanguage / targetLanguage)',
+  },
 ];
 
 /** A model found in the cache. */
@@ -172,7 +202,8 @@ export function describeCurated(m: CatalogModel, cached: boolean, allowRemote: b
   const sizes = AUTO_ORDER.filter((d) => m.dtypes[d] !== undefined)
     .map((d) => `${d} ${formatMb(m.dtypes[d]!)}`)
     .join(' · ');
-  const shape = `${m.kind}, ${m.layers} layers × ${m.heads} heads${kv} · ≈ ${sizes}`;
+  const layers = m.kind === 'encoder-decoder' ? `${m.layers} + ${m.layers}` : `${m.layers}`;
+  const shape = `${m.kind}, ${layers} layers × ${m.heads} heads${kv} · ≈ ${sizes}`;
   if (cached) return `${shape} · cached`;
   return allowRemote
     ? `${shape} · downloads on first use`

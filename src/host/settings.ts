@@ -14,6 +14,9 @@ export interface LensSettings {
   topK: number;
   /** Texts that end a continuation (besides the model's end of sequence). */
   stopSequences: string[];
+  /** Many-to-many translators: source and target language codes ('' = English → French). */
+  sourceLanguage: string;
+  targetLanguage: string;
   allowRemote: boolean;
   statusBar: boolean;
   /** Largest size of all attention maps of one analysis, in bytes. */
@@ -66,6 +69,8 @@ export function readSettings(): LensSettings {
     stopSequences: (c.get<unknown[]>('stopSequences', []) ?? [])
       .filter((x): x is string => typeof x === 'string' && x.length > 0)
       .slice(0, 16),
+    sourceLanguage: String(c.get<string>('sourceLanguage', '') ?? '').trim(),
+    targetLanguage: String(c.get<string>('targetLanguage', '') ?? '').trim(),
     allowRemote: c.get<boolean>('allowRemoteModels', true),
     statusBar: c.get<boolean>('statusBar.enabled', true),
     cacheDir: c.get<string>('cacheDir', '').trim() || defaultCacheDir,

@@ -216,7 +216,14 @@ export class ShowAttention {
       if (translating)
         return this.client.call(
           'seq2seq',
-          { ...options_, text, maxNewTokens: settings.maxNewTokens, target: options.target },
+          {
+            ...options_,
+            text,
+            maxNewTokens: settings.maxNewTokens,
+            target: options.target,
+            sourceLanguage: settings.sourceLanguage,
+            targetLanguage: settings.targetLanguage,
+          },
           onEvent,
         );
       return options.continue

@@ -124,6 +124,7 @@ export async function seq2seqJson(
     targetTokens: r.targetTokens.map((t) =>
       t.topk ? { ...t, topk: t.topk.map((k) => ({ ...k, p: round(k.p) })) } : t,
     ),
+    ...(r.languages ? { languages: { source: r.languages.source, target: r.languages.target } } : {}),
   };
   const rows = async (family: AttentionFamily, layer: number, head: HeadSelector) => {
     const s = await slice(family, layer, head);

@@ -59,6 +59,12 @@ export interface Seq2SeqParams {
   maxNewTokens?: number;
   /** Prepend the model's own task prefix (T5's "translate English to German: ") when it has one. Default true. */
   usePrefix?: boolean;
+  /**
+   * For many-to-many translators (M2M100, NLLB, mBART-50): the source and target language codes as the model spells
+   * them ("en" or "__en__", "eng_Latn", "en_XX"). Empty or absent: English → French. Single-pair models ignore them.
+   */
+  sourceLanguage?: string;
+  targetLanguage?: string;
   remoteHost?: string;
   cacheDir?: string;
   allowRemote?: boolean;
@@ -93,6 +99,8 @@ export interface Seq2SeqReply {
   translation: string;
   generated: boolean;
   prefix?: string;
+  /** For many-to-many translators: the languages used and every code the model knows. */
+  languages?: { source: string; target: string; available: string[] };
   timings: { loadMs: number; forwardMs: number };
 }
 

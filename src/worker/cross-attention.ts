@@ -4,10 +4,25 @@
 // (which, past layer 0, also depends on the encoder — so "is an ancestor" would not tell them apart).
 import type { onnx } from 'onnx-proto';
 
-/** Ops a key tensor passes through on its way from a projection to Q·Kᵀ. */
+/** Ops a key tensor passes through on its way from a projection to Q·Kᵀ: every data input must be the encoder's. */
 const LINEAR = new Set(['MatMul', 'Gemm', 'Add', 'Mul', 'Div', 'Cast', 'Identity', 'Transpose']);
-/** Ops whose first input is the data (the others are shapes, axes, indices). */
-const RESHAPING = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Expand', 'Slice', 'Flatten']);
+/**
+ * Ops whose first input is the data (the others are shapes, axes, indices — or, in quantised files, weights, scales
+ * and zero points: q8 projections are DynamicQuantizeLinear → MatMulInteger → Cast → Mul by the scales, q4 ones
+ * MatMulNBits).
+ */
+const RESHAPING = new Set([
+  'Reshape',
+  'Unsqueeze',
+  'Squeeze',
+  'Expand',
+  'Slice',
+  'Flatten',
+  'DynamicQuantizeLinear',
+  'MatMulInteger',
+  'MatMulNBits',
+  'DequantizeLinear',
+]);
 
 /** For each exposed map (a Softmax output, ordered by layer): 'cross' when its keys come from `encoderInput`. */
 export function attentionKinds(
@@ -36,21 +51,17 @@ export function attentionKinds(
     if (n.opType === 'MatMul' || n.opType === 'FusedMatMul') return true;
     return (n.input ?? []).some((i) => i && !isConstant(i) && reachesProduct(i, depth - 1));
   };
-  const fromEncoder = (name: string | undefined): boolean => {
-    let v = name;
-    for (let depth = 0; v && depth < 24; depth++) {
-      if (v === encoderInput) return true;
-      const n = producer.get(v);
-      if (!n) return false;
-      const op = n.opType ?? '';
-      if (RESHAPING.has(op)) v = n.input?.[0];
-      else if (LINEAR.has(op)) {
-        const dynamic = (n.input ?? []).filter((i) => i && !isConstant(i));
-        if (dynamic.length !== 1) return false;
-        v = dynamic[0];
-      } else return false;
-    }
-    return false;
+  // Every data path back from the keys must end at the encoder's output (the q8 scale product reads it too).
+  const fromEncoder = (name: string | undefined, depth = 0): boolean => {
+    if (!name || depth > 24) return false;
+    if (name === encoderInput) return true;
+    const n = producer.get(name);
+    if (!n) return false;
+    const op = n.opType ?? '';
+    if (RESHAPING.has(op)) return fromEncoder(n.input?.[0], depth + 1);
+    if (!LINEAR.has(op)) return false;
+    const dynamic = (n.input ?? []).filter((i) => i && !isConstant(i));
+    return dynamic.length > 0 && dynamic.every((i) => fromEncoder(i, depth + 1));
   };
   return outputs.map((out) => {
     const softmax = producer.get(out);

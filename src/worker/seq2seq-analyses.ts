@@ -19,6 +19,7 @@ import { configureHub } from './hub';
 import { loadTextSide } from './model-runner';
 import { type Seq2SeqMaps, Seq2SeqModel } from './seq2seq';
 import { describeTokens, encode } from './tokenize';
+import { applyLanguages } from './translation-languages';
 
 /** Analyses kept per model (older ones are forgotten). */
 const KEEP = 4;
@@ -45,6 +46,9 @@ export class Seq2SeqAnalyses {
     const model = await this.ensure(params, onProgress);
     const t0 = performance.now();
     const prefix = params.usePrefix !== false ? model.info.prefix : undefined;
+    // Before the source is encoded: a many-to-many translator's source language goes into its template.
+    const languages = applyLanguages(model.tokenizer, params);
+    const forcedBos = languages?.forcedBos ?? model.info.forcedBos;
     const sourceText = `${prefix ?? ''}${params.text}`;
     const source = encode(model.tokenizer, sourceText);
     if (source.length > model.info.maxPositions)
@@ -57,17 +61,26 @@ export class Seq2SeqAnalyses {
     let target: number[];
     let steps: { id: number; p: number }[][] = [];
     if (typeof params.target === 'string') {
-      // Teacher forcing: the decoder reads the start token and the given translation (with its end token).
-      target = [model.info.decoderStart, ...encode(model.tokenizer, params.target)];
+      // Teacher forcing: the decoder reads what generation would have written — its start token, the forced first
+      // token (BART's <s>, a translator's target language) — then the given translation and the end token.
+      const ids = encode(model.tokenizer, params.target, false);
+      const eos = model.info.eos[0];
+      target = [model.info.decoderStart, ...(forcedBos === undefined ? [] : [forcedBos]), ...ids];
+      if (eos !== undefined) target.push(eos);
     } else {
       const max = Math.floor(params.maxNewTokens ?? 32);
       if (!(max >= 1 && max <= 1024))
         throw new EngineError('bad-input', `the number of new tokens must be 1 … 1024 (got ${params.maxNewTokens}).`);
-      ({ target, steps } = await model.generate(source, max, (id, index) => {
-        if (stopRequested()) return false;
-        onProgress?.({ token: { id, text: text(id) }, index });
-        return undefined;
-      }));
+      ({ target, steps } = await model.generate(
+        source,
+        max,
+        (id, index) => {
+          if (stopRequested()) return false;
+          onProgress?.({ token: { id, text: text(id) }, index });
+          return undefined;
+        },
+        forcedBos,
+      ));
     }
     const maps = await model.maps(source, target);
     const special = new Set(model.tokenizer.all_special_ids);
@@ -92,6 +105,9 @@ export class Seq2SeqAnalyses {
       translation: model.tokenizer.decode(target, { skip_special_tokens: true }),
       generated: typeof params.target !== 'string',
       ...(prefix ? { prefix } : {}),
+      ...(languages
+        ? { languages: { source: languages.source, target: languages.target, available: languages.available } }
+        : {}),
       timings: { loadMs: model === before ? 0 : this.loadMs, forwardMs: performance.now() - t0 },
     };
     this.analyses.set(analysisId, { maps, rows: target.length, cols: source.length, rollouts: {} });
@@ -151,6 +167,7 @@ export class Seq2SeqAnalyses {
         `${params.model} is not an encoder–decoder model (config.json has no is_encoder_decoder): use Show Attention or --generate.`,
       );
     const dtype = seq2seqDtype(params.model, params.dtype);
+    if (isAbsolute(params.model)) checkMergedDecoder(params.model, dtype);
     this.model = await Seq2SeqModel.load({ ...params, dtype, onProgress }, config, tokenizer);
     this.key = key;
     this.loadMs = performance.now() - started;
@@ -171,4 +188,20 @@ function seq2seqDtype(id: string, choice: Seq2SeqParams['dtype']): Dtype {
   if (choice !== 'auto') return choice;
   if (!isAbsolute(id)) return 'fp32';
   return AUTO_ORDER.find((d) => existsSync(join(id, 'onnx', `encoder_model${DTYPE_SUFFIX[d]}.onnx`))) ?? 'fp32';
+}
+
+/**
+ * transformers.js 4 loads an encoder–decoder's decoder only as onnx/decoder_model_merged*.onnx. Folders exported
+ * before Optimum merged the two decoders (decoder_model + decoder_with_past_model) get a message saying so, rather
+ * than a missing-file error.
+ */
+function checkMergedDecoder(folder: string, dtype: Dtype): void {
+  const file = (name: string) => join(folder, 'onnx', `${name}${DTYPE_SUFFIX[dtype]}.onnx`);
+  if (existsSync(file('decoder_model_merged')) || !existsSync(file('decoder_model'))) return;
+  throw new EngineError(
+    'bad-model',
+    `${folder} has the older seq2seq layout (onnx/decoder_model and decoder_with_past_model, no decoder_model_merged), ` +
+      'which transformers.js 4 no longer loads. Export it again with a current Optimum (it merges the decoders), ' +
+      'or use the onnx-community / Xenova copy of the model.',
+  );
 }

@@ -33,6 +33,8 @@ export interface Seq2SeqInfo {
   eos: number[];
   /** Token the model must end with when it reaches its length limit (config.forced_eos_token_id, e.g. Marian's). */
   forcedEos?: number;
+  /** Token the model must write first (config.forced_bos_token_id, BART's <s>); translators force a language. */
+  forcedBos?: number;
   /** The model's own task prefix for translation (T5's "translate English to German: "), when it has one. */
   prefix?: string;
 }
@@ -116,6 +118,7 @@ export class Seq2SeqModel {
         eos: [config.eos_token_id].flat().filter((x): x is number => typeof x === 'number'),
         prefix: translationPrefix(config),
         ...(typeof config.forced_eos_token_id === 'number' ? { forcedEos: config.forced_eos_token_id } : {}),
+        ...(typeof config.forced_bos_token_id === 'number' ? { forcedBos: config.forced_bos_token_id } : {}),
       },
       tokenizer,
       encoder,
@@ -173,12 +176,14 @@ export class Seq2SeqModel {
 
   /**
    * Greedy generation: the decoder is run on the whole target at each step (what the maps need in the end anyway);
-   * `onToken` hears each token as it is chosen and may stop the run by returning false.
+   * `onToken` hears each token as it is chosen and may stop the run by returning false. `forcedBos` (default the
+   * config's) is written first, as transformers.js's ForcedBOS processor does.
    */
   async generate(
     source: number[],
     maxNewTokens: number,
     onToken?: (id: number, index: number) => boolean | undefined,
+    forcedBos = this.info.forcedBos,
   ): Promise<{ target: number[]; steps: { id: number; p: number }[][] }> {
     const enc = await this.encode(source);
     const target = [this.info.decoderStart];
@@ -187,7 +192,7 @@ export class Seq2SeqModel {
       const { next } = await this.decode(enc.hidden, source.length, target, false);
       const list = next[target.length - 1];
       // As transformers.js's generate does: the last step allowed is forced to the end token when the model says so.
-      const forced = i === maxNewTokens - 1 ? this.info.forcedEos : undefined;
+      const forced = i === maxNewTokens - 1 ? this.info.forcedEos : i === 0 ? forcedBos : undefined;
       const id = forced ?? list[0].id;
       if (onToken?.(id, i) === false) break;
       target.push(id);

@@ -44,9 +44,9 @@ export function alignmentRules(tokenizer: PreTrainedTokenizer): AlignmentRules {
   };
 }
 
-/** Token ids of `text` with the model's special tokens, as the model would see them. */
-export function encode(tokenizer: PreTrainedTokenizer, text: string): number[] {
-  const encoded = tokenizer(text, { add_special_tokens: true }) as unknown as {
+/** Token ids of `text` as the model would see them: with its special tokens unless `addSpecialTokens` is false. */
+export function encode(tokenizer: PreTrainedTokenizer, text: string, addSpecialTokens = true): number[] {
+  const encoded = tokenizer(text, { add_special_tokens: addSpecialTokens }) as unknown as {
     input_ids: { data: ArrayLike<bigint | number> };
   };
   return Array.from(encoded.input_ids.data, Number);

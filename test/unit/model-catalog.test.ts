@@ -40,6 +40,12 @@ describe('model catalog', () => {
     assert.match(describeCurated(m, false, true), /downloads on first use$/);
     assert.match(describeCurated(m, false, false), /not downloaded, and downloads are off$/);
     assert.match(describeCurated(m, false, false), /12 layers × 12 heads · ≈ fp32 440 MB · fp16 220 MB · q8 110 MB/);
+    const opus = CURATED.find((c) => c.id === 'Xenova/opus-mt-en-fr');
+    assert.ok(opus, "a translator for the lesson's example");
+    assert.match(
+      describeCurated(opus, false, true),
+      /^encoder-decoder, 6 \+ 6 layers × 8 heads · ≈ fp32 420 MB · q8 110 MB/,
+    );
   });
 
   it('lists the small decoders people run today, with their KV heads and the dtypes each ships', () => {

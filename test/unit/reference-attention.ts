@@ -60,7 +60,7 @@ function roundHalfEven(v: number): number {
 }
 
 /** ONNX DynamicQuantizeLinear, computed the way its spec defines it. */
-function dynamicQuantize(x: ArrayLike<number>): { q: Int32Array; scale: number; zero: number } {
+export function dynamicQuantize(x: ArrayLike<number>): { q: Int32Array; scale: number; zero: number } {
   let min = 0;
   let max = 0;
   for (let i = 0; i < x.length; i++) {
