@@ -32,6 +32,7 @@ import {
   multilingualTokenizer,
   nllbTiny,
 } from './fixtures/multilingual.mjs';
+import { toFloat16 } from './fixtures/half-graph.mjs';
 import { quantizeMatMuls } from './fixtures/quantize-graph.mjs';
 import { buildT5Decoder, buildT5Encoder, makeT5Weights, t5Config, t5Tiny, t5Tokenizer } from './fixtures/t5.mjs';
 import { buildUseLite, useLiteConfig, useLiteSpec, useLiteTokenizer } from './fixtures/use-lite.mjs';
@@ -426,6 +427,7 @@ const seq2seqFixtures = {
     encoder: buildMarianEncoder,
     decoder: buildMarianDecoder,
     q8: true,
+    fp16: true,
   },
   'bart-tiny': bartFamilyFixture(bartTiny, PRESETS.bart, bartTokenizer, bartConfig, 'bart-tiny'),
   'm2m100-tiny': multilingualFixture('m2m100', m2m100Tiny, PRESETS.m2m100),
@@ -437,7 +439,7 @@ for (const [name, fx] of Object.entries(seq2seqFixtures)) {
   const stamp = join(dir, '.stamp');
   const key = createHash('sha256')
     .update(builderHash.copy().digest('hex'))
-    .update(JSON.stringify({ name, spec: fx.spec, q8: !!fx.q8 }))
+    .update(JSON.stringify({ name, spec: fx.spec, q8: !!fx.q8, fp16: !!fx.fp16 }))
     .digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) continue;
   const started = Date.now();
@@ -466,6 +468,10 @@ for (const [name, fx] of Object.entries(seq2seqFixtures)) {
       join(dir, 'onnx', 'decoder_model_merged_quantized.onnx'),
       encodeModel(quantizeMatMuls(decoder), opsets),
     );
+  }
+  if (fx.fp16) {
+    writeFileSync(join(dir, 'onnx', 'encoder_model_fp16.onnx'), encodeModel(toFloat16(encoder), opsets));
+    writeFileSync(join(dir, 'onnx', 'decoder_model_merged_fp16.onnx'), encodeModel(toFloat16(decoder), opsets));
   }
   writeFileSync(stamp, key);
   console.log(`fixture ${name}: ${Date.now() - started} ms`);
