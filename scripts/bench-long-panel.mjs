@@ -56,6 +56,8 @@ try {
   await canvas.scrollIntoViewIfNeeded();
   const box = await canvas.boundingBox();
   const rows = [];
+  const arrived = [];
+  const sync = [];
   for (let k = 0; k < 30; k++) {
     await frame.evaluate(() => {
       delete document.body.dataset.rowPaintMs;
@@ -63,6 +65,8 @@ try {
     await page.mouse.move(box.x + box.width * (0.2 + 0.02 * k), box.y + box.height * (0.8 - 0.02 * k));
     await frame.waitForFunction(() => document.body.dataset.rowPaintMs !== undefined, undefined, { timeout: 30_000 });
     rows.push(Number(await frame.evaluate(() => document.body.dataset.rowPaintMs)));
+    arrived.push(Number(await frame.evaluate(() => document.body.dataset.rowArrivedMs)));
+    sync.push(Number(await frame.evaluate(() => document.body.dataset.rowSyncMs)));
   }
   // Zoom to a 256-token window (one cell per 2 px at least): every pan paints a new exact tile.
   await canvas.focus();
@@ -82,6 +86,8 @@ try {
     view,
     rowMs: sampleStats(rows),
     rowP95: p95(rows),
+    rowArrivedMs: sampleStats(arrived),
+    rowSyncMs: sampleStats(sync),
     tileMs: sampleStats(tiles),
     tileP95: p95(tiles),
   };
