@@ -20,6 +20,7 @@ import { VIRIDIS_LUT } from './color-scale';
 import { displayText, el, secondaryButton } from './dom';
 import { renderFocusBars } from './focus-bars';
 import { LatestRequest } from './latest-request';
+import { LocalRowSource } from './local-row-source';
 import { renderThumbnailGrid } from './thumbnail-grid';
 import { vscode } from './vscode-api';
 
@@ -81,6 +82,8 @@ export class LongView {
 
   private readonly tiles: LatestRequest<Parameters<PanelApi['tile']>[0], TileReply>;
   private readonly rows: LatestRequest<Parameters<PanelApi['rows']>[0], RowsReply>;
+  /** Exact rows computed here from the layer's operands (no message per hover). */
+  private readonly local: LocalRowSource;
 
   constructor(
     private readonly rpc: RpcClient<PanelApi>,
@@ -96,6 +99,7 @@ export class LongView {
       (r) => this.onRow(r),
       onError,
     );
+    this.local = new LocalRowSource(rpc, REQUEST_TIMEOUT_MS, (layer) => this.onLocalReady(layer), onError);
     const button = secondaryButton;
     const controls = el('div', { class: 'controls' });
     controls.append(
@@ -153,6 +157,8 @@ export class LongView {
     const ov = first?.overview;
     this.sel = ov ? { layer: ov.layer, head: ov.head } : { layer: 0, head: 0 };
     if (this.sel.head === 'rollout') this.sel.head = 'mean';
+    this.local.reset(s.analysisId);
+    this.local.want(this.sel.layer);
     this.fillHeads();
     const long = s.long!;
     const mb = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 20 ? 2 : 0)} MB`;
@@ -211,7 +217,21 @@ export class LongView {
     this.row = undefined;
     this.requestOverview();
     this.requestReceived();
-    if (this.focus) this.rows.request(this.rowParams(this.focus.q));
+    this.local.want(layer);
+    if (this.focus) this.fetchRow(this.focus.q);
+  }
+
+  /** The focused query's exact row: computed here when the layer's operands are, else asked of the engine. */
+  private fetchRow(q: number): void {
+    const local = this.local.rows(this.sel.layer, q);
+    document.body.dataset.rowSource = local ? 'panel' : 'engine';
+    if (local) this.onRow(local);
+    else this.rows.request(this.rowParams(q));
+  }
+
+  private onLocalReady(layer: number): void {
+    const f = this.focus;
+    if (f && layer === this.sel.layer && !(this.row?.layer === layer && this.row.index === f.q)) this.fetchRow(f.q);
   }
 
   private fillHeads(): void {
@@ -267,6 +287,8 @@ export class LongView {
 
   private onRow(r: RowsReply): void {
     if (r.analysisId !== this.summary?.analysisId) return;
+    // An engine reply for a query the pointer has left (a row computed here may have overtaken it).
+    if (this.focus && (r.index !== this.focus.q || r.layer !== this.sel.layer)) return;
     const arrived = performance.now();
     this.row = { layer: r.layer, index: r.index, heads: r.heads, data: new Float32Array(r.buffer) };
     this.renderBars();
@@ -311,7 +333,7 @@ export class LongView {
     this.focus = { q, k };
     if (this.hoveredAt.size > 64) this.hoveredAt.clear();
     this.hoveredAt.set(q, performance.now());
-    this.rows.request(this.rowParams(q));
+    this.fetchRow(q);
     // The panel's own work between the request and the reply (the benchmark reports it beside the wait).
     const t = performance.now();
     this.renderReadout();

@@ -271,6 +271,7 @@ export class AttentionPanel extends Disposable {
     overview: (p) => this.client.call('overview', p),
     received: (p) => this.client.call('received', p),
     tile: (p) => this.client.call('tile', p),
+    layerOperands: (p) => this.client.call('layerOperands', p),
   };
 
   /** The encoder–decoder analysis on display (its requests are validated against it). */

@@ -114,6 +114,10 @@ function validateRequest(
         ? { kind: 'request', id, method: 'overview', params }
         : { kind: 'request', id, method: 'received', params };
     }
+    case 'layerOperands':
+      return summary.long && isInt(p.layer, summary.model.layers)
+        ? { kind: 'request', id, method: 'layerOperands', params: { analysisId, layer: p.layer as number } }
+        : undefined;
     case 'tile':
       return summary.long &&
         isInt(p.layer, summary.model.layers) &&

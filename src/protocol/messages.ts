@@ -325,6 +325,42 @@ export interface RowsReply {
   buffer: ArrayBuffer;
 }
 
+/** One elementwise step from q·k to the Softmax's input (the mask aside); `r…` ops take the value as right operand. */
+export type RowStep = { op: 'mul' | 'div' | 'add' | 'sub' | 'rdiv' | 'rsub'; value: number } | { op: 'tanh' };
+
+/** How a layer's scores become its weights: the steps, then the mask as which keys row i reads. */
+export interface RowRecipe {
+  steps: RowStep[];
+  /** Row i reads keys up to i (else up to N − 1) … */
+  causal: boolean;
+  /** … from max(0, i − window + 1) (0: from key 0). */
+  window: number;
+}
+
+/**
+ * What a panel needs to compute a long analysis's exact rows of one layer itself (local-rows.ts), with no round
+ * trip per hover: the queries and keys exactly as the layer's Q·Kᵀ reads them, and the recipe from scores to weights.
+ * `unavailable` says why not (then the panel asks the engine for each row, as before).
+ */
+export interface LayerOperandsReply {
+  analysisId: number;
+  layer: number;
+  heads: number;
+  n: number;
+  /** Values per query and key vector. */
+  dim: number;
+  /** Key heads: query head h reads key head ⌊h / (heads / keyHeads)⌋ (fewer under grouped-query attention). */
+  keyHeads: number;
+  recipe?: RowRecipe;
+  /** How the engine checked the recipe when it made these: rows compared with its own, and the largest difference. */
+  checked?: { rows: number; worst: number };
+  unavailable?: string;
+  /** heads × N × dim float32 (empty when unavailable). */
+  q: ArrayBuffer;
+  /** keyHeads × dim × N float32: keys are columns, as Q·Kᵀ reads them (empty when unavailable). */
+  k: ArrayBuffer;
+}
+
 /** The engine's methods, as the worker serves them. */
 export interface EngineApi {
   analyze(params: AnalyzeParams): AnalysisReply;
@@ -357,6 +393,8 @@ export interface EngineApi {
   received(params: { analysisId: number; layer: number; head: HeadSelector }): ReceivedReply;
   /** An exact tile of a long analysis (size ≤ 1,024). */
   tile(params: { analysisId: number; layer: number; head: number; row: number; col: number; size: number }): TileReply;
+  /** A long analysis's layer operands, for exact rows computed in the panel. */
+  layerOperands(params: { analysisId: number; layer: number }): LayerOperandsReply;
   countTokens(params: {
     model: string;
     dtype: DtypeChoice;
@@ -491,7 +529,16 @@ export type ToWebview =
  */
 export type PanelApi = Pick<
   EngineApi,
-  'slice' | 'rows' | 'thumbnails' | 'rankHeads' | 'logitLens' | 'familySlice' | 'overview' | 'received' | 'tile'
+  | 'slice'
+  | 'rows'
+  | 'thumbnails'
+  | 'rankHeads'
+  | 'logitLens'
+  | 'familySlice'
+  | 'overview'
+  | 'received'
+  | 'tile'
+  | 'layerOperands'
 >;
 
 /** Everything the host posts to the webview: notifications, and replies to the webview's requests. */

@@ -13,6 +13,7 @@ import type {
   FlipScore,
   GenerateParams,
   GenerateReply,
+  LayerOperandsReply,
   LogitLensReply,
   AttentionFamily,
   FamilySliceReply,
@@ -195,6 +196,8 @@ export class Engine implements Methods {
     if (long) {
       this.longRunner ??= new LongRunner(model);
       const runner = this.longRunner;
+      // The long graph carries the weights too: the model's own session goes while it runs (see suspend()).
+      await model.suspend();
       const pass = await runner.run(ids, blockFor(n));
       const ls = new LongStore(pass, runner);
       // The rows graphs are built while the panel paints the overview.
@@ -287,6 +290,7 @@ export class Engine implements Methods {
     const eos = [model.config.eos_token_id, (model.tokenizer as unknown as { eos_token_id?: number }).eos_token_id]
       .flat()
       .filter((x): x is number => typeof x === 'number');
+    await model.resume();
     this.stopRequested = false;
     this.generating = true;
     const stops = (params.stopSequences ?? []).filter((x) => typeof x === 'string' && x.length > 0);
@@ -616,6 +620,25 @@ export class Engine implements Methods {
       rows,
       cols,
       buffer: ownBuffer(data),
+    };
+  }
+
+  async layerOperands(params: { analysisId: number; layer: number }): Promise<LayerOperandsReply> {
+    const store = this.long(params.analysisId);
+    const { analysisId, layer } = params;
+    const kvHeads = this.summaries.get(analysisId)?.model.kvHeads[layer] ?? 0;
+    const r = await store.operands(layer, kvHeads);
+    const base = { analysisId, layer, heads: store.heads[layer], n: store.n };
+    if ('unavailable' in r)
+      return { ...base, dim: 0, keyHeads: 0, unavailable: r.unavailable, q: new ArrayBuffer(0), k: new ArrayBuffer(0) };
+    return {
+      ...base,
+      dim: r.dim,
+      keyHeads: r.keyHeads,
+      recipe: r.recipe,
+      checked: r.checked,
+      q: ownBuffer(r.q),
+      k: ownBuffer(r.k),
     };
   }
 

@@ -4,6 +4,8 @@
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { keyRange, type LayerOperands, localRows } from '../protocol/local-rows';
+import type { RowRecipe } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { halfToFloat } from './float16';
 import { exposeLongInFile, type LongSurgery, rowsModelBytes } from './long-surgery';
@@ -51,6 +53,69 @@ function sliceAxis(t: ort.Tensor, axis: number, from: number, to: number): ort.T
 /** Slices axis −2 (the query rows) to [from, to). */
 function sliceRows(t: ort.Tensor, from: number, to: number): ort.Tensor {
   return sliceAxis(t, t.dims.length - 2, from, to);
+}
+
+/** Largest difference allowed between rows the panel computes (float64 sums) and the engine's (float32 kernels). */
+export const LOCAL_TOLERANCE = 1e-5;
+
+/** A layer's operands with how they were checked. */
+export type Operands = LayerOperands & { checked: { rows: number; worst: number } };
+
+/**
+ * Key heads the panel needs: K repeated for grouped-query attention is sent once per group when every head of the
+ * group holds the same keys (checked, not assumed), else every head's.
+ */
+function sharedKeyHeads(k: Float32Array, heads: number, kvHeads: number, size: number): number {
+  if (!(kvHeads > 0 && kvHeads < heads && heads % kvHeads === 0)) return heads;
+  const group = heads / kvHeads;
+  for (let h = 0; h < heads; h++) {
+    const first = Math.floor(h / group) * group;
+    if (h === first) continue;
+    for (let i = 0; i < size; i++) if (k[h * size + i] !== k[first * size + i]) return heads;
+  }
+  return kvHeads;
+}
+
+/** Below this a mask value hides its key (exp underflows to exactly 0 in float32 after the Softmax's shift). */
+const HIDDEN = -1e4;
+
+/**
+ * The mask as which keys each row reads: every value 0 (read) or ≤ HIDDEN (hidden), and the read keys of row i one
+ * run [max(0, i − window + 1), i] (causal, sliding window) or [0, N − 1]. Anything else (a bias) is refused.
+ */
+export function maskRecipe(t: ort.Tensor, n: number): Pick<RowRecipe, 'causal' | 'window'> | { unavailable: string } {
+  const d = t.dims;
+  if (t.type !== 'float32' || d.length < 2 || d[d.length - 1] !== n || d[d.length - 2] !== n)
+    return { unavailable: `the mask is ${t.type} [${d}]` };
+  const data = t.data as Float32Array;
+  const slices = data.length / (n * n);
+  const runs: { from: number; to: number }[] = [];
+  for (let s = 0; s < slices; s++)
+    for (let i = 0; i < n; i++) {
+      const row = s * n * n + i * n;
+      let from = -1;
+      let to = -1;
+      for (let j = 0; j < n; j++) {
+        const v = data[row + j];
+        if (v === 0) {
+          if (from < 0) from = j;
+          else if (to !== j - 1) return { unavailable: 'the mask reads keys in more than one run' };
+          to = j;
+        } else if (!(v <= HIDDEN)) return { unavailable: 'the mask adds biases, not only 0 and −∞' };
+      }
+      if (from < 0) return { unavailable: `the mask hides every key of row ${i}` };
+      if (s === 0) runs.push({ from, to });
+      else if (runs[i].from !== from || runs[i].to !== to) return { unavailable: 'the mask differs between heads' };
+    }
+  const causal = n > 1 && runs[0].to === 0;
+  const last = runs[n - 1];
+  const window = last.from > 0 ? n - last.from : 0;
+  for (let i = 0; i < n; i++) {
+    const want = keyRange({ steps: [], causal, window }, n, i);
+    if (runs[i].from !== want.from || runs[i].to !== want.to)
+      return { unavailable: 'the mask is neither causal, a sliding window, nor open' };
+  }
+  return { causal, window };
 }
 
 /** One layer's maps (heads × N² × 4 bytes) from which the long session is released after its pass. */
@@ -141,17 +206,7 @@ export class LongRunner {
     const spec = this.spec(layer);
     const n = pass.n;
     const heads = pass.heads[layer];
-    let kEnd = this.prepared.get(`${pass.n}:${layer}`);
-    if (!kEnd || this.preparedFor !== pass) {
-      if (this.preparedFor !== pass) this.prepared.clear();
-      this.preparedFor = pass;
-      const k = pass.inputs[layer].get(spec.k)!;
-      const session = await this.session_(layer, 'prep', [{ name: spec.k, type: k.type, rank: k.dims.length }]);
-      kEnd = (await session.run({ [spec.k]: k }, [spec.kEnd]))[spec.kEnd];
-      // The last three layers' K stay ready (panning and zooming stay in one layer).
-      if (this.prepared.size >= 3) this.prepared.delete(this.prepared.keys().next().value!);
-      this.prepared.set(`${pass.n}:${layer}`, kEnd);
-    }
+    const kEnd = await this.kEndOf(pass, layer);
     const feeds: Record<string, ort.Tensor> = {};
     const oneHead = (t: ort.Tensor) =>
       t.dims.length === 4 && t.dims[1] === heads ? sliceAxis(t, 1, head, head + 1) : t;
@@ -169,6 +224,75 @@ export class LongRunner {
 
   private readonly prepared = new Map<string, ort.Tensor>();
   private preparedFor: LongPass | undefined;
+
+  /** K as the layer's product reads it (after the repeat / transpose / scale), computed once per layer and kept. */
+  private async kEndOf(pass: LongPass, layer: number): Promise<ort.Tensor> {
+    const spec = this.spec(layer);
+    let kEnd = this.prepared.get(`${pass.n}:${layer}`);
+    if (!kEnd || this.preparedFor !== pass) {
+      if (this.preparedFor !== pass) this.prepared.clear();
+      this.preparedFor = pass;
+      const k = pass.inputs[layer].get(spec.k)!;
+      const session = await this.session_(layer, 'prep', [{ name: spec.k, type: k.type, rank: k.dims.length }]);
+      kEnd = (await session.run({ [spec.k]: k }, [spec.kEnd]))[spec.kEnd];
+      // The last three layers' K stay ready (panning and zooming stay in one layer).
+      if (this.prepared.size >= 3) this.prepared.delete(this.prepared.keys().next().value!);
+      this.prepared.set(`${pass.n}:${layer}`, kEnd);
+    }
+    return kEnd;
+  }
+
+  /**
+   * One layer's operands for rows computed in the panel (local-rows.ts): Q and K as the product reads them, the recipe
+   * from scores to weights, checked here on sample rows against this engine's rows; or why not.
+   */
+  async operands(pass: LongPass, layer: number, kvHeads: number): Promise<Operands | { unavailable: string }> {
+    const spec = this.spec(layer);
+    const n = pass.n;
+    if ('unavailable' in spec.chain) return { unavailable: spec.chain.unavailable };
+    const q = pass.inputs[layer].get(spec.q)!;
+    if (q.type !== 'float32') return { unavailable: 'the queries are not float32' };
+    const [one, heads, rows, dim] = q.dims;
+    if (q.dims.length !== 4 || one !== 1 || rows !== n) return { unavailable: `the queries are shaped [${q.dims}]` };
+    const kEnd = await this.kEndOf(pass, layer);
+    if (kEnd.type !== 'float32' || kEnd.dims.length !== 4 || kEnd.dims[1] !== heads || kEnd.dims[2] !== dim)
+      return { unavailable: `the keys are shaped [${kEnd.dims}]` };
+    const k = kEnd.data as Float32Array;
+    const keyHeads = sharedKeyHeads(k, heads, kvHeads, dim * n);
+    const keys = new Float32Array(keyHeads * dim * n);
+    const group = heads / keyHeads;
+    for (let g = 0; g < keyHeads; g++)
+      keys.set(k.subarray(g * group * dim * n, (g * group + 1) * dim * n), g * dim * n);
+    let mask: Pick<RowRecipe, 'causal' | 'window'> | { unavailable: string } = { causal: false, window: 0 };
+    if (spec.chain.mask) {
+      const side = pass.inputs[layer].get(spec.chain.mask)!;
+      mask = this.masks.get(side) ?? maskRecipe(side, n);
+      this.masks.set(side, mask);
+    }
+    if ('unavailable' in mask) return mask;
+    const op: LayerOperands = {
+      heads,
+      keyHeads,
+      n,
+      dim,
+      recipe: { steps: spec.chain.steps, ...mask },
+      q: q.data as Float32Array,
+      k: keys,
+    };
+    // The panel's rows must be the engine's: the first, middle and last queries are compared in every head.
+    let worst = 0;
+    const sample = [...new Set([0, n >> 1, n - 1])];
+    for (const i of sample) {
+      const local = localRows(op, i);
+      const exact = await this.rows(pass, layer, i, i + 1);
+      for (let j = 0; j < exact.length; j++) worst = Math.max(worst, Math.abs(local[j] - exact[j]));
+    }
+    if (!(worst <= LOCAL_TOLERANCE))
+      return { unavailable: `rows from the operands differ from the engine's by ${worst.toExponential(1)}` };
+    return { ...op, checked: { rows: sample.length, worst } };
+  }
+
+  private readonly masks = new WeakMap<ort.Tensor, Pick<RowRecipe, 'causal' | 'window'> | { unavailable: string }>();
 
   /**
    * Builds every layer's rows graphs now and runs them once (one after another), so the first hover or tile on a

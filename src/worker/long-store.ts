@@ -3,7 +3,7 @@
 // here holds an N × N map; a column is recomputed in bands of rows and only its entries are kept.
 import type { Direction, HeadScore, HeadSelector, RankBy } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
-import type { LongPass, LongRunner } from './long-run';
+import type { LongPass, LongRunner, Operands } from './long-run';
 
 /** Rows recomputed per band when a column or an overview at another block side is asked for. */
 const BAND = 256;
@@ -79,6 +79,12 @@ export class LongStore {
       for (let k = 0; k < h; k++) for (let i = 0; i < r; i++) out[k * n + from + i] = band[(k * r + i) * n + index];
     }
     return out;
+  }
+
+  /** One layer's operands for rows computed in the panel (long-run.ts), or why not. */
+  async operands(layer: number, kvHeads: number): Promise<Operands | { unavailable: string }> {
+    this.checkLayer(layer);
+    return this.runner.operands(this.pass, layer, kvHeads);
   }
 
   /** The exact tile rows [row, row + size) × keys [col, col + size) of one head (clipped to N), row-major. */

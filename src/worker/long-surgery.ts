@@ -11,6 +11,8 @@ import { EngineError } from '../protocol/rpc';
 import { exposeFusedAttention } from './fused-attention';
 import { BEFORE_SOFTMAX, findAttentionSoftmax, inlineNoCacheBranch, PRODUCTS } from './graph-surgery';
 import { type ByteSource, fileSource, readWireModel, type WireModel, writeWireModel } from './onnx-wire';
+import { type ChainRecipe, chainRecipe } from './row-recipe';
+import { scalarReader } from './scalar-constants';
 
 /** What the long graph hands back per layer, and how that layer's rows graph is built. */
 export interface LongLayer {
@@ -28,6 +30,8 @@ export interface LongLayer {
   rows: SubGraph;
   /** The K side alone (K as kept → kEnd), run once per layer for tiles. */
   prep: SubGraph;
+  /** The ops from the product to the Softmax as steps the panel can run (row-recipe.ts), or why not. */
+  chain: ChainRecipe;
   /** Product to Softmax from kEnd, fed one head's Q and kEnd: a tile costs one head, not all of them. */
   head: SubGraph;
 }
@@ -102,6 +106,7 @@ function exposeLong(
     ...initializers.map((t) => t.name ?? ''),
     ...model.nodes.filter((n) => n.opType === 'Constant').flatMap((n) => n.output ?? []),
   ]);
+  const scalar = scalarReader(model, initializers);
   const extra: onnx.ITensorProto[] = [...initializers];
   const outputs = new Set(model.outputs.map((o) => o.name ?? ''));
   const addOutput = (name: string) => {
@@ -125,7 +130,9 @@ function exposeLong(
   for (const n of model.nodes) for (const i of n.input ?? []) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const layers = softmaxOutputs.map((probs, l): LongLayer => {
     const softmax = producer.get(probs)!;
-    const rows = rowsGraph(softmax, producer, constants, modelName);
+    const rows = rowsGraph(softmax, producer, constants, modelName, (product, path, sides) =>
+      chainRecipe(product, path, softmax, sides, scalar, opset),
+    );
     const added: onnx.NodeProto[] = [];
     after.set(softmax, added);
     const p = `${P}_${l}`;
@@ -182,7 +189,8 @@ function rowsGraph(
   producer: Map<string, Node>,
   constants: Set<string>,
   modelName: string,
-): Pick<LongLayer, 'q' | 'k' | 'sides' | 'kEnd' | 'rows' | 'prep' | 'head'> {
+  recipe: (product: Node, path: Node[], sides: Set<string>) => ChainRecipe,
+): Pick<LongLayer, 'q' | 'k' | 'sides' | 'kEnd' | 'rows' | 'prep' | 'head' | 'chain'> {
   const path: Node[] = [];
   const sides = new Set<string>();
   let product: Node | undefined;
@@ -226,7 +234,8 @@ function rowsGraph(
     kNodes.unshift(n);
     k = data;
   }
-  const scores = [product, ...path.reverse(), softmax];
+  const ordered = [...path].reverse();
+  const scores = [product, ...ordered, softmax];
   const probs = softmax.output![0];
   const piece = (nodes: Node[], output: string): SubGraph => {
     const reads = new Set(nodes.flatMap((n) => n.input ?? []).filter(Boolean));
@@ -247,6 +256,7 @@ function rowsGraph(
     rows: piece([...kNodes, ...scores], probs),
     prep: piece(kNodes, kEnd),
     head: piece(scores, probs),
+    chain: recipe(product, ordered, sides),
   };
 }
 

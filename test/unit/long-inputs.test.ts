@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AnalysisReply } from '../../src/protocol/messages';
+import { localRows } from '../../src/protocol/local-rows';
 import { Engine } from '../../src/worker/engine';
 import { longSource } from '../long-text';
 import { FIXTURES } from './fixtures';
@@ -169,6 +170,32 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
         assert.ok(w <= 1e-4, `max abs error ${w}`);
       });
 
+      it("the panel's rows, computed from a layer's operands, equal the full map in every row and head (≤ 1e-5)", async () => {
+        for (const layer of [0, long.model.layers - 1]) {
+          const o = await engine.layerOperands({ analysisId: long.analysisId, layer });
+          assert.equal(o.unavailable, undefined);
+          assert.ok(o.checked && o.checked.worst <= 1e-5, 'the engine checked its sample rows');
+          // Grouped-query keys go once per group; the recipe is the layout's own (window, softcap).
+          assert.equal(o.keyHeads, long.model.kvHeads[layer]);
+          assert.equal(o.recipe?.causal, true);
+          assert.equal(o.recipe?.window, ref.slidingWindow ?? 0);
+          assert.equal(
+            o.recipe?.steps.some((st) => st.op === 'tanh'),
+            !!ref.softcap,
+          );
+          const op = { ...o, recipe: o.recipe!, q: f32(o.q), k: f32(o.k) };
+          let w = 0;
+          for (let h = 0; h < o.heads; h++) {
+            const full = await map(layer, h);
+            for (let q = 0; q < N; q++) {
+              const mine = localRows(op, q).subarray(h * N, (h + 1) * N);
+              w = Math.max(w, worst(mine, full.subarray(q * N, (q + 1) * N)));
+            }
+          }
+          assert.ok(w <= 1e-5, `layer ${layer}: max abs difference ${w}`);
+        }
+      });
+
       it('a wrong row would be caught: rows of different queries differ', async () => {
         const a = f32(
           (await engine.rows({ analysisId: long.analysisId, layer: 0, index: 600, direction: 'row' })).buffer,
@@ -201,6 +228,26 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
     await assert.rejects(
       engine.tile({ analysisId: full.analysisId, layer: 0, head: 0, row: 0, col: 0, size: 2 }),
       /keeps full maps/,
+    );
+  });
+
+  it('holds the model once: its own session goes while a long analysis runs, and comes back unchanged', async () => {
+    const base = { model: join(FIXTURES, 'llama-tiny'), dtype: 'fp32' as const, allowRemote: false };
+    const held = () => (engine as unknown as { model: { live?: unknown } }).model.live !== undefined;
+    const before = await engine.analyze({ ...base, text: 'the animal did not cross the street' });
+    const mapBefore = f32((await engine.slice({ analysisId: before.analysisId, layer: 1, head: 1 })).buffer);
+    assert.ok(held(), 'a short analysis runs on the model session');
+    await engine.analyze({ ...base, text: TEXT, maxTokens: 300, mode: 'long' });
+    assert.ok(!held(), 'the long graph carries the weights; the model session is released meanwhile');
+    const after = await engine.analyze({ ...base, text: 'the animal did not cross the street' });
+    assert.ok(held(), 'a short analysis brings it back');
+    const mapAfter = f32((await engine.slice({ analysisId: after.analysisId, layer: 1, head: 1 })).buffer);
+    assert.ok(worst(mapBefore, mapAfter) === 0, 'the same maps as before the long analysis');
+    await engine.analyze({ ...base, text: TEXT, maxTokens: 300, mode: 'long' });
+    const written = await engine.generate({ ...base, text: 'the animal', maxNewTokens: 3 });
+    assert.ok(
+      written.generated.length > 0 && written.n > written.promptTokens,
+      'generation after a long analysis writes',
     );
   });
 

@@ -150,8 +150,17 @@ describe('messages from the webview are validated', () => {
       req('tile', { analysisId: 7, layer: 0, head: 0, row: 4096, col: 0, size: 16 }),
       req('tile', { analysisId: 7, layer: 0, head: 0, row: 0, col: 0, size: 2048 }),
       req('tile', { analysisId: 7, layer: 0, head: 'mean', row: 0, col: 0, size: 16 }),
+      req('layerOperands', { analysisId: 7, layer: 2 }),
+      req('layerOperands', { analysisId: 7, layer: -1 }),
     ])
       assert.equal(validateFromWebview(bad, long), undefined, JSON.stringify(bad));
+    assert.deepEqual(validateFromWebview(req('layerOperands', { analysisId: 7, layer: 1, extra: 'x' }), long), {
+      kind: 'request',
+      id: 1,
+      method: 'layerOperands',
+      params: { analysisId: 7, layer: 1 },
+    });
+    assert.equal(validateFromWebview(req('layerOperands', { analysisId: 7, layer: 0 }), summary), undefined);
     // A full analysis has no overviews or tiles to ask for.
     assert.equal(validateFromWebview(req('overview', { analysisId: 7, layer: 0, head: 0 }), summary), undefined);
     assert.equal(

@@ -37,8 +37,11 @@ export interface PanelFixture {
   long?: { summary: AnalysisSummary };
 }
 
-/** What the test exposes for a long analysis: the engine's answer, its ArrayBuffer as an array of numbers. */
-type EngineBridge = (method: string, params: unknown) => Promise<{ result: Record<string, unknown>; data: number[] }>;
+/** What the test exposes for a long analysis: the engine's answer, each of its ArrayBuffers as an array of numbers. */
+type EngineBridge = (
+  method: string,
+  params: unknown,
+) => Promise<{ result: Record<string, unknown>; buffers: Record<string, number[]> }>;
 
 /** What the fake host records, read by tests through `window.__fake`. */
 export interface FakeRecord {
@@ -155,8 +158,10 @@ function deliver(
 
 /** A long analysis's request, answered by the real engine in the test process. */
 async function bridged<R>(method: string, params: unknown): Promise<R> {
-  const { result, data } = await window.__engine!(method, params);
-  return { ...result, buffer: Float32Array.from(data).buffer } as R;
+  const { result, buffers } = await window.__engine!(method, params);
+  const out: Record<string, unknown> = { ...result };
+  for (const [name, values] of Object.entries(buffers)) out[name] = Float32Array.from(values).buffer;
+  return out as R;
 }
 
 /** The panel API answered from the recorded store, as the engine answers it behind the real host. */
@@ -166,6 +171,7 @@ const panelApi: {
   overview: (p) => bridged('overview', p),
   received: (p) => bridged('received', p),
   tile: (p) => bridged('tile', p),
+  layerOperands: (p) => bridged('layerOperands', p),
   slice: (p) => ({ ...p, n: store.n, buffer: ownBuffer(store.slice(p.layer, p.head)) }),
   rows: (p) =>
     fixture.long

@@ -46,11 +46,15 @@ describe('long view at N = 4,096 (real engine behind the fake host)', function (
     assert.equal(long.n, N);
     assert.ok(long.long, 'a long analysis');
     const bridge = async (method: string, params: unknown) => {
-      const r = (await (engine as unknown as Record<string, (p: unknown) => Promise<{ buffer: ArrayBuffer }>>)[method](
+      const r = await (engine as unknown as Record<string, (p: unknown) => Promise<Record<string, unknown>>>)[method](
         params,
-      )) as { buffer: ArrayBuffer } & Record<string, unknown>;
-      const { buffer, ...result } = r;
-      return { result, data: Array.from(new Float32Array(buffer)) };
+      );
+      const result: Record<string, unknown> = {};
+      const buffers: Record<string, number[]> = {};
+      for (const [name, v] of Object.entries(r))
+        if (v instanceof ArrayBuffer) buffers[name] = Array.from(new Float32Array(v));
+        else result[name] = v;
+      return { result, buffers };
     };
     ({ page, problems } = await browser.open(
       { long: { summary: long }, sourceLabel: 'lesson.txt' },
@@ -98,7 +102,10 @@ describe('long view at N = 4,096 (real engine behind the fake host)', function (
     assert.equal(await page.locator('#long-heatmap').getAttribute('data-exact'), 'true');
     const asked = await page.evaluate(() => window.__fake.requests('tile').at(-1));
     assert.deepEqual(asked, { analysisId: long.analysisId, layer: 0, head: 0, row: r0, col: c0, size: 512 });
-    // Hover the middle of the canvas: that cell's query row arrives and the readout gives the exact weight.
+    // Layer 0's operands are in the panel: the hovered row is computed there, with no message to the engine.
+    await page.waitForFunction(() => document.body.dataset.localRows === 'ready:0');
+    const rowsAsked = await page.evaluate(() => window.__fake.requests('rows').length);
+    // Hover the middle of the canvas: that cell's query row is drawn and the readout gives the exact weight.
     const box = (await page.locator('#long-heatmap').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.25 + 0.5, box.y + box.height * 0.75 + 0.5);
     const q = r0 + Math.floor(0.75 * span);
@@ -111,6 +118,16 @@ describe('long view at N = 4,096 (real engine behind the fake host)', function (
     assert.match(text, new RegExp(`\\(${q}\\) → .*\\(${k}\\): ${(row[k] * 100).toFixed(2)}% \\(exact\\)`));
     const pct = parseFloat((await page.locator('#long-bars .pct').first().textContent()) ?? '');
     assert.ok(Math.abs(pct - Math.max(...row) * 100) < 0.06, 'the top focus bar is the row’s largest weight');
+    assert.equal(await page.evaluate(() => document.body.dataset.rowSource), 'panel');
+    assert.equal(
+      await page.evaluate(() => window.__fake.requests('rows').length),
+      rowsAsked,
+      'no row asked of the engine',
+    );
+    assert.deepEqual(await page.evaluate(() => window.__fake.requests('layerOperands').at(-1)), {
+      analysisId: long.analysisId,
+      layer: 0,
+    });
   });
 
   it('pans with arrows and drag, and the minimap moves the window', async () => {
