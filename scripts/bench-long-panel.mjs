@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // `npm run bench:long-panel`: exact rows and tiles of a long analysis as the user gets them, in the real VS Code
 // (code-server + Chromium) on the SmolLM2-shaped fixture (fp32) and a ~4,096-token file: Show Attention for This
-// File, then hover → exact row painted (30 hovers) and a 256 × 256 window → exact tile painted (12 pans), each from
-// the event in the webview to the row's bars (or the tile's pixels) drawn, the engine round trip included. p95s merged into
-// bench/results.json as longContext.n4096.panelRowMs / panelTileMs.
+// File, then hover → exact row painted (40 hovers: from the mouse event's own time to the frame that shows the row's
+// bars) and a 256 × 256 window → exact tile painted (24 pans: from the window's move to its pixels drawn). Rows and
+// tiles come from the layer's operands in the panel when the engine hands them out (which source served each hover
+// is recorded), else from the engine, round trip included. p95s merged into bench/results.json as
+// longContext.n4096.panelRowMs / panelTileMs.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -52,13 +54,17 @@ try {
   );
   // The rows graphs are built and run once per layer right after the reply; hovers start once they are.
   await new Promise((r) => setTimeout(r, 15_000));
+  // Layer 0's operands (exact rows computed in the panel) or the engine's reason why not.
+  await frame.waitForFunction(() => document.body.dataset.localRows !== undefined, undefined, { timeout: 120_000 });
+  const localRows = await frame.evaluate(() => document.body.dataset.localRows);
   const canvas = frame.locator('#long-heatmap');
   await canvas.scrollIntoViewIfNeeded();
   const box = await canvas.boundingBox();
   const rows = [];
+  const sources = {};
   const arrived = [];
   const sync = [];
-  for (let k = 0; k < 30; k++) {
+  for (let k = 0; k < 40; k++) {
     await frame.evaluate(() => {
       delete document.body.dataset.rowPaintMs;
     });
@@ -67,12 +73,14 @@ try {
     rows.push(Number(await frame.evaluate(() => document.body.dataset.rowPaintMs)));
     arrived.push(Number(await frame.evaluate(() => document.body.dataset.rowArrivedMs)));
     sync.push(Number(await frame.evaluate(() => document.body.dataset.rowSyncMs)));
+    const source = await frame.evaluate(() => document.body.dataset.rowSource);
+    sources[source] = (sources[source] ?? 0) + 1;
   }
   // Zoom to a 256-token window (one cell per 2 px at least): every pan paints a new exact tile.
   await canvas.focus();
   for (let z = 0; z < 4; z++) await page.keyboard.press('+');
   const tiles = [];
-  for (let k = 0; k < 12; k++) {
+  for (let k = 0; k < 24; k++) {
     await frame.evaluate(() => {
       delete document.body.dataset.tilePaintMs;
     });
@@ -88,6 +96,8 @@ try {
     rowP95: p95(rows),
     rowArrivedMs: sampleStats(arrived),
     rowSyncMs: sampleStats(sync),
+    localRows,
+    rowSources: sources,
     tileMs: sampleStats(tiles),
     tileP95: p95(tiles),
   };
@@ -98,6 +108,7 @@ try {
   all.longContext.n4096 = {
     ...all.longContext.n4096,
     panelRowMs: result.rowP95,
+    panelRowSources: sources,
     panelTileMs: result.tileP95,
     panelN: n,
   };

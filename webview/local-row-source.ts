@@ -1,8 +1,8 @@
 // Exact rows computed in the panel for a long analysis (src/protocol/local-rows.ts): once a layer's operands are here,
 // a hover needs no message at all. Until then — or when the engine says the layer's recipe cannot be run here —
 // the panel asks the engine for each row, as before.
-import { type LayerOperands, localRows } from '../src/protocol/local-rows';
-import type { LayerOperandsReply, PanelApi, RowsReply } from '../src/protocol/messages';
+import { type LayerOperands, localRows, localTile } from '../src/protocol/local-rows';
+import type { LayerOperandsReply, PanelApi, RowsReply, TileReply } from '../src/protocol/messages';
 import type { EngineError, RpcClient } from '../src/protocol/rpc';
 import { LatestRequest } from './latest-request';
 
@@ -54,6 +54,23 @@ export class LocalRowSource {
       heads: op.heads,
       n: op.n,
       buffer: data.buffer as ArrayBuffer,
+    };
+  }
+
+  /** One head's exact tile computed here; undefined while the layer's operands are not. */
+  tile(layer: number, head: number, row: number, col: number, size: number): TileReply | undefined {
+    const op = this.layers.get(layer);
+    if (!op || typeof op === 'string' || head < 0 || head >= op.heads) return undefined;
+    const t = localTile(op, head, row, col, size);
+    return {
+      analysisId: this.analysisId,
+      layer,
+      head,
+      row,
+      col,
+      rows: t.rows,
+      cols: t.cols,
+      buffer: t.data.buffer as ArrayBuffer,
     };
   }
 

@@ -63,10 +63,14 @@ export function validateFromWebview(
       // An encoder–decoder analysis shades its source: weights over the source tokens.
       const n = summary?.n ?? seq2seq?.tokens.length;
       if (n === undefined || !isInt(msg.index, n)) return undefined;
-      const w = msg.weights;
+      // Weights come as numbers, or as float32 bytes (the long view: cheaper to send for thousands of tokens).
+      const b = msg.weightsBuffer;
+      const bytes = b instanceof ArrayBuffer ? new Float32Array(b) : b instanceof Float32Array ? b : undefined;
+      const w = bytes ? Array.from(bytes) : msg.weights;
       const okWeights =
-        w === undefined ||
-        (Array.isArray(w) && w.length === n && w.every((v) => typeof v === 'number' && v >= 0 && v <= 1));
+        (b === undefined || bytes !== undefined) &&
+        (w === undefined ||
+          (Array.isArray(w) && w.length === n && w.every((v) => typeof v === 'number' && v >= 0 && v <= 1)));
       return okWeights
         ? { type: 'focusToken', index: msg.index as number, ...(w ? { weights: w as number[] } : {}) }
         : undefined;

@@ -357,7 +357,7 @@ export interface LayerOperandsReply {
   unavailable?: string;
   /** heads × N × dim float32 (empty when unavailable). */
   q: ArrayBuffer;
-  /** keyHeads × dim × N float32: keys are columns, as Q·Kᵀ reads them (empty when unavailable). */
+  /** keyHeads × N × dim float32: each key a row, like the queries (empty when unavailable). */
   k: ArrayBuffer;
 }
 
@@ -555,7 +555,7 @@ export type FromWebview =
   | { type: 'ready' }
   /** The view on screen changed (the webview owns it; the host brings this view's slice with the next analysis). */
   | { type: 'view'; layer: number; head: HeadSelector }
-  | { type: 'focusToken'; index: number | null; weights?: number[] }
+  | { type: 'focusToken'; index: number | null; weights?: number[]; weightsBuffer?: ArrayBuffer }
   | { type: 'exportPng'; dataUrl: string }
   | { type: 'exportJson'; analysisId: number; layer: number; head: HeadSelector }
   /** Export JSON of the encoder–decoder analysis on display (the family, layer and head on screen). */

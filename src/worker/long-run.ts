@@ -259,10 +259,14 @@ export class LongRunner {
       return { unavailable: `the keys are shaped [${kEnd.dims}]` };
     const k = kEnd.data as Float32Array;
     const keyHeads = sharedKeyHeads(k, heads, kvHeads, dim * n);
-    const keys = new Float32Array(keyHeads * dim * n);
+    // The product reads K as dim × N per head; the panel gets each key as a row (its sums run along memory).
+    const keys = new Float32Array(keyHeads * n * dim);
     const group = heads / keyHeads;
-    for (let g = 0; g < keyHeads; g++)
-      keys.set(k.subarray(g * group * dim * n, (g * group + 1) * dim * n), g * dim * n);
+    for (let g = 0; g < keyHeads; g++) {
+      const src = g * group * dim * n;
+      const dst = g * n * dim;
+      for (let t = 0; t < dim; t++) for (let j = 0; j < n; j++) keys[dst + j * dim + t] = k[src + t * n + j];
+    }
     let mask: Pick<RowRecipe, 'causal' | 'window'> | { unavailable: string } = { causal: false, window: 0 };
     if (spec.chain.mask) {
       const side = pass.inputs[layer].get(spec.chain.mask)!;

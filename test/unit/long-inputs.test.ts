@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AnalysisReply } from '../../src/protocol/messages';
-import { localRows } from '../../src/protocol/local-rows';
+import { localRows, localTile } from '../../src/protocol/local-rows';
 import { Engine } from '../../src/worker/engine';
 import { longSource } from '../long-text';
 import { FIXTURES } from './fixtures';
@@ -193,6 +193,23 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
             }
           }
           assert.ok(w <= 1e-5, `layer ${layer}: max abs difference ${w}`);
+          // Tiles (rows computed four at a time), one inside and one clipped at the corner.
+          for (const [row, col] of [
+            [509, 250],
+            [N - 100, N - 60],
+          ]) {
+            const t = localTile(op, 1, row, col, 256);
+            const full = await map(layer, 1);
+            for (let i = 0; i < t.rows; i++)
+              w = Math.max(
+                w,
+                worst(
+                  t.data.subarray(i * t.cols, (i + 1) * t.cols),
+                  full.subarray((row + i) * N + col, (row + i) * N + col + t.cols),
+                ),
+              );
+          }
+          assert.ok(w <= 1e-5, `layer ${layer} tiles: max abs difference ${w}`);
         }
       });
 

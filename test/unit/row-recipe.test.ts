@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { keyRange, localRows } from '../../src/protocol/local-rows';
+import { keyRange, localRows, localTile } from '../../src/protocol/local-rows';
 import { maskRecipe } from '../../src/worker/long-run';
 import { chainRecipe } from '../../src/worker/row-recipe';
 
@@ -144,7 +144,7 @@ describe('row recipes: what the panel may compute itself', () => {
     assert.deepEqual([plain[0], plain[1], plain[4]], [0, 0, 0]);
     assert.ok(Math.abs(plain[2] + plain[3] - 1) < 1e-7);
     // By hand: s_j = q_3 · k_j, weights softmax over keys 2 and 3.
-    const s = [2, 3].map((j) => q[6] * k[j] + q[7] * k[n + j]);
+    const s = [2, 3].map((j) => q[6] * k[j * dim] + q[7] * k[j * dim + 1]);
     const e = s.map((v) => Math.exp(v - Math.max(...s)));
     assert.ok(Math.abs(plain[3] - e[1] / (e[0] + e[1])) < 1e-7);
     const capped = localRows(
@@ -153,5 +153,25 @@ describe('row recipes: what the panel may compute itself', () => {
     );
     assert.ok(Math.abs(capped.reduce((a, b) => a + b, 0) - 1) < 1e-6);
     assert.ok(Math.abs(capped[3] - plain[3]) > 1e-3, 'the steps change the weights');
+  });
+
+  it("tiles are the rows' columns, clipped at the edge", () => {
+    const n = 7;
+    const dim = 3;
+    const op = {
+      heads: 2,
+      keyHeads: 1,
+      n,
+      dim,
+      recipe: { steps: [{ op: 'mul' as const, value: 0.5 }], causal: true, window: 0 },
+      q: Float32Array.from({ length: 2 * n * dim }, (_, i) => Math.sin(i * 1.3)),
+      k: Float32Array.from({ length: dim * n }, (_, i) => Math.cos(i * 0.4)),
+    };
+    const t = localTile(op, 1, 4, 2, 4);
+    assert.deepEqual([t.rows, t.cols], [3, 4]);
+    for (let i = 0; i < 3; i++) {
+      const row = localRows(op, 4 + i).subarray(n, 2 * n);
+      for (let j = 0; j < 4; j++) assert.equal(t.data[i * 4 + j], row[2 + j]);
+    }
   });
 });

@@ -99,6 +99,18 @@ describe('messages from the webview are validated', () => {
       undefined,
     );
     assert.equal(validateFromWebview({ type: 'focusToken', index: 0, weights: [0, 0] }, undefined, seq2seq), undefined);
+    // As float32 bytes (the long view): the same checks, handed on as numbers.
+    const bytes = (values: number[]) => Float32Array.from(values).buffer;
+    assert.deepEqual(
+      validateFromWebview(
+        { type: 'focusToken', index: 1, weightsBuffer: bytes([0.25, 0.5, 0.25]) },
+        undefined,
+        seq2seq,
+      ),
+      { type: 'focusToken', index: 1, weights: [0.25, 0.5, 0.25] },
+    );
+    for (const weightsBuffer of [bytes([0, 2, 0]), bytes([0, 1]), bytes([Number.NaN, 0, 0]), 'abc', [1, 2, 3]])
+      assert.equal(validateFromWebview({ type: 'focusToken', index: 1, weightsBuffer }, undefined, seq2seq), undefined);
     assert.deepEqual(slice({ analysisId: 9, family: 'cross', layer: 2, head: 7, x: '<b>' }), {
       kind: 'request',
       id: 1,

@@ -34,7 +34,11 @@ export interface PanelFixture {
    * A long analysis held by a real engine in the test process: the panel's long-input requests (overview, received,
    * tile, rows) go to it through window.__engine, which the test exposes before the page loads.
    */
-  long?: { summary: AnalysisSummary };
+  long?: {
+    summary: AnalysisSummary;
+    /** Answer layerOperands with `unavailable` (the panel must ask the engine for rows and tiles then). */
+    refuseOperands?: boolean;
+  };
 }
 
 /** What the test exposes for a long analysis: the engine's answer, each of its ArrayBuffers as an array of numbers. */
@@ -171,7 +175,19 @@ const panelApi: {
   overview: (p) => bridged('overview', p),
   received: (p) => bridged('received', p),
   tile: (p) => bridged('tile', p),
-  layerOperands: (p) => bridged('layerOperands', p),
+  layerOperands: (p) =>
+    fixture.long?.refuseOperands
+      ? {
+          ...p,
+          heads: 0,
+          n: 0,
+          dim: 0,
+          keyHeads: 0,
+          unavailable: 'refused by the test',
+          q: new ArrayBuffer(0),
+          k: new ArrayBuffer(0),
+        }
+      : bridged('layerOperands', p),
   slice: (p) => ({ ...p, n: store.n, buffer: ownBuffer(store.slice(p.layer, p.head)) }),
   rows: (p) =>
     fixture.long

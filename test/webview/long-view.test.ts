@@ -94,17 +94,18 @@ describe('long view at N = 4,096 (real engine behind the fake host)', function (
   });
 
   it('zooms with keys until cells are pixels, then draws the exact tile; hover reads exact weights', async () => {
+    // Layer 0's operands are in the panel: tiles and hovered rows are computed there, with no message to the engine.
+    await page.waitForFunction(() => document.body.dataset.localRows === 'ready:0');
+    const rowsAsked = await page.evaluate(() => window.__fake.requests('rows').length);
+    const tilesAsked = await page.evaluate(() => window.__fake.requests('tile').length);
     await page.locator('#long-heatmap').focus();
     for (const _ of [1, 2, 3]) await page.keyboard.press('+');
     const [r0, c0, span] = await view();
     assert.equal(span, 512);
     await page.waitForFunction(() => document.body.dataset.longPainted?.startsWith('tile:'));
     assert.equal(await page.locator('#long-heatmap').getAttribute('data-exact'), 'true');
-    const asked = await page.evaluate(() => window.__fake.requests('tile').at(-1));
-    assert.deepEqual(asked, { analysisId: long.analysisId, layer: 0, head: 0, row: r0, col: c0, size: 512 });
-    // Layer 0's operands are in the panel: the hovered row is computed there, with no message to the engine.
-    await page.waitForFunction(() => document.body.dataset.localRows === 'ready:0');
-    const rowsAsked = await page.evaluate(() => window.__fake.requests('rows').length);
+    assert.equal(await page.evaluate(() => document.body.dataset.tileSource), 'panel');
+    assert.equal(await page.evaluate(() => window.__fake.requests('tile').length), tilesAsked, 'no tile asked');
     // Hover the middle of the canvas: that cell's query row is drawn and the readout gives the exact weight.
     const box = (await page.locator('#long-heatmap').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.25 + 0.5, box.y + box.height * 0.75 + 0.5);
@@ -128,6 +129,57 @@ describe('long view at N = 4,096 (real engine behind the fake host)', function (
       analysisId: long.analysisId,
       layer: 0,
     });
+    // Once the pointer rests, the editor heat gets the row as float32 bytes.
+    const heat = await page.waitForFunction(
+      (want) =>
+        [...window.__fake.sent]
+          .reverse()
+          .find((m) => 'type' in m && m.type === 'focusToken' && m.index === want && m.weightsBuffer !== undefined),
+      q,
+    );
+    const sentWeights = await heat.evaluate((m) =>
+      Array.from(new Float32Array((m as { weightsBuffer: ArrayBuffer }).weightsBuffer)),
+    );
+    assert.equal(sentWeights.length, N);
+    assert.ok(Math.abs(Math.max(...sentWeights) - Math.max(...row)) < 1e-6, 'the heat reads the exact row');
+  });
+
+  it('asks the engine for rows and tiles where the panel cannot compute them', async () => {
+    await page.evaluate(() => {
+      window.__fixture.long!.refuseOperands = true;
+    });
+    await page.locator('#long-layer').selectOption({ value: '1' });
+    await page.waitForFunction(() => document.body.dataset.localRows === 'unavailable:1: refused by the test');
+    await page.waitForFunction(() => document.body.dataset.longPainted?.startsWith('tile:'));
+    const [r0, c0, span] = await view();
+    assert.equal(await page.evaluate(() => document.body.dataset.tileSource), 'engine');
+    assert.deepEqual(await page.evaluate(() => window.__fake.requests('tile').at(-1)), {
+      analysisId: long.analysisId,
+      layer: 1,
+      head: 0,
+      row: r0,
+      col: c0,
+      size: span,
+    });
+    const box = (await page.locator('#long-heatmap').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.5 + 0.5, box.y + box.height * 0.6 + 0.5);
+    const q = r0 + Math.floor(0.6 * span);
+    await page.waitForFunction((want) => document.body.dataset.longRow === want, `1:${q}`);
+    assert.equal(await page.evaluate(() => document.body.dataset.rowSource), 'engine');
+    assert.deepEqual(await page.evaluate(() => window.__fake.requests('rows').at(-1)), {
+      analysisId: long.analysisId,
+      layer: 1,
+      index: q,
+      direction: 'row',
+    });
+    await page.evaluate(() => {
+      window.__fixture.long!.refuseOperands = false;
+    });
+    // Back on layer 0, whose operands the panel kept: hovers are computed there again.
+    await page.locator('#long-layer').selectOption({ value: '0' });
+    await page.mouse.move(box.x + box.width * 0.4 + 0.5, box.y + box.height * 0.7 + 0.5);
+    await page.waitForFunction((want) => document.body.dataset.longRow === want, `0:${r0 + Math.floor(0.7 * span)}`);
+    assert.equal(await page.evaluate(() => document.body.dataset.rowSource), 'panel');
   });
 
   it('pans with arrows and drag, and the minimap moves the window', async () => {
