@@ -159,7 +159,10 @@ async function long(n: number) {
   }
   const file = join(root, 'bench', 'results.json');
   const all = JSON.parse(readFileSync(file, 'utf8'));
-  all.longContext = { ...all.longContext, ...results };
+  // Merged per N: the panel's figures (bench-long-panel.mjs) live beside these.
+  all.longContext ??= {};
+  for (const [key, figure] of Object.entries(results))
+    all.longContext[key] = { ...all.longContext[key], ...(figure as object) };
   writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
 })().catch((e) => {
   console.error(e);

@@ -200,8 +200,13 @@ export class Engine implements Methods {
       await model.suspend();
       const pass = await runner.run(ids, blockFor(n));
       const ls = new LongStore(pass, runner);
-      // The rows graphs are built while the panel paints the overview.
-      void runner.warm(pass);
+      // The rows graphs are built while the panel paints the overview. Then, when the long session was released
+      // (large N), the model's own session comes back in the background: the next short analysis does not wait for
+      // it (2.7 s on the SmolLM2 shape), and nothing holds the weights twice.
+      void runner
+        .warm(pass)
+        .then(() => (runner.holdsSession || this.model !== model ? undefined : model.resume()))
+        .catch(() => undefined);
       longInfo = { block: ls.block, size: ls.size, keptBytes: ls.bytes, fullBytes: mapBytes };
       store = ls;
     } else store = new AttentionStore(n, await model.run(ids), model.info.heads);

@@ -307,6 +307,11 @@ export class LongRunner {
     return this.warming;
   }
 
+  /** True while the long session is kept between analyses (it is released after passes with large maps). */
+  get holdsSession(): boolean {
+    return this.session !== undefined;
+  }
+
   /** The warm-up under way (benchmarks wait for it before timing rows). */
   warming: Promise<void> = Promise.resolve();
 

@@ -97,6 +97,8 @@ export class LoadedModel {
    * 1.40–1.52 × the plain forward pass's). Only for models read from a file, which resume() can read again.
    */
   async suspend(): Promise<void> {
+    // A resume under way (after an earlier long analysis) finishes first, so its session is the one released.
+    await this.resuming?.catch(() => undefined);
     if (!this.live || !this.modelPath) return;
     const s = this.live;
     this.live = undefined;

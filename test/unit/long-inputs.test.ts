@@ -268,6 +268,29 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
     );
   });
 
+  it('after a pass with large maps (the long session released) the model session comes back by itself', async () => {
+    const model = join(FIXTURES, 'llama-tiny-long');
+    const state = engine as unknown as {
+      model: { live?: unknown };
+      longRunner: { warming: Promise<void>; holdsSession: boolean };
+    };
+    await engine.analyze({
+      model,
+      dtype: 'fp32',
+      allowRemote: false,
+      text: longSource(200),
+      maxTokens: 4096,
+      mode: 'long',
+    });
+    assert.equal(state.model.live, undefined, 'released while the long graph ran');
+    await state.longRunner.warming;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(state.longRunner.holdsSession, false, '4 heads × 4,096² floats per layer: the long session went');
+    // Resumed in the background after the rows graphs' warm-up.
+    for (let i = 0; i < 100 && state.model.live === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.notEqual(state.model.live, undefined);
+  });
+
   it('auto goes long above 1,024 tokens, and the budget limits what is kept', async () => {
     const params = {
       model: join(FIXTURES, 'llama-tiny'),
