@@ -3,7 +3,8 @@
 // here holds an N × N map; a column is recomputed in bands of rows and only its entries are kept.
 import type { Direction, HeadScore, HeadSelector, RankBy } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
-import type { LongPass, LongRunner, Operands } from './long-run';
+import type { Operands } from './layer-operands';
+import type { LongPass, LongRunner } from './long-run';
 
 /** Rows recomputed per band when a column or an overview at another block side is asked for. */
 const BAND = 256;

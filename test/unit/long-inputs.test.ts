@@ -153,21 +153,29 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
 
       // 1e-4, not the 1e-5 of short texts: the graph computes RoPE angles p·θ in float32, and at positions near 1,000
       // an angle carries ~1e-4 rad of rounding (float64 in the reference). Measured: 4.5e-5 at most.
-      it("layer 0's exact rows equal the model computed in plain TypeScript from its weights (≤ 1e-4)", async () => {
+      it("layer 0's exact rows — the engine's and the panel's — equal the model computed in plain TypeScript from its weights (≤ 1e-4)", async () => {
         const want = referenceLlamaLayer0(
           readWeights(join(model, 'onnx', 'model.onnx')),
           long.tokens.map((t) => t.id),
           { heads: 4, kvHeads: 2, headDim: 16, ...ref },
         );
+        const o = await engine.layerOperands({ analysisId: long.analysisId, layer: 0 });
+        const op = { ...o, recipe: o.recipe!, q: f32(o.q), k: f32(o.k) };
         let w = 0;
+        let panel = 0;
         for (let q = 0; q < N; q++) {
           const r = f32(
             (await engine.rows({ analysisId: long.analysisId, layer: 0, index: q, direction: 'row' })).buffer,
           );
+          const mine = localRows(op, q);
           for (let h = 0; h < 4; h++)
-            for (let j = 0; j < N; j++) w = Math.max(w, Math.abs(r[h * N + j] - want[h][q][j]));
+            for (let j = 0; j < N; j++) {
+              w = Math.max(w, Math.abs(r[h * N + j] - want[h][q][j]));
+              panel = Math.max(panel, Math.abs(mine[h * N + j] - want[h][q][j]));
+            }
         }
-        assert.ok(w <= 1e-4, `max abs error ${w}`);
+        assert.ok(w <= 1e-4, `engine: max abs error ${w}`);
+        assert.ok(panel <= 1e-4, `panel: max abs error ${panel}`);
       });
 
       it("the panel's rows, computed from a layer's operands, equal the full map in every row and head (≤ 1e-5)", async () => {

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { keyRange, localRows, localTile } from '../../src/protocol/local-rows';
-import { maskRecipe } from '../../src/worker/long-run';
+import { maskRecipe } from '../../src/worker/layer-operands';
 import { chainRecipe } from '../../src/worker/row-recipe';
 
 const H = -3.4028234663852886e38;
