@@ -111,7 +111,8 @@ export function localRows(op: LayerOperands, i: number): Float32Array {
   const { heads, n, recipe } = op;
   const out = new Float32Array(heads * n);
   const { from, to } = keyRange(recipe, n, i);
-  const s = Array.from({ length: BLOCK }, () => new Float64Array(to - from + 1));
+  // One query: only the first score array is written.
+  const s = [new Float64Array(to - from + 1)];
   for (let h = 0; h < heads; h++) {
     scores(op, h, i, 1, from, to - from + 1, s);
     const sum = softmaxInPlace(recipe, s[0], 0, to - from);
