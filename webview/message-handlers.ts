@@ -22,6 +22,8 @@ export function handleHostMessage(panel: PanelView, m: HostToWebview): void {
       break;
     case 'analysis':
       panel.startedAt = m.startedAt;
+      panel.repliedAt = m.repliedAt;
+      panel.receivedAt = Date.now();
       panel.showAnalysis(m.summary, m.sourceLabel, m.sourceText, m.first);
       break;
     case 'seq2seq':

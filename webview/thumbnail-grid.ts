@@ -4,12 +4,25 @@ import { VIRIDIS_LUT } from './color-scale';
 import { el } from './dom';
 import { maxOf } from './row-math';
 
+/**
+ * What the grid shows while the engine finishes the model's pass after a first view (not the last analysis's
+ * thumbnails, which would mislead).
+ */
+export function renderGridPending(host: HTMLElement): void {
+  host.setAttribute('aria-busy', 'true');
+  host.replaceChildren(
+    el('h2', {}, 'All layers × heads'),
+    el('p', { class: 'note' }, 'Computing every layer and head (the rest of the model’s pass)…'),
+  );
+}
+
 /** Renders the grid into `host`; `onSelect` gets the clicked layer and head. */
 export function renderThumbnailGrid(
   host: HTMLElement,
   t: ThumbnailsReply,
   onSelect: (layer: number, head: number) => void,
 ): void {
+  host.removeAttribute('aria-busy');
   if (t.size === 0) {
     const total = t.heads.reduce((a, b) => a + b, 0);
     host.replaceChildren(

@@ -1,4 +1,5 @@
-// The engine half of `npm run bench` (run with tsx): extraction overhead, session creation with and without
+// The engine half of `npm run bench` (run with tsx): extraction overhead (all maps, and a first view's one layer),
+// session creation with and without
 // surgery, end-to-end through the real worker thread, and worker memory at N = 512, on the bert-base-shaped
 // fixture. Prints JSON on stdout for scripts/bench.mjs.
 import { execFileSync } from 'node:child_process';
@@ -6,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineClient } from '../../src/host/engine-client';
-import { exposeAttention } from '../../src/worker/graph-surgery';
+import { exposeAttention, prefixGraphInFile } from '../../src/worker/graph-surgery';
 import { feedsFor } from '../../src/worker/model-runner';
 import { stats } from './stats';
 
@@ -27,6 +28,7 @@ async function time<T>(f: () => Promise<T>): Promise<[number, T]> {
 
 async function overheadAndSessions() {
   const overhead: Record<string, Record<string, unknown>> = {};
+  const firstView: Record<string, Record<string, unknown>> = {};
   const session: Record<string, Record<string, unknown>> = {};
   const plainForward: Record<string, Record<number, number>> = {};
   for (const dtype of ['fp32', 'q8'] as const) {
@@ -56,7 +58,23 @@ async function overheadAndSessions() {
       plain: stats(plainTimes),
       exposed: stats(exposedTimes),
     };
+    // A first view of an early layer runs the graph cut after that layer (model-runner.ts runFirstView): layer 0
+    // (the panel's default) and layer 5 (the last the engine cuts at on 12 layers). Resident memory each adds.
+    const file = join(MODEL, 'onnx', FILES[dtype]);
+    const cuts: Record<number, ort.InferenceSession> = {};
+    const cutRssMb: Record<string, number> = {};
+    for (const layer of [0, 5]) {
+      const before = process.memoryUsage().rss;
+      cuts[layer] = await ort.InferenceSession.create(
+        prefixGraphInFile(file, 'bench', layer) as Uint8Array,
+        {
+          extra: { session: { model_external_initializers_file_folder_path: join(MODEL, 'onnx') } },
+        } as ort.InferenceSession.SessionOptions,
+      );
+      cutRssMb[`layer${layer}`] = Math.round((process.memoryUsage().rss - before) / 2 ** 20);
+    }
     overhead[dtype] = {};
+    firstView[dtype] = { cutRssMb };
     plainForward[dtype] = {};
     const own = plain.outputNames[0];
     for (const n of SIZES) {
@@ -65,6 +83,13 @@ async function overheadAndSessions() {
       const runs = n === 512 ? 7 : 15;
       const p: number[] = [];
       const e: number[] = [];
+      // A first view's pass (engine.ts shortStore): one layer's maps only, the first layer or the last.
+      const first: number[] = [];
+      const last: number[] = [];
+      const cut0: number[] = [];
+      const cut5: number[] = [];
+      const feedsC = (layer: number) => feedsFor(cuts[layer], ids(n));
+      const views = n >= 128;
       for (let w = 0; w < 2; w++) {
         await plain.run(feedsP, [own]);
         await exposed.run(feedsE, [own, ...outputs]);
@@ -73,17 +98,38 @@ async function overheadAndSessions() {
       for (let r = 0; r < runs; r++) {
         p.push((await time(() => plain.run(feedsP, [own])))[0]);
         e.push((await time(() => exposed.run(feedsE, [own, ...outputs])))[0]);
+        if (!views) continue;
+        first.push((await time(() => exposed.run(feedsE, [outputs[0]])))[0]);
+        last.push((await time(() => exposed.run(feedsE, [outputs[outputs.length - 1]])))[0]);
+        cut0.push((await time(() => cuts[0].run(feedsC(0))))[0]);
+        cut5.push((await time(() => cuts[5].run(feedsC(5))))[0]);
       }
       const sp = stats(p);
       const se = stats(e);
       overhead[dtype][`n${n}`] = +(se.median / sp.median).toFixed(3);
       overhead[dtype][`n${n}Ms`] = { plain: sp, exposed: se };
+      if (views) {
+        const [sf, sl, c0, c5] = [stats(first), stats(last), stats(cut0), stats(cut5)];
+        firstView[dtype][`n${n}`] = {
+          // The whole graph, one layer fetched:
+          firstLayer: +(sf.median / sp.median).toFixed(3),
+          lastLayer: +(sl.median / sp.median).toFixed(3),
+          // The graph cut after layer 0 / layer 5 (what the engine runs for those first views):
+          cutLayer0: +(c0.median / sp.median).toFixed(3),
+          cutLayer5: +(c5.median / sp.median).toFixed(3),
+          firstLayerMs: sf,
+          lastLayerMs: sl,
+          cutLayer0Ms: c0,
+          cutLayer5Ms: c5,
+        };
+      }
       plainForward[dtype][n] = sp.median;
     }
     await plain.release();
     await exposed.release();
+    for (const c of Object.values(cuts)) await c.release();
   }
-  return { overhead, session, plainForward };
+  return { overhead, firstView, session, plainForward };
 }
 
 async function endToEnd(plainMs: number) {
@@ -174,10 +220,16 @@ function memory() {
     }
     return;
   }
-  const { overhead, session, plainForward } = await overheadAndSessions();
+  const { overhead, firstView, session, plainForward } = await overheadAndSessions();
+  // `--overhead`: just the passes (a minute), for a quick look.
+  if (process.argv.includes('--overhead')) {
+    process.stdout.write(`${JSON.stringify({ overhead, firstView })}\n`);
+    return;
+  }
   const e2e = await endToEnd(plainForward.q8[128]);
   const result = {
     overhead,
+    firstView,
     session,
     endToEnd: { warmRatio: +(e2e.warmMs / plainForward.q8[128]).toFixed(3), ...e2e },
     memory: memory(),

@@ -152,7 +152,15 @@ export class AttentionPanel extends Disposable {
       void this.client.call('release', { analysisId: previous.analysisId }).catch(() => undefined);
     this.setTitle(title);
     this.sourceLabel = sourceLabel;
-    this.post({ type: 'analysis', summary, sourceLabel, sourceText, first, startedAt: this.startedAt });
+    this.post({
+      type: 'analysis',
+      summary,
+      sourceLabel,
+      sourceText,
+      first,
+      startedAt: this.startedAt,
+      repliedAt: Date.now(),
+    });
     this.heat.attach(source, summary);
   }
 

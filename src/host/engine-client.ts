@@ -17,10 +17,12 @@ const TIMEOUTS: Partial<Record<keyof EngineApi, number>> = {
   stopGenerating: 10_000,
   seq2seq: 10 * 60_000,
   countTokens: 60_000,
-  slice: 60_000,
-  thumbnails: 60_000,
-  rows: 30_000,
-  rankHeads: 30_000,
+  // After a first view these may carry the rest of the model's pass (engine.ts shortStore): as long as an analysis.
+  slice: 10 * 60_000,
+  thumbnails: 10 * 60_000,
+  rows: 10 * 60_000,
+  rankHeads: 10 * 60_000,
+  compareHeads: 10 * 60_000,
   exportJson: 10 * 60_000,
   release: 10_000,
 };

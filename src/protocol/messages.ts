@@ -510,6 +510,8 @@ export type ToWebview =
       first?: FirstView;
       /** Date.now() in the extension host when the command started (the panel measures to its first paint). */
       startedAt?: number;
+      /** Date.now() in the extension host when the engine's reply arrived (splits that time: engine, then panel). */
+      repliedAt?: number;
     }
   /** An encoder–decoder analysis: source and target tokens; the panel asks for the families' maps. */
   | { type: 'seq2seq'; reply: Seq2SeqReply; sourceLabel: string }

@@ -7,15 +7,61 @@ import { Rollout, rankHeads } from './head-analysis';
 /** Largest number of float32 cells in one thumbnails reply (2,048 heads at 24×24). */
 export const MAX_THUMBNAIL_CELLS = 2048 * 24 * 24;
 
-/** The attention maps of one analysis: per layer, heads × N × N float32, row-major. */
+/**
+ * The attention maps of one analysis: per layer, heads × N × N float32, row-major. A first-view analysis holds only
+ * the layer its first heatmap shows (onnxruntime stops the pass there); `fill` runs the whole pass the first time
+ * anything else is needed, so the rest costs nothing until the panel asks (right after its first paint).
+ */
 export class AttentionStore {
   private rollout: Rollout | undefined;
+  private filling: Promise<void> | undefined;
 
   constructor(
     readonly n: number,
-    private readonly layers: Float32Array[],
+    private readonly layers: (Float32Array | undefined)[],
     readonly heads: number[],
-  ) {}
+    private readonly fill?: () => Promise<Float32Array[]>,
+  ) {
+    if (!fill && layers.some((l) => !l)) throw new Error('an AttentionStore without every layer needs a fill');
+  }
+
+  /** Whether `layer` (every layer when undefined) is held now. */
+  holds(layer?: number): boolean {
+    return layer === undefined ? this.layers.every(Boolean) : Boolean(this.layers[layer]);
+  }
+
+  /**
+   * Resolves once `layer` (every layer when undefined) is held, running the rest of the pass once if needed.
+   * Layers already held keep their arrays: what the panel painted first stays what it reads later.
+   */
+  async ready(layer?: number): Promise<void> {
+    if (this.holds(layer)) return;
+    if (layer !== undefined) this.checkLayer(layer);
+    this.filling ??= (this.fill as () => Promise<Float32Array[]>)().then(
+      (all) => {
+        all.forEach((data, l) => {
+          this.layers[l] ??= data;
+        });
+      },
+      (error) => {
+        this.filling = undefined;
+        throw error;
+      },
+    );
+    await this.filling;
+  }
+
+  /** Layer `layer`'s maps; ready(layer) must have resolved. */
+  private held(layer: number): Float32Array {
+    const data = this.layers[layer];
+    if (!data) throw new EngineError('internal', `layer ${layer}'s maps are not held yet.`);
+    return data;
+  }
+
+  /** Every layer's maps; ready() must have resolved. */
+  private all(): Float32Array[] {
+    return this.layers.map((_, l) => this.held(l));
+  }
 
   /** Every layer × head ranked by `by` (see head-analysis.ts). */
   rank(by: RankBy): HeadScore[] {
@@ -24,21 +70,21 @@ export class AttentionStore {
       throw new EngineError('bad-input', `token indices must be 0 … ${this.n - 1}.`);
     if (!['pair', 'previous', 'first', 'self'].includes(by.kind))
       throw new EngineError('bad-input', `unknown ranking ${String(by.kind)}.`);
-    return rankHeads(this.layers, this.heads, this.n, by);
+    return rankHeads(this.all(), this.heads, this.n, by);
   }
 
   /** Bytes held. */
   get bytes(): number {
-    return this.layers.reduce((s, l) => s + l.byteLength, 0);
+    return this.layers.reduce((s, l) => s + (l?.byteLength ?? 0), 0);
   }
 
   /** One head's N×N matrix, or the mean / element-wise max over a layer's heads. */
   slice(layer: number, head: HeadSelector): Float32Array {
     this.checkLayer(layer);
     const n2 = this.n * this.n;
-    const data = this.layers[layer];
     const h = this.heads[layer];
     if (typeof head === 'number') {
+      const data = this.held(layer);
       if (!Number.isInteger(head) || head < 0 || head >= h)
         throw new EngineError('bad-input', `head ${head} is out of range (layer ${layer} has ${h} heads).`);
       return data.slice(head * n2, (head + 1) * n2);
@@ -46,9 +92,10 @@ export class AttentionStore {
     const out = new Float32Array(n2);
     if (head === 'rollout') {
       // Computed once per layer and kept; the reply must own its buffer, so copy.
-      this.rollout ??= new Rollout(this.layers, this.heads, this.n);
+      this.rollout ??= new Rollout(this.all(), this.heads, this.n);
       return this.rollout.upTo(layer).slice();
     }
+    const data = this.held(layer);
     if (head === 'mean') {
       for (let k = 0; k < h; k++) for (let i = 0; i < n2; i++) out[i] += data[k * n2 + i];
       for (let i = 0; i < n2; i++) out[i] /= h;
@@ -72,7 +119,7 @@ export class AttentionStore {
     if (!Number.isInteger(index) || index < 0 || index >= n)
       throw new EngineError('bad-input', `token ${index} is out of range (N = ${n}).`);
     const h = this.heads[layer];
-    const data = this.layers[layer];
+    const data = this.held(layer);
     const out = new Float32Array(h * n);
     for (let k = 0; k < h; k++) {
       const base = k * n * n;
@@ -95,7 +142,7 @@ export class AttentionStore {
     const n = this.n;
     const n2 = n * n;
     let o = 0;
-    this.layers.forEach((data, l) => {
+    this.all().forEach((data, l) => {
       for (let h = 0; h < this.heads[l]; h++, o++) {
         const base = h * n2;
         const dst = o * s * s;

@@ -106,7 +106,8 @@ export function exposeAttentionInFile(path: string, modelName: string): SurgeryR
 /** Largest in-memory model whose lens graph (which then embeds the weights) is built. */
 const LENS_BYTES_LIMIT = 64 * 2 ** 20;
 
-function expose(input: Uint8Array | ByteSource, modelName: string, weightsFile?: string): SurgeryResult {
+/** The model read and rewritten with every attention map as an output (what expose and the prefix cut share). */
+function exposedModel(input: Uint8Array | ByteSource, modelName: string) {
   let model: WireModel;
   try {
     model = readWireModel(input);
@@ -149,6 +150,57 @@ function expose(input: Uint8Array | ByteSource, modelName: string, weightsFile?:
       graphDetails(model, ops),
     );
   }
+  return { model, initializers, layers, ops, inlinedIf };
+}
+
+/**
+ * The exposed graph cut down to what layer `layer`'s map needs: the nodes it descends from, the inputs and
+ * initializers they read, and that map as the only output. A first view of an early layer runs this instead of the
+ * whole model (onnxruntime runs every node of a graph whatever is fetched). Undefined when a control-flow node
+ * (If, Loop, Scan) is on the way: its branches read outer names that the cut cannot see.
+ */
+export function prefixGraphInFile(path: string, modelName: string, layer: number): Uint8Array | undefined {
+  const source = fileSource(path);
+  try {
+    const { model, initializers, layers } = exposedModel(source, modelName);
+    const output = layers[layer]?.output;
+    if (!output) return undefined;
+    const producer = new Map<string, onnx.NodeProto>();
+    for (const node of model.nodes) for (const o of node.output ?? []) if (o) producer.set(o, node);
+    const kept = new Set<onnx.NodeProto>();
+    const read = new Set<string>();
+    const stack = [output];
+    while (stack.length > 0) {
+      const name = stack.pop() as string;
+      if (read.has(name)) continue;
+      read.add(name);
+      const node = producer.get(name);
+      if (!node || kept.has(node)) continue;
+      if ((node.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length > 0)) return undefined;
+      kept.add(node);
+      for (const i of node.input ?? []) if (i) stack.push(i);
+    }
+    const cut: WireModel = {
+      ...model,
+      nodes: model.nodes.filter((n) => kept.has(n)),
+      outputs: [onnx.ValueInfoProto.create({ name: output })],
+    };
+    return writeWireModel(
+      cut,
+      initializers.filter((t) => read.has(t.name ?? '')),
+      basename(path),
+      {
+        inputs: model.inputs.filter((i) => read.has(i.name ?? '')),
+        initializers: new Set([...model.initializerDims.keys()].filter((n) => read.has(n))),
+      },
+    );
+  } finally {
+    source.close();
+  }
+}
+
+function expose(input: Uint8Array | ByteSource, modelName: string, weightsFile?: string): SurgeryResult {
+  const { model, initializers, layers, ops, inlinedIf } = exposedModel(input, modelName);
   // An encoder–decoder's decoder: which maps are its own (causal) self-attention and which look at the encoder.
   let kinds: ('self' | 'cross')[] | undefined;
   if (model.inputs.some((i) => i.name === 'encoder_hidden_states')) {

@@ -172,7 +172,14 @@ describe('engine: every fixture layout', function () {
 describe('engine: errors and limits', function () {
   this.timeout(60_000);
   const engine = new Engine();
-  after(() => engine.dispose());
+  // Engines of their own (so no earlier analysis is evicted while bytes are counted), disposed at the end.
+  const own: Engine[] = [engine];
+  const fresh = () => {
+    const e = new Engine();
+    own.push(e);
+    return e;
+  };
+  after(() => Promise.all(own.map((e) => e.dispose())));
 
   it('names a fused attention op it cannot expose, its attributes, and what export would work', async () => {
     await assert.rejects(
@@ -281,6 +288,149 @@ describe('engine: errors and limits', function () {
       firstView: { layer: 9, head: 0, thumbnailSize: 24 },
     });
     assert.equal(bad.first, undefined, 'a view the model does not have: no first view, still an analysis');
+  });
+
+  // With a file and kind, layer 0 is also checked against the plain-TypeScript reference from the file's weights.
+  for (const [folder, dtype, cut, file, kind] of [
+    ['bert-tiny', 'fp32', true, 'model.onnx', 'encoder'],
+    ['bert-tiny', 'q8', true, 'model_quantized.onnx', 'encoder'],
+    ['bert-tiny-ms-attention', 'fp32', true],
+    ['gpt2-tiny-past', 'fp32', true, 'model.onnx', 'causal'],
+    // Its no-cache branch is inlined, so the cut sees plain nodes.
+    ['gpt2-tiny-merged', 'fp32', true],
+    ['llama-tiny-gqa', 'fp32', true],
+    ['llama-tiny-gqa-packed', 'fp32', true],
+    ['llama-tiny-external', 'fp32', true],
+  ] as const)
+    it(`${folder} ${dtype}: a first view of layer 0 runs the graph cut after that layer and gives the whole analysis's maps`, async () => {
+      const engine = fresh();
+      const base = { model: join(FIXTURES, folder), dtype, text: SENTENCE, allowRemote: false };
+      const whole = await engine.analyze(base);
+      const model = (engine as unknown as { model: LoadedModel }).model;
+      // The first first view of a layer fetches it from the whole graph and builds the cut meanwhile; the next runs it.
+      const before = await engine.analyze({ ...base, firstView: { layer: 0, head: 0 } });
+      assert.equal(model.lastFirstViewCut, false);
+      await model.cutsSettled();
+      const first = await engine.analyze({ ...base, firstView: { layer: 0, head: 0 } });
+      assert.equal(model.lastFirstViewCut, cut);
+      const [cutMap, wholeMap] = [first, before].map(
+        (a) => new Float32Array(a.first?.slice?.buffer ?? new ArrayBuffer(0)),
+      );
+      assert.equal(cutMap.length, first.n * first.n);
+      // onnxruntime may fuse the cut graph differently: the same map up to float rounding.
+      assert.ok(
+        cutMap.every((v, i) => Math.abs(v - wholeMap[i]) <= 1e-6),
+        'the cut gives the same map as the whole graph',
+      );
+      for (let h = 0; h < whole.model.heads[0]; h++) {
+        const a = new Float32Array((await engine.slice({ analysisId: whole.analysisId, layer: 0, head: h })).buffer);
+        const b = new Float32Array((await engine.slice({ analysisId: first.analysisId, layer: 0, head: h })).buffer);
+        let worst = 0;
+        for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        assert.ok(worst <= 1e-6, `head ${h}: ${worst}`);
+      }
+      if (file && kind) {
+        const ids = first.tokens.map((t) => t.id);
+        const ref = referenceLayer0(join(FIXTURES, folder, 'onnx', file), ids, {
+          kind,
+          heads: first.model.heads[0],
+          quantized: dtype === 'q8',
+        });
+        let worst = 0;
+        for (let h = 0; h < first.model.heads[0]; h++) {
+          const m = new Float32Array((await engine.slice({ analysisId: first.analysisId, layer: 0, head: h })).buffer);
+          for (let i = 0; i < first.n; i++)
+            for (let j = 0; j < first.n; j++) worst = Math.max(worst, Math.abs(m[i * first.n + j] - ref[h][i][j]));
+        }
+        assert.ok(worst <= 1e-5, `against the reference: max abs error ${worst}`);
+      }
+      // The rest of the pass still comes from the whole graph.
+      const t = await engine.thumbnails({ analysisId: first.analysisId, size: 4 });
+      assert.equal(t.heads.length, whole.model.layers);
+    });
+
+  for (const [folder, dtype] of [
+    ['bert-tiny', 'fp32'],
+    ['gpt2-tiny-merged', 'fp32'],
+    ['llama-tiny-gqa', 'fp32'],
+    ['bert-tiny', 'q8'],
+  ] as const)
+    it(`${folder} ${dtype}: a first view holds only its layer until something else is read, then every map equals a whole analysis's`, async () => {
+      const engine = fresh();
+      const base = { model: join(FIXTURES, folder), dtype, text: SENTENCE, allowRemote: false };
+      const whole = await engine.analyze(base);
+      const { layers, heads } = whole.model;
+      const layer = layers - 1;
+      const held0 = engine.heldBytes;
+      const first = await engine.analyze({ ...base, firstView: { layer, head: 1 } });
+      const n = first.n;
+      const layerBytes = heads[layer] * n * n * 4;
+      assert.equal(engine.heldBytes - held0, layerBytes, 'only the first view’s layer is held after the reply');
+      const same = async (layer: number, head: number | 'mean' | 'rollout') => {
+        const a = await engine.slice({ analysisId: whole.analysisId, layer, head });
+        const b = await engine.slice({ analysisId: first.analysisId, layer, head });
+        assert.deepEqual(new Float32Array(b.buffer), new Float32Array(a.buffer), `layer ${layer} head ${head}`);
+      };
+      assert.deepEqual(
+        new Float32Array(first.first?.slice?.buffer ?? new ArrayBuffer(0)),
+        new Float32Array((await engine.slice({ analysisId: whole.analysisId, layer, head: 1 })).buffer),
+      );
+      // Rows and slices of the held layer do not start the rest of the pass.
+      await engine.rows({ analysisId: first.analysisId, layer, index: 1, direction: 'column' });
+      await same(layer, 'mean');
+      assert.equal(engine.heldBytes - held0, layerBytes);
+      // An out-of-range layer is refused at once, still without the rest of the pass.
+      await assert.rejects(engine.slice({ analysisId: first.analysisId, layer: layers, head: 0 }), /out of range/);
+      assert.equal(engine.heldBytes - held0, layerBytes);
+      // Two readers at once share one pass.
+      const [t1, t2] = await Promise.all([
+        engine.thumbnails({ analysisId: first.analysisId, size: 4 }),
+        engine.thumbnails({ analysisId: whole.analysisId, size: 4 }),
+        engine.rows({ analysisId: first.analysisId, layer: 0, index: 0, direction: 'row' }),
+      ]);
+      assert.deepEqual(new Float32Array(t1.buffer), new Float32Array(t2.buffer));
+      const total = heads.reduce((a, h) => a + h, 0) * n * n * 4;
+      assert.equal(engine.heldBytes - held0, total, 'every layer once: the first layer’s array was kept, not doubled');
+      for (let l = 0; l < layers; l++) await same(l, 0);
+      await same(layer, 'rollout');
+      const ranked = await engine.rankHeads({ analysisId: first.analysisId, by: { kind: 'previous' } });
+      assert.equal(
+        ranked.heads.length,
+        heads.reduce((a, h) => a + h, 0),
+      );
+      await engine.release({ analysisId: whole.analysisId });
+      await engine.release({ analysisId: first.analysisId });
+    });
+
+  it('a rollout first view runs the whole pass at once', async () => {
+    const engine = fresh();
+    const base = { model: join(FIXTURES, 'bert-tiny'), dtype: 'fp32' as const, text: SENTENCE, allowRemote: false };
+    const held0 = engine.heldBytes;
+    const s = await engine.analyze({ ...base, firstView: { layer: 1, head: 'rollout' } });
+    assert.equal(engine.heldBytes - held0, s.model.heads.reduce((a, h) => a + h, 0) * s.n * s.n * 4);
+    assert.ok(s.first?.slice);
+    await engine.release({ analysisId: s.analysisId });
+  });
+
+  it('a model switch while the rest of a first view runs waits for that pass, then loads the other model', async () => {
+    const own = new Engine();
+    try {
+      const s = await own.analyze({
+        model: join(FIXTURES, 'bert-tiny'),
+        dtype: 'fp32',
+        text: SENTENCE,
+        allowRemote: false,
+        firstView: { layer: 0, head: 0 },
+      });
+      const rest = own.thumbnails({ analysisId: s.analysisId, size: 4 });
+      const other = own.analyze({ model: join(FIXTURES, 'gpt2-tiny'), dtype: 'fp32', text: 'a b', allowRemote: false });
+      const t = await rest;
+      assert.equal(t.heads.length, 2);
+      assert.equal((await other).model.kind, 'causal');
+      await assert.rejects(own.slice({ analysisId: s.analysisId, layer: 0, head: 0 }), /no longer held/);
+    } finally {
+      await own.dispose();
+    }
   });
 
   it('honours maxTokens', async () => {

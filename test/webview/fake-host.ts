@@ -28,8 +28,13 @@ export interface PanelFixture {
   seq2seq?: { reply: Seq2SeqReply; maps: Record<AttentionFamily, number[][]> };
   /** Logit lens replies by token index (recorded from the engine). */
   lens?: Record<number, NextToken[][]>;
-  /** Send layer 0 head 0 and the thumbnails with the analysis, as the host does when it guesses the view. */
-  pushFirst?: boolean;
+  /**
+   * Send layer 0 head 0 with the analysis, as the host does with the view it expects; `true` sends the thumbnails
+   * too, 'slice' only the slice (what Show Attention sends: the grid then waits for the rest of the pass).
+   */
+  pushFirst?: boolean | 'slice';
+  /** Answer the thumbnails request this much later (the engine finishing the model's pass after a first view). */
+  thumbnailsAfterMs?: number;
   /**
    * A long analysis held by a real engine in the test process: the panel's long-input requests (overview, received,
    * tile, rows) go to it through window.__engine, which the test exposes before the page loads.
@@ -242,7 +247,10 @@ const panelApi: {
 
 function answer(m: WebviewToHost): void {
   if ('kind' in m) {
-    void serve<PanelApi>(panelApi, m).then(({ reply, transfer }) => deliver(reply, transfer[0], m.method));
+    const later = m.method === 'thumbnails' ? (fixture.thumbnailsAfterMs ?? 0) : 0;
+    void serve<PanelApi>(panelApi, m).then(({ reply, transfer }) =>
+      setTimeout(() => deliver(reply, transfer[0], m.method), later),
+    );
     return;
   }
   if (m.type !== 'ready') return;
@@ -265,7 +273,11 @@ function answer(m: WebviewToHost): void {
   const t = store.thumbnails(24);
   const first = {
     slice: { analysisId: summary.analysisId, layer: 0, head: 0, n: store.n, buffer: slice },
-    thumbnails: { analysisId: summary.analysisId, size: t.size, heads: store.heads, buffer: ownBuffer(t.data) },
+    ...(fixture.pushFirst === 'slice'
+      ? {}
+      : {
+          thumbnails: { analysisId: summary.analysisId, size: t.size, heads: store.heads, buffer: ownBuffer(t.data) },
+        }),
   };
   deliver({ ...base, first }, slice);
 }

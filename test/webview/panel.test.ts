@@ -140,6 +140,21 @@ describe('webview panel in headless Chromium', function () {
     for (const c of await chips(page)) assert.ok(Math.abs(c.weight - want[c.index]) < 1e-6);
   });
 
+  it('while the rest of the pass runs, the grid says so (not the last analysis’s thumbnails); then it fills in', async () => {
+    const { page } = await browser.open({ ...bert, pushFirst: 'slice', thumbnailsAfterMs: 1500 });
+    await page.waitForFunction(() => document.body.dataset.painted !== undefined);
+    assert.equal(await page.locator('.thumb').count(), 0);
+    assert.equal(await page.locator('.grid[aria-busy="true"]').count(), 1);
+    assert.match((await page.locator('.grid .note').textContent()) ?? '', /Computing every layer and head/);
+    assert.deepEqual(await page.evaluate(() => window.__fake.requests('slice')), [], 'the first slice came along');
+    await page.waitForFunction(() => document.querySelectorAll('.thumb').length > 0);
+    assert.equal(
+      await page.locator('.thumb').count(),
+      bert.summary.model.heads.reduce((a, h) => a + h, 0),
+    );
+    assert.equal(await page.locator('.grid[aria-busy]').count(), 0);
+  });
+
   it('column direction shades by the attention each token receives from the focus', async () => {
     const { page } = await open(bert);
     await choose(page, 'direction', 'column');
