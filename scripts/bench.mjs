@@ -35,6 +35,27 @@ const results = {
   overhead: Object.fromEntries(
     Object.entries(engine.overhead).map(([d, o]) => [d, { n32: o.n32, n128: o.n128, n512: o.n512 }]),
   ),
+  // What Show Attention's first heatmap runs (engine.ts shortStore): the graph cut after layer 0 / layer 5, or one
+  // layer fetched from the whole graph (the first or the last) ÷ the plain forward pass; and what a cut holds.
+  firstView: Object.fromEntries(
+    Object.entries(engine.firstView).map(([d, f]) => [
+      d,
+      {
+        cutRssMb: f.cutRssMb,
+        ...Object.fromEntries(
+          ['n128', 'n512'].map((n) => [
+            n,
+            {
+              cutLayer0: f[n].cutLayer0,
+              cutLayer5: f[n].cutLayer5,
+              firstLayer: f[n].firstLayer,
+              lastLayer: f[n].lastLayer,
+            },
+          ]),
+        ),
+      },
+    ]),
+  ),
   endToEnd: {
     warmRatio: e2e.n128.warmRatio,
     min: e2e.n128.minRatio,
@@ -44,6 +65,26 @@ const results = {
     n: 128,
     plainForwardMs: e2e.n128.plainForwardMs.median,
     warmFromEnterMs: e2e.n128.warmFromEnterMs.median,
+    // Where the time goes (medians): the engine's pass as it reports it, the reply in the host → paint (of which
+    // the panel's own work), and command start → the grid drawn (it needs the rest of the pass).
+    split: Object.fromEntries(
+      ['n128', 'n512', 'n512last'].map((n) => [
+        n,
+        {
+          engineForwardMs: e2e[n].engineForwardMs.median,
+          replyToPaintMs: e2e[n].replyToPaintMs.median,
+          panelMs: e2e[n].panelMs.median,
+          gridMs: e2e[n].thumbnailsFromCommandMs.median,
+        },
+      ]),
+    ),
+    // The panel last on the last layer: the first view is fetched from the whole graph (no cut).
+    n512last: {
+      warmRatio: e2e.n512last.warmRatio,
+      min: e2e.n512last.minRatio,
+      max: e2e.n512last.maxRatio,
+      warmMs: e2e.n512last.warmFromCommandMs.median,
+    },
     n512: {
       warmRatio: e2e.n512.warmRatio,
       min: e2e.n512.minRatio,
@@ -102,12 +143,19 @@ for (const d of ['fp32', 'q8']) {
   console.log(
     `| extraction overhead ${d}, N = 32 / 128 / 512 | ${o[d].n32} / ${o[d].n128} / ${o[d].n512} | ≤ 1.05 at 128 (${ok(o[d].n128, 1.05)}), ≤ 1.15 at 512 (${ok(o[d].n512, 1.15)}) |`,
   );
+  const f = results.firstView[d].n512;
+  console.log(
+    `| first view ${d}, N = 512: the graph cut after layer 0 / layer 5; one layer of the whole graph (first / last) | ${f.cutLayer0} / ${f.cutLayer5}; ${f.firstLayer} / ${f.lastLayer} | ≤ 1.15 (${ok(Math.max(f.cutLayer0, f.lastLayer), 1.15)}) |`,
+  );
 }
 console.log(
   `| Show Attention → first heatmap in VS Code, warm, N = 128 (q8), from the command's start in the host | ${warmMs} ms = ${results.endToEnd.warmRatio} × plain forward (${results.endToEnd.plainForwardMs} ms; min ${results.endToEnd.min}, max ${results.endToEnd.max}) | ≤ 1.5 (${ok(results.endToEnd.warmRatio, 1.5)}) |`,
 );
 console.log(
   `| … N = 512 | ${results.endToEnd.n512.warmMs} ms = ${results.endToEnd.n512.warmRatio} × plain forward (${results.endToEnd.n512.plainForwardMs} ms; min ${results.endToEnd.n512.min}, max ${results.endToEnd.n512.max}) | ≤ 1.5 (${ok(results.endToEnd.n512.warmRatio, 1.5)}) |`,
+);
+console.log(
+  `| … N = 512, the panel last on the last layer (first view from the whole graph) | ${results.endToEnd.n512last.warmMs} ms = ${results.endToEnd.n512last.warmRatio} × (min ${results.endToEnd.n512last.min}, max ${results.endToEnd.n512last.max}) | ≤ 1.5 (${ok(results.endToEnd.n512last.warmRatio, 1.5)}) |`,
 );
 console.log(
   `| … from the Enter key (VS Code's command palette included) | ${results.endToEnd.warmFromEnterMs} ms | — |`,
