@@ -142,8 +142,7 @@ try {
   await vscode.close();
   for (const name of Object.keys(result)) {
     const r = result[name];
-    r.plainForwardMs =
-      name === 'n512last' ? result.n512.plainForwardMs : await plainForward(SIZES[name] + 2);
+    r.plainForwardMs = name === 'n512last' ? result.n512.plainForwardMs : await plainForward(SIZES[name] + 2);
     r.warmRatio = +(r.warmFromCommandMs.median / r.plainForwardMs.median).toFixed(3);
     r.minRatio = +(r.warmFromCommandMs.min / r.plainForwardMs.median).toFixed(3);
     r.maxRatio = +(r.warmFromCommandMs.max / r.plainForwardMs.median).toFixed(3);

@@ -4,11 +4,12 @@
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { type LayerOperands, localRows } from '../protocol/local-rows';
+import { type LayerOperands, localRows, localTile } from '../protocol/local-rows';
 import type { RowRecipe } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { halfToFloat } from './float16';
 import { LOCAL_TOLERANCE, maskRecipe, type Operands, sharedKeyHeads } from './layer-operands';
+import { fusedOperands } from './long-fused';
 import { exposeLongInFile, type LongSurgery, rowsModelBytes } from './long-surgery';
 import { createFromBytes, feedsFor, type LoadedModel } from './model-runner';
 
@@ -127,6 +128,16 @@ export class LongRunner {
   async rows(pass: LongPass, layer: number, from: number, to: number): Promise<Float32Array> {
     const spec = this.spec(layer);
     const n = pass.n;
+    if (spec.fused) {
+      const op = await this.fusedOf(pass, layer);
+      const count = to - from;
+      const out = new Float32Array(op.heads * count * n);
+      for (let i = from; i < to; i++) {
+        const r = localRows(op, i);
+        for (let h = 0; h < op.heads; h++) out.set(r.subarray(h * n, (h + 1) * n), (h * count + i - from) * n);
+      }
+      return out;
+    }
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of pass.inputs[layer]) {
       const d = t.dims;
@@ -160,6 +171,80 @@ export class LongRunner {
     return this.runPiece(layer, 'head', feeds);
   }
 
+  /** The exact tile rows [row, row + size) × keys [col, col + size) of one head (clipped to N), row-major. */
+  async tile(
+    pass: LongPass,
+    layer: number,
+    head: number,
+    row: number,
+    col: number,
+    size: number,
+  ): Promise<{ rows: number; cols: number; data: Float32Array }> {
+    if (this.spec(layer).fused) return localTile(await this.fusedOf(pass, layer), head, row, col, size);
+    const n = pass.n;
+    const rows = Math.min(size, n - row);
+    const cols = Math.min(size, n - col);
+    const band = await this.headRows(pass, layer, head, row, row + rows);
+    const data = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i++) data.set(band.subarray(i * n + col, i * n + col + cols), i * cols);
+    return { rows, cols, data };
+  }
+
+  /** A GroupQueryAttention layer's checked operands (long-fused.ts), the last three layers kept; refused with why. */
+  private async fusedOf(pass: LongPass, layer: number): Promise<Operands> {
+    const got = await this.fusedChecked(pass, layer);
+    if ('unavailable' in got)
+      throw new EngineError(
+        'bad-model',
+        `exact rows of layer ${layer} cannot be computed for this GroupQueryAttention graph (${got.unavailable}); its overview and received sums are exact.`,
+      );
+    return got;
+  }
+
+  private readonly fusedKept = new Map<number, Operands | { unavailable: string }>();
+  private fusedFor: LongPass | undefined;
+
+  private async fusedChecked(pass: LongPass, layer: number): Promise<Operands | { unavailable: string }> {
+    if (this.fusedFor !== pass) {
+      this.fusedKept.clear();
+      this.fusedFor = pass;
+    }
+    const kept = this.fusedKept.get(layer);
+    if (kept) return kept;
+    const spec = this.spec(layer);
+    const fused = spec.fused!;
+    const n = pass.n;
+    const tensors = pass.inputs[layer];
+    const [query, key, samples] = [fused.query, fused.key, fused.samples].map((name) => tensors.get(name));
+    let result: Operands | { unavailable: string };
+    if (fused.unavailable) result = { unavailable: fused.unavailable };
+    else if (![query, key, samples].every((t) => t?.type === 'float32'))
+      result = { unavailable: 'the op reads float16 activations' };
+    else {
+      const op = fusedOperands(fused, query as never, key as never, n);
+      if ('unavailable' in op) result = op;
+      else {
+        // Checked against the op's own rows 0, ⌊N/2⌋ and N − 1, which the long graph returned.
+        const own = (samples as ort.Tensor).data as Float32Array;
+        let worst = 0;
+        [0, n >> 1, n - 1].forEach((i, s) => {
+          const mine = localRows(op, i);
+          for (let h = 0; h < op.heads; h++)
+            for (let j = 0; j < n; j++) worst = Math.max(worst, Math.abs(mine[h * n + j] - own[(h * 3 + s) * n + j]));
+        });
+        result =
+          worst <= LOCAL_TOLERANCE
+            ? { ...op, checked: { rows: 3, worst } }
+            : {
+                unavailable: `rows computed from its queries and keys differ from its own by ${worst.toExponential(1)}`,
+              };
+      }
+    }
+    if (this.fusedKept.size >= 3) this.fusedKept.delete(this.fusedKept.keys().next().value!);
+    this.fusedKept.set(layer, result);
+    return result;
+  }
+
   private readonly prepared = new Map<string, ort.Tensor>();
   private preparedFor: LongPass | undefined;
 
@@ -186,6 +271,7 @@ export class LongRunner {
    */
   async operands(pass: LongPass, layer: number, kvHeads: number): Promise<Operands | { unavailable: string }> {
     const spec = this.spec(layer);
+    if (spec.fused) return this.fusedChecked(pass, layer);
     const n = pass.n;
     if ('unavailable' in spec.chain) return { unavailable: spec.chain.unavailable };
     const q = pass.inputs[layer].get(spec.q)!;
@@ -254,6 +340,8 @@ export class LongRunner {
   warming: Promise<void> = Promise.resolve();
 
   private async warmAll(pass: LongPass): Promise<void> {
+    // A fused layer has no rows graphs to build.
+    if (this.surgery?.layers.some((l) => l.fused)) return;
     for (let l = 0; l < pass.inputs.length; l++) {
       await this.rows(pass, l, 0, 1).catch(() => undefined);
       await this.headRows(pass, l, 0, 0, 1).catch(() => undefined);

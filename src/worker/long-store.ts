@@ -101,13 +101,7 @@ export class LongStore {
     this.checkIndex(col);
     if (!(Number.isInteger(size) && size >= 1 && size <= 1024))
       throw new EngineError('bad-input', `a tile is 1 … 1024 cells wide (got ${size}).`);
-    const n = this.pass.n;
-    const rows = Math.min(size, n - row);
-    const cols = Math.min(size, n - col);
-    const band = await this.runner.headRows(this.pass, layer, head, row, row + rows);
-    const data = new Float32Array(rows * cols);
-    for (let i = 0; i < rows; i++) data.set(band.subarray(i * n + col, i * n + col + cols), i * cols);
-    return { rows, cols, data };
+    return this.runner.tile(this.pass, layer, head, row, col, size);
   }
 
   /**

@@ -8,7 +8,8 @@
 // N = 4,096 on the SmolLM2 shape), a re-run costs the whole forward pass (15 s there).
 import { onnx } from 'onnx-proto';
 import { EngineError } from '../protocol/rpc';
-import { exposeFusedAttention } from './fused-attention';
+import { type ExposedLayer, exposeFusedAttention } from './fused-attention';
+import { type FusedRows, fusedRows } from './long-fused';
 import { BEFORE_SOFTMAX, findAttentionSoftmax, inlineNoCacheBranch, PRODUCTS } from './graph-surgery';
 import { type ByteSource, fileSource, readWireModel, type WireModel, writeWireModel } from './onnx-wire';
 import { type ChainRecipe, chainRecipe } from './row-recipe';
@@ -34,6 +35,8 @@ export interface LongLayer {
   chain: ChainRecipe;
   /** Product to Softmax from kEnd, fed one head's Q and kEnd: a tile costs one head, not all of them. */
   head: SubGraph;
+  /** A GroupQueryAttention layer: its rows are computed from its queries and present_key (long-fused.ts). */
+  fused?: FusedRows;
 }
 
 /** A piece of the model run on its own: its nodes (constants included), the initializers they read, its output. */
@@ -93,12 +96,22 @@ function exposeLong(
   const { initializers } = inlineNoCacheBranch(graph);
   model.nodes = graph.node as onnx.NodeProto[];
   const opset = Number(model.opsets.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 17);
-  if (exposeFusedAttention(cloneModelShell(model), modelName, opset))
-    throw new EngineError(
-      'bad-input',
-      `${modelName} computes attention in fused ops; long inputs need plain MatMul → Softmax → MatMul attention for now. Select at most the token limit.`,
-    );
-  const softmaxOutputs = findAttentionSoftmax(graph, opset);
+  // Fused attention: GroupQueryAttention hands its probabilities back (qk_output), which are reduced like a
+  // Softmax's output; its rows come from its queries and present_key. Other fused ops are not supported here.
+  let fused: ExposedLayer[] | undefined;
+  const probe = exposeFusedAttention(cloneModelShell(model), modelName, opset);
+  if (probe) {
+    if (probe.some((e) => e.op !== 'GroupQueryAttention'))
+      throw new EngineError(
+        'bad-input',
+        `${modelName} computes attention in fused ${[...new Set(probe.map((e) => e.op))].join(' / ')} ops; long inputs need plain MatMul → Softmax → MatMul attention or GroupQueryAttention. Select at most the token limit.`,
+      );
+    fused = exposeFusedAttention(model, modelName, opset) as ExposedLayer[];
+    // The probabilities are reduced in the graph, never handed back.
+    const probs = new Set(fused.map((e) => e.output));
+    model.outputs = model.outputs.filter((o) => !probs.has(o.name ?? ''));
+  }
+  const softmaxOutputs = fused ? fused.map((e) => e.output) : findAttentionSoftmax(graph, opset);
   const producer = new Map<string, Node>();
   for (const node of model.nodes) for (const o of node.output ?? []) producer.set(o, node);
   const constants = new Set([
@@ -130,14 +143,27 @@ function exposeLong(
   for (const n of model.nodes) for (const i of n.input ?? []) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const layers = softmaxOutputs.map((probs, l): LongLayer => {
     const softmax = producer.get(probs)!;
-    const rows = rowsGraph(softmax, producer, constants, modelName, (product, path, sides) =>
-      chainRecipe(product, path, softmax, sides, scalar, opset),
-    );
     const added: onnx.NodeProto[] = [];
     after.set(softmax, added);
     const p = `${P}_${l}`;
     const node = (opType: string, input: string[], output: string[], attribute: onnx.IAttributeProto[] = []) =>
       added.push(onnx.NodeProto.create({ opType, input, output, name: output[0], attribute }));
+    const gqa = fused ? fusedRows(softmax, probs, model, `${p}_gqa`, node, tensor) : undefined;
+    const none: SubGraph = { nodes: [], initializers: [], output: '' };
+    const rows = gqa
+      ? {
+          q: gqa.query,
+          k: gqa.key,
+          kEnd: gqa.key,
+          sides: [gqa.samples],
+          rows: none,
+          prep: none,
+          head: none,
+          chain: gqa.unavailable ? { unavailable: gqa.unavailable } : { steps: [] },
+        }
+      : rowsGraph(softmax, producer, constants, modelName, (product, path, sides) =>
+          chainRecipe(product, path, softmax, sides, scalar, opset),
+        );
     // Reductions need [1, heads, N, N]. Most exports are 4-D already; a Reshape of a map that probs·V also reads is
     // a copy of N² floats, so it is added only for the others.
     let map = probs;
@@ -159,19 +185,28 @@ function exposeLong(
     else node('ReduceSum', [map], [`${p}_received`], [ints('axes', [2]), int('keepdims', 0)]);
     for (const name of [`${p}_overview`, `${p}_received`, rows.q, rows.k, ...rows.sides]) addOutput(name);
     const product = (consumers.get(probs) ?? []).find((n) => n.opType === 'MatMul' && n.input?.[0] === probs);
-    if (product?.input?.[1]) {
+    // What must wait for the reductions: probs·V's V, or everything that reads a fused op's output.
+    const gqaOut = gqa ? (softmax.output?.[0] ?? '') : '';
+    const waiting = gqa ? (consumers.get(gqaOut) ?? []) : product?.input?.[1] ? [product] : [];
+    if (waiting.length > 0) {
       for (const r of ['overview', 'received'])
         node('ReduceMax', [`${p}_${r}`], [`${p}_${r}_max`], [int('keepdims', 0)]);
       node('Add', [`${p}_overview_max`, `${p}_received_max`], [`${p}_sum`]);
       node('Sub', [`${p}_sum`, `${p}_sum`], [`${p}_zero`]);
-      node('Add', [product.input[1], `${p}_zero`], [`${p}_v`]);
-      product.input[1] = `${p}_v`;
+      if (gqa) {
+        node('Add', [gqaOut, `${p}_zero`], [`${p}_out`]);
+        for (const c of waiting) c.input = (c.input ?? []).map((i) => (i === gqaOut ? `${p}_out` : i));
+      } else if (product?.input?.[1]) {
+        node('Add', [product.input[1], `${p}_zero`], [`${p}_v`]);
+        product.input[1] = `${p}_v`;
+      }
     }
     return {
       overview: `${p}_overview`,
       received: `${p}_received`,
       probs,
       ...rows,
+      ...(gqa ? { fused: gqa } : {}),
     };
   });
   model.nodes = model.nodes.flatMap((n) => [n, ...(after.get(n) ?? [])]);

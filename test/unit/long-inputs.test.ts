@@ -23,10 +23,22 @@ const TEXT = longSource(120);
  * Plain ops, a sliding window (the mask decides which keys are zero) and softcapped scores (Tanh on the path), each
  * with the options of its plain-TypeScript reference (reference-llama.ts).
  */
-const LAYOUTS: { folder: string; ref: Partial<LlamaRefOptions> }[] = [
+/**
+ * How close the engine's exact rows must be to the full analysis's maps: 1e-6 when onnxruntime recomputes them with
+ * the model's own ops; 2e-6 for GroupQueryAttention, whose rows are computed here in float64 from its queries and
+ * keys (long-fused.ts) while the op's maps carry its float32 kernel's rounding (measured: 1.3e-6 at most).
+ */
+const TOLERANCE = (folder: string) => (folder.includes('-gqa') ? 2e-6 : 1e-6);
+
+const LAYOUTS: { folder: string; ref: Partial<LlamaRefOptions> | null }[] = [
   { folder: 'llama-tiny', ref: {} },
   { folder: 'mistral-tiny-swa', ref: { slidingWindow: 4 } },
   { folder: 'gemma2-tiny-softcap', ref: { softcap: 2, gemmaNorm: true } },
+  // onnxruntime-genai's layout: one GroupQueryAttention per layer (fused rotary), with a sliding window, and with
+  // packed QKV (null: its packed weights are not what the plain-TypeScript reference reads).
+  { folder: 'llama-tiny-gqa', ref: {} },
+  { folder: 'mistral-tiny-swa-gqa', ref: { slidingWindow: 4 } },
+  { folder: 'llama-tiny-gqa-packed', ref: null },
 ];
 
 const f32 = (b: ArrayBuffer) => new Float32Array(b);
@@ -46,6 +58,7 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
   for (const { folder, ref } of LAYOUTS) {
     describe(folder, () => {
       const model = join(FIXTURES, folder);
+      const tol = TOLERANCE(folder);
       const base = { model, dtype: 'fp32' as const, text: TEXT, allowRemote: false, maxTokens: N };
       let full: AnalysisReply;
       let long: AnalysisReply;
@@ -72,7 +85,7 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
         assert.ok(long.long.keptBytes < long.long.fullBytes / 2, `${long.long.keptBytes} vs ${long.long.fullBytes}`);
       });
 
-      it('every exact row of every head equals the full map (≤ 1e-6)', async () => {
+      it('every exact row of every head equals the full map (≤ 1e-6; GroupQueryAttention 2e-6)', async () => {
         for (let layer = 0; layer < long.model.layers; layer++) {
           const heads = long.model.heads[layer];
           for (let q = 0; q < N; q++) {
@@ -82,13 +95,13 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
             for (let h = 0; h < heads; h++) {
               const m = await map(layer, h);
               const w = worst(r.subarray(h * N, (h + 1) * N), m.subarray(q * N, (q + 1) * N));
-              assert.ok(w <= 1e-6, `layer ${layer} head ${h} row ${q}: ${w}`);
+              assert.ok(w <= tol, `layer ${layer} head ${h} row ${q}: ${w}`);
             }
           }
         }
       });
 
-      it('every 256 × 256 tile, and the clipped ones at the edge, equal the full map (≤ 1e-6)', async () => {
+      it('every 256 × 256 tile, and the clipped ones at the edge, equal the full map (≤ 1e-6; GroupQueryAttention 2e-6)', async () => {
         const layer = long.model.layers - 1;
         for (let h = 0; h < long.model.heads[layer]; h++) {
           const m = await map(layer, h);
@@ -105,13 +118,13 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
                 data.subarray(i * t.cols, (i + 1) * t.cols),
                 m.subarray((row + i) * N + col, (row + i) * N + col + t.cols),
               );
-              assert.ok(w <= 1e-6, `tile (${row}, ${col}) row ${i}: ${w}`);
+              assert.ok(w <= tol, `tile (${row}, ${col}) row ${i}: ${w}`);
             }
           }
         }
       });
 
-      it('every overview cell is the block maximum of the full map (≤ 1e-6), also pooled and at other block sides', async () => {
+      it('every overview cell is the block maximum of the full map (≤ 1e-6; at other block sides, from rows, GroupQueryAttention 2e-6), also pooled', async () => {
         const block = long.long!.block;
         for (let layer = 0; layer < long.model.layers; layer++)
           for (let h = 0; h < long.model.heads[layer]; h++) {
@@ -127,7 +140,7 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
                   expected[at] = Math.max(expected[at], m[i * N + j]);
                 }
               const w = worst(f32(o.buffer), expected);
-              assert.ok(w <= 1e-6, `layer ${layer} head ${h} block ${b}: ${w}`);
+              assert.ok(w <= tol, `layer ${layer} head ${h} block ${b}: ${w}`);
             }
           }
       });
@@ -147,36 +160,38 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
           const full0 = f32(
             (await engine.rows({ analysisId: full.analysisId, layer, index, direction: 'column' })).buffer,
           );
-          assert.ok(worst(c, full0) <= 1e-6, `column ${index}`);
+          assert.ok(worst(c, full0) <= tol, `column ${index}`);
         }
       });
 
       // 1e-4, not the 1e-5 of short texts: the graph computes RoPE angles p·θ in float32, and at positions near 1,000
       // an angle carries ~1e-4 rad of rounding (float64 in the reference). Measured: 4.5e-5 at most.
-      it("layer 0's exact rows — the engine's and the panel's — equal the model computed in plain TypeScript from its weights (≤ 1e-4)", async () => {
-        const want = referenceLlamaLayer0(
-          readWeights(join(model, 'onnx', 'model.onnx')),
-          long.tokens.map((t) => t.id),
-          { heads: 4, kvHeads: 2, headDim: 16, ...ref },
-        );
-        const o = await engine.layerOperands({ analysisId: long.analysisId, layer: 0 });
-        const op = { ...o, recipe: o.recipe!, q: f32(o.q), k: f32(o.k) };
-        let w = 0;
-        let panel = 0;
-        for (let q = 0; q < N; q++) {
-          const r = f32(
-            (await engine.rows({ analysisId: long.analysisId, layer: 0, index: q, direction: 'row' })).buffer,
+      // Packed QKV has no reference (see LAYOUTS); its rows are checked against the op's own maps above and below.
+      if (ref)
+        it("layer 0's exact rows — the engine's and the panel's — equal the model computed in plain TypeScript from its weights (≤ 1e-4)", async () => {
+          const want = referenceLlamaLayer0(
+            readWeights(join(model, 'onnx', 'model.onnx')),
+            long.tokens.map((t) => t.id),
+            { heads: 4, kvHeads: 2, headDim: 16, ...ref },
           );
-          const mine = localRows(op, q);
-          for (let h = 0; h < 4; h++)
-            for (let j = 0; j < N; j++) {
-              w = Math.max(w, Math.abs(r[h * N + j] - want[h][q][j]));
-              panel = Math.max(panel, Math.abs(mine[h * N + j] - want[h][q][j]));
-            }
-        }
-        assert.ok(w <= 1e-4, `engine: max abs error ${w}`);
-        assert.ok(panel <= 1e-4, `panel: max abs error ${panel}`);
-      });
+          const o = await engine.layerOperands({ analysisId: long.analysisId, layer: 0 });
+          const op = { ...o, recipe: o.recipe!, q: f32(o.q), k: f32(o.k) };
+          let w = 0;
+          let panel = 0;
+          for (let q = 0; q < N; q++) {
+            const r = f32(
+              (await engine.rows({ analysisId: long.analysisId, layer: 0, index: q, direction: 'row' })).buffer,
+            );
+            const mine = localRows(op, q);
+            for (let h = 0; h < 4; h++)
+              for (let j = 0; j < N; j++) {
+                w = Math.max(w, Math.abs(r[h * N + j] - want[h][q][j]));
+                panel = Math.max(panel, Math.abs(mine[h * N + j] - want[h][q][j]));
+              }
+          }
+          assert.ok(w <= 1e-4, `engine: max abs error ${w}`);
+          assert.ok(panel <= 1e-4, `panel: max abs error ${panel}`);
+        });
 
       it("the panel's rows, computed from a layer's operands, equal the full map in every row and head (≤ 1e-5)", async () => {
         for (const layer of [0, long.model.layers - 1]) {
@@ -186,10 +201,10 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
           // Grouped-query keys go once per group; the recipe is the layout's own (window, softcap).
           assert.equal(o.keyHeads, long.model.kvHeads[layer]);
           assert.equal(o.recipe?.causal, true);
-          assert.equal(o.recipe?.window, ref.slidingWindow ?? 0);
+          assert.equal(o.recipe?.window, ref?.slidingWindow ?? 0);
           assert.equal(
             o.recipe?.steps.some((st) => st.op === 'tanh'),
-            !!ref.softcap,
+            !!ref?.softcap,
           );
           const op = { ...o, recipe: o.recipe!, q: f32(o.q), k: f32(o.k) };
           let w = 0;
