@@ -13,7 +13,10 @@ import { Engine } from '../../src/worker/engine';
 import { feedsFor } from '../../src/worker/model-runner';
 
 const root = join(__dirname, '..', '..');
-const MODEL = join(root, 'test', 'fixtures', 'models', 'smollm2-shaped');
+// `--gqa`: the same shape as one GroupQueryAttention per layer (onnxruntime-genai's layout; long-fused.ts), into
+// longContext.gqa.
+const GQA = process.argv.includes('--gqa');
+const MODEL = join(root, 'test', 'fixtures', 'models', GQA ? 'smollm2-shaped-gqa' : 'smollm2-shaped');
 
 function ids(n: number): number[] {
   return Array.from({ length: n }, (_, i) => 100 + ((i * 7919) % 40000));
@@ -121,11 +124,16 @@ async function long(n: number) {
     console.log(JSON.stringify(out));
     process.exit(0);
   }
-  const sizes = process.argv.slice(2).map(Number).filter(Boolean);
+  const sizes = process.argv
+    .slice(2)
+    .filter((a) => a !== '--gqa')
+    .map(Number)
+    .filter(Boolean);
   const results: Record<string, unknown> = {};
   for (const n of sizes.length ? sizes : [1024, 4096, 8192]) {
     const child = (mode: string) => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', mode, String(n)], {
+      const args = ['--import', 'tsx', __filename, '--child', mode, String(n), ...(GQA ? ['--gqa'] : [])];
+      const r = spawnSync(process.execPath, args, {
         encoding: 'utf8',
         maxBuffer: 1 << 24,
       });
@@ -161,8 +169,8 @@ async function long(n: number) {
   const all = JSON.parse(readFileSync(file, 'utf8'));
   // Merged per N: the panel's figures (bench-long-panel.mjs) live beside these.
   all.longContext ??= {};
-  for (const [key, figure] of Object.entries(results))
-    all.longContext[key] = { ...all.longContext[key], ...(figure as object) };
+  const into = GQA ? (all.longContext.gqa ??= {}) : all.longContext;
+  for (const [key, figure] of Object.entries(results)) into[key] = { ...into[key], ...(figure as object) };
   writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
 })().catch((e) => {
   console.error(e);
