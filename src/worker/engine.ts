@@ -203,9 +203,13 @@ export class Engine implements Methods {
       // The rows graphs are built while the panel paints the overview. Then, when the long session was released
       // (large N), the model's own session comes back in the background: the next short analysis does not wait for
       // it (2.7 s on the SmolLM2 shape), and nothing holds the weights twice.
+      // Not when a newer long pass began meanwhile (it stopped this warm-up and holds the weights now).
+      const passNo = runner.passCount;
       void runner
         .warm(pass)
-        .then(() => (runner.holdsSession || this.model !== model ? undefined : model.resume()))
+        .then(() =>
+          runner.holdsSession || this.model !== model || runner.passCount !== passNo ? undefined : model.resume(),
+        )
         .catch(() => undefined);
       longInfo = { block: ls.block, size: ls.size, keptBytes: ls.bytes, fullBytes: mapBytes };
       store = ls;

@@ -67,8 +67,17 @@ export class LongRunner {
 
   constructor(private readonly model: LoadedModel) {}
 
+  /** Counts long passes: a warm-up for an earlier pass stops when a new one starts (see warmAll). */
+  private passes = 0;
+
+  /** How many long passes have started (a caller compares it to know whether a newer one began). */
+  get passCount(): number {
+    return this.passes;
+  }
+
   /** Runs the long graph on `ids`; every full map is reduced in the graph and freed there. */
   async run(ids: number[], block: number): Promise<LongPass> {
+    this.passes++;
     const path = this.model.modelPath;
     if (!path)
       throw new EngineError(
@@ -342,7 +351,10 @@ export class LongRunner {
   private async warmAll(pass: LongPass): Promise<void> {
     // A fused layer has no rows graphs to build.
     if (this.surgery?.layers.some((l) => l.fused)) return;
-    for (let l = 0; l < pass.inputs.length; l++) {
+    // A new analysis stops this one: it would compete with the new pass for the cores (building a layer's rows
+    // graphs takes tens of ms), and the new pass starts a warm-up of its own. Graphs already built are kept.
+    const own = this.passes;
+    for (let l = 0; l < pass.inputs.length && this.passes === own; l++) {
       await this.rows(pass, l, 0, 1).catch(() => undefined);
       await this.headRows(pass, l, 0, 0, 1).catch(() => undefined);
     }
