@@ -169,7 +169,8 @@ async function long(n: number) {
   const all = JSON.parse(readFileSync(file, 'utf8'));
   // Merged per N: the panel's figures (bench-long-panel.mjs) live beside these.
   all.longContext ??= {};
-  const into = GQA ? (all.longContext.gqa ??= {}) : all.longContext;
+  if (GQA) all.longContext.gqa ??= {};
+  const into = GQA ? all.longContext.gqa : all.longContext;
   for (const [key, figure] of Object.entries(results)) into[key] = { ...into[key], ...(figure as object) };
   writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
 })().catch((e) => {
