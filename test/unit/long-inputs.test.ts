@@ -291,6 +291,45 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
     );
   });
 
+  it('a new long pass stops the previous one’s rows-graph warm-up after the layer it is on', async () => {
+    const base = { model: join(FIXTURES, 'llama-tiny'), dtype: 'fp32' as const, allowRemote: false };
+    const a = await engine.analyze({ ...base, text: TEXT, maxTokens: 300, mode: 'long' });
+    type Runner = {
+      warming: Promise<void>;
+      warm(pass: unknown): Promise<void>;
+      run(ids: number[], block: number): Promise<unknown>;
+      rows(pass: unknown, layer: number, from: number, to: number): Promise<Float32Array>;
+    };
+    const state = engine as unknown as { longRunner: Runner; analyses: Map<number, { pass: unknown }> };
+    const runner = state.longRunner;
+    await runner.warming;
+    const pass = state.analyses.get(a.analysisId)?.pass;
+    assert.ok(pass);
+    const layers: number[] = [];
+    const rows = runner.rows.bind(runner);
+    runner.rows = (p, layer, from, to) => {
+      if (p === pass) layers.push(layer);
+      return rows(p, layer, from, to);
+    };
+    try {
+      // Unhindered, the warm-up visits every layer.
+      await runner.warm(pass);
+      assert.deepEqual(layers, [...Array(a.model.layers).keys()]);
+      layers.length = 0;
+      // Started, then a new pass: it stops after the layer under way.
+      const warm = runner.warm(pass);
+      const next = runner.run(
+        a.tokens.map((t) => t.id),
+        a.long!.block,
+      );
+      await warm;
+      assert.deepEqual(layers, [0]);
+      await next;
+    } finally {
+      runner.rows = rows;
+    }
+  });
+
   it('after a pass with large maps (the long session released) the model session comes back by itself', async () => {
     const model = join(FIXTURES, 'llama-tiny-long');
     const state = engine as unknown as {
