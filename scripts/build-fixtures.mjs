@@ -208,6 +208,14 @@ const fixtures = {
     tokMax: 8192,
     files: { 'model.onnx': { layout: 'optimum', dtype: 'fp32' } },
   },
+  // The same with one GroupQueryAttention per layer (onnxruntime-genai's layout): long inputs through the fused op.
+  'llama-tiny-long-gqa': {
+    spec: { ...llamaTiny, maxPositions: 8192 },
+    config: llamaConfig({ ...llamaTiny, maxPositions: 8192 }),
+    tok: gpt2Tokenizer,
+    tokMax: 8192,
+    files: { 'model.onnx': { layout: 'gqa', dtype: 'fp32' } },
+  },
   'llama-tiny-external': {
     spec: llamaTiny,
     config: { ...llamaConfig(llamaTiny), 'transformers.js_config': { use_external_data_format: true } },
