@@ -9,8 +9,8 @@ export const MAX_THUMBNAIL_CELLS = 2048 * 24 * 24;
 
 /**
  * The attention maps of one analysis: per layer, heads × N × N float32, row-major. A first-view analysis holds only
- * the layer its first heatmap shows (onnxruntime stops the pass there); `fill` runs the whole pass the first time
- * anything else is needed, so the rest costs nothing until the panel asks (right after its first paint).
+ * the layer its first heatmap shows (engine.ts shortStore); `fill` runs the whole pass the first time anything else
+ * is needed, so the rest costs nothing until the panel asks (right after its first paint).
  */
 export class AttentionStore {
   private rollout: Rollout | undefined;

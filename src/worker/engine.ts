@@ -262,10 +262,11 @@ export class Engine implements Methods {
   }
 
   /**
-   * A short analysis's maps. With a first view of one layer (a head, or the mean / max over its heads), the pass
-   * fetches that layer alone: onnxruntime copies out 12 maps instead of 144 at N = 512 on bert-base, and the pass
-   * takes 1.01–1.04 × the plain forward instead of 1.29–1.34 × (bench: firstView). The rest comes from a whole pass
-   * the first time it is needed — the panel asks for the thumbnails right after its first paint.
+   * A short analysis's maps. With a first view of one layer (a head, or the mean / max over its heads), only that
+   * layer is computed (LoadedModel.runFirstView): an early layer by a graph cut after it (0.04–0.14 × the plain
+   * forward for layer 0 at N = 512 on bert-base), another fetched alone from the whole graph (1.01–1.06 × instead
+   * of 1.19–1.34 × with all 144 maps; bench: firstView). The rest comes from a whole pass the first time it is
+   * needed — the panel asks for the thumbnails right after its first paint.
    */
   private async shortStore(
     model: LoadedModel,

@@ -98,15 +98,14 @@ function exposeLong(
   const opset = Number(model.opsets.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 17);
   // Fused attention: GroupQueryAttention hands its probabilities back (qk_output), which are reduced like a
   // Softmax's output; its rows come from its queries and present_key. Other fused ops are not supported here.
-  let fused: ExposedLayer[] | undefined;
-  const probe = exposeFusedAttention(cloneModelShell(model), modelName, opset);
-  if (probe) {
-    if (probe.some((e) => e.op !== 'GroupQueryAttention'))
+  // (Exposing edits the model; when it is refused the model is not used, so no copy is needed first.)
+  const fused: ExposedLayer[] | undefined = exposeFusedAttention(model, modelName, opset);
+  if (fused) {
+    if (fused.some((e) => e.op !== 'GroupQueryAttention'))
       throw new EngineError(
         'bad-input',
-        `${modelName} computes attention in fused ${[...new Set(probe.map((e) => e.op))].join(' / ')} ops; long inputs need plain MatMul → Softmax → MatMul attention or GroupQueryAttention. Select at most the token limit.`,
+        `${modelName} computes attention in fused ${[...new Set(fused.map((e) => e.op))].join(' / ')} ops; long inputs need plain MatMul → Softmax → MatMul attention or GroupQueryAttention. Select at most the token limit.`,
       );
-    fused = exposeFusedAttention(model, modelName, opset) as ExposedLayer[];
     // The probabilities are reduced in the graph, never handed back.
     const probs = new Set(fused.map((e) => e.output));
     model.outputs = model.outputs.filter((o) => !probs.has(o.name ?? ''));
@@ -218,11 +217,6 @@ function exposeLong(
   });
   model.nodes = model.nodes.flatMap((n) => [n, ...(after.get(n) ?? [])]);
   return { bytes: writeWireModel(model, extra, weightsFile), block, layers };
-}
-
-/** A shallow copy that fused-attention detection may edit without touching the model being rewritten. */
-function cloneModelShell(model: WireModel): WireModel {
-  return { ...model, nodes: model.nodes.map((n) => onnx.NodeProto.create(n)), outputs: [...model.outputs] };
 }
 
 /** The nodes from Q·Kᵀ's operands to the Softmax, and what they read from the rest of the graph. */
