@@ -90,7 +90,9 @@ describe(`Continue and Show Attention (${FLAVOUR})`, function () {
     await button.waitFor({ timeout: 60_000 });
     assert.equal(await panel.locator('.token.generated').count(), 0, 'a plain analysis first');
     await button.click();
-    await panel.locator('.token.generated').first().waitFor({ timeout: 60_000 });
+    // The finished continuation (its quoted text), not the first live chip: while the model writes, the strip grows a
+    // chip at a time, so counting at the first one raced the run (CI counted 1 of 6).
+    await panel.locator('.continuation q').waitFor({ timeout: 60_000 });
     const squash = (t) => t.replace(/\s/g, '');
     const tokens = await panel.locator('.token:not(.generated)').allTextContents();
     assert.equal(squash(tokens.join('')), 'Arjunatethe', 'the analysed text is the prompt');
