@@ -31,7 +31,7 @@ import type {
   LongInfo,
 } from '../protocol/messages';
 import { LONG_FROM_TOKENS } from '../protocol/messages';
-import { LongRunner } from './long-run';
+import { type LongPass, LongRunner } from './long-run';
 import { LongStore } from './long-store';
 import { blockFor } from './long-surgery';
 import { attentionJsonChunks } from '../protocol/attention-json';
@@ -111,6 +111,8 @@ export class Engine implements Methods {
     if (typeof params.text !== 'string' || params.text.trim().length === 0) {
       throw new EngineError('bad-input', 'There is no text to analyse: select some text (not only whitespace).');
     }
+    // A long analysis's whole pass under way finishes first: two passes at once would hold the model and two N² maps.
+    await this.longWhole;
     const before = this.model;
     const model = await this.ensureModel(params, onProgress);
     const limit = Math.max(2, Math.min(params.maxTokens ?? Infinity, model.info.maxPositions));
@@ -196,22 +198,31 @@ export class Engine implements Methods {
     if (long) {
       this.longRunner ??= new LongRunner(model);
       const runner = this.longRunner;
+      const block = blockFor(n);
       // The long graph carries the weights too: the model's own session goes while it runs (see suspend()).
       await model.suspend();
-      const pass = await runner.run(ids, blockFor(n));
-      const ls = new LongStore(pass, runner);
-      // The rows graphs are built while the panel paints the overview. Then, when the long session was released
-      // (large N), the model's own session comes back in the background: the next short analysis does not wait for
-      // it (2.7 s on the SmolLM2 shape), and nothing holds the weights twice.
-      // Not when a newer long pass began meanwhile (it stopped this warm-up and holds the weights now).
-      const passNo = runner.passCount;
-      void runner
-        .warm(pass)
-        .then(() =>
-          runner.holdsSession || this.model !== model || runner.passCount !== passNo ? undefined : model.resume(),
-        )
-        .catch(() => undefined);
-      longInfo = { block: ls.block, size: ls.size, keptBytes: ls.bytes, fullBytes: mapBytes };
+      // The first overview of an early layer comes from the long graph cut after it (a thirtieth of the pass for
+      // layer 0 on the SmolLM2 shape); the whole pass runs when anything else is read — the panel asks for the grid
+      // right after its first paint.
+      const fv = params.firstView;
+      const cut =
+        fv &&
+        fv.head !== 'rollout' &&
+        Number.isInteger(fv.layer) &&
+        fv.layer >= 0 &&
+        2 * (fv.layer + 1) <= model.info.layers
+          ? await runner.runFirst(ids, block, fv.layer)
+          : undefined;
+      const ls = cut
+        ? new LongStore(cut, runner, () => this.wholeLong(model, runner, ids, block))
+        : new LongStore(await this.wholeLong(model, runner, ids, block), runner);
+      this.lastLongFirstCut = cut !== undefined;
+      longInfo = {
+        block: ls.block,
+        size: ls.size,
+        keptBytes: cut ? longKeptEstimate(model.info.heads, model.info.hiddenSize, n) : ls.bytes,
+        fullBytes: mapBytes,
+      };
       store = ls;
     } else store = await this.shortStore(model, ids, params.firstView);
     const forwardMs = performance.now() - t1;
@@ -261,6 +272,36 @@ export class Engine implements Methods {
     }
   }
 
+  /** Whether the last long analysis's first overview came from a cut graph (for tests). */
+  lastLongFirstCut = false;
+
+  /** The whole long pass under way, if any: a new analysis waits for it (two passes would hold two N² maps). */
+  private longWhole: Promise<unknown> = Promise.resolve();
+
+  /** A long analysis's whole pass, then its rows graphs' warm-up and the model's own session back. */
+  private wholeLong(model: LoadedModel, runner: LongRunner, ids: number[], block: number): Promise<LongPass> {
+    const whole = (async () => {
+      await this.longWhole;
+      // A short analysis since the first overview may have brought the model's own session back.
+      await model.suspend();
+      const pass = await runner.run(ids, block);
+      // The rows graphs are built while the panel paints. Then, when the long session was released (large N), the
+      // model's own session comes back in the background: the next short analysis does not wait for it (2.7 s on
+      // the SmolLM2 shape), and nothing holds the weights twice. Not when a newer long pass began meanwhile (it
+      // stopped this warm-up and holds the weights now).
+      const passNo = runner.passCount;
+      void runner
+        .warm(pass)
+        .then(() =>
+          runner.holdsSession || this.model !== model || runner.passCount !== passNo ? undefined : model.resume(),
+        )
+        .catch(() => undefined);
+      return pass;
+    })();
+    this.longWhole = whole.catch(() => undefined);
+    return whole;
+  }
+
   /**
    * A short analysis's maps. With a first view of one layer (a head, or the mean / max over its heads), only that
    * layer is computed (LoadedModel.runFirstView): an early layer by a graph cut after it (0.04–0.14 × the plain
@@ -306,6 +347,7 @@ export class Engine implements Methods {
   async generate(params: GenerateParams, onProgress?: (p: EngineEvent) => void): Promise<GenerateReply> {
     if (typeof params.text !== 'string' || params.text.length === 0)
       throw new EngineError('bad-input', 'There is no prompt: select the text the model should continue.');
+    await this.longWhole;
     const maxNew = Math.floor(params.maxNewTokens);
     if (!(maxNew >= 1 && maxNew <= 1024))
       throw new EngineError('bad-input', `the number of new tokens must be 1 … 1024 (got ${params.maxNewTokens}).`);
@@ -595,9 +637,8 @@ export class Engine implements Methods {
     return total;
   }
 
-  /** Waits for a first-view analysis's other layers when they are read (LongStores hold what they hold). */
+  /** Waits for a first-view analysis's other layers when they are read (short and long ones alike). */
   private async ready(store: AttentionStore | LongStore, layer?: number): Promise<void> {
-    if (!(store instanceof AttentionStore)) return;
     // A layer out of range gets the store's own clear refusal at once, not after the whole pass.
     if (layer !== undefined && !(Number.isInteger(layer) && layer >= 0 && layer < store.heads.length)) return;
     await store.ready(layer);
@@ -638,6 +679,7 @@ export class Engine implements Methods {
     block?: number;
   }): Promise<OverviewReply> {
     const store = this.long(params.analysisId);
+    await this.ready(store, params.layer);
     const base = { analysisId: params.analysisId, layer: params.layer, head: params.head, n: store.n };
     if (params.block === undefined || params.block === store.block)
       return {
@@ -654,6 +696,7 @@ export class Engine implements Methods {
 
   async received(params: { analysisId: number; layer: number; head: HeadSelector }): Promise<ReceivedReply> {
     const store = this.long(params.analysisId);
+    await this.ready(store, params.layer);
     return headReply(params, store.n, store.received(params.layer, params.head));
   }
 

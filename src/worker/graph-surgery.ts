@@ -164,39 +164,52 @@ export function prefixGraphInFile(path: string, modelName: string, layer: number
   try {
     const { model, initializers, layers } = exposedModel(source, modelName);
     const output = layers[layer]?.output;
-    if (!output) return undefined;
-    const producer = new Map<string, onnx.NodeProto>();
-    for (const node of model.nodes) for (const o of node.output ?? []) if (o) producer.set(o, node);
-    const kept = new Set<onnx.NodeProto>();
-    const read = new Set<string>();
-    const stack = [output];
-    while (stack.length > 0) {
-      const name = stack.pop() as string;
-      if (read.has(name)) continue;
-      read.add(name);
-      const node = producer.get(name);
-      if (!node || kept.has(node)) continue;
-      if ((node.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length > 0)) return undefined;
-      kept.add(node);
-      for (const i of node.input ?? []) if (i) stack.push(i);
-    }
-    const cut: WireModel = {
-      ...model,
-      nodes: model.nodes.filter((n) => kept.has(n)),
-      outputs: [onnx.ValueInfoProto.create({ name: output })],
-    };
-    return writeWireModel(
-      cut,
-      initializers.filter((t) => read.has(t.name ?? '')),
-      basename(path),
-      {
-        inputs: model.inputs.filter((i) => read.has(i.name ?? '')),
-        initializers: new Set([...model.initializerDims.keys()].filter((n) => read.has(n))),
-      },
-    );
+    return output ? pruneToOutputs(model, initializers, [output], basename(path)) : undefined;
   } finally {
     source.close();
   }
+}
+
+/**
+ * The graph cut down to what `outputs` need: the nodes they descend from, the inputs and initializers those read,
+ * and `outputs` as the only outputs, written with the weights referenced in `weightsFile`. Undefined when a
+ * control-flow node (If, Loop, Scan) is on the way: its branches read outer names that the cut cannot see.
+ */
+export function pruneToOutputs(
+  model: WireModel,
+  initializers: onnx.ITensorProto[],
+  outputs: string[],
+  weightsFile: string,
+): Uint8Array | undefined {
+  const producer = new Map<string, onnx.INodeProto>();
+  for (const node of model.nodes) for (const o of node.output ?? []) if (o) producer.set(o, node);
+  const kept = new Set<onnx.INodeProto>();
+  const read = new Set<string>();
+  const stack = [...outputs];
+  while (stack.length > 0) {
+    const name = stack.pop() as string;
+    if (read.has(name)) continue;
+    read.add(name);
+    const node = producer.get(name);
+    if (!node || kept.has(node)) continue;
+    if ((node.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length > 0)) return undefined;
+    kept.add(node);
+    for (const i of node.input ?? []) if (i) stack.push(i);
+  }
+  const cut: WireModel = {
+    ...model,
+    nodes: model.nodes.filter((n) => kept.has(n)),
+    outputs: outputs.map((name) => onnx.ValueInfoProto.create({ name })),
+  };
+  return writeWireModel(
+    cut,
+    initializers.filter((t) => read.has(t.name ?? '')),
+    weightsFile,
+    {
+      inputs: model.inputs.filter((i) => read.has(i.name ?? '')),
+      initializers: new Set([...model.initializerDims.keys()].filter((n) => read.has(n))),
+    },
+  );
 }
 
 function expose(input: Uint8Array | ByteSource, modelName: string, weightsFile?: string): SurgeryResult {

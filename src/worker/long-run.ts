@@ -10,7 +10,7 @@ import { EngineError } from '../protocol/rpc';
 import { halfToFloat } from './float16';
 import { LOCAL_TOLERANCE, maskRecipe, type Operands, sharedKeyHeads } from './layer-operands';
 import { fusedOperands } from './long-fused';
-import { exposeLongInFile, type LongSurgery, rowsModelBytes } from './long-surgery';
+import { exposeLongInFile, type LongSurgery, longPrefixInFile, rowsModelBytes } from './long-surgery';
 import { createFromBytes, feedsFor, type LoadedModel } from './model-runner';
 
 /** What one long pass kept: per layer the reductions and the rows graph's inputs. */
@@ -57,6 +57,12 @@ function sliceRows(t: ort.Tensor, from: number, to: number): ort.Tensor {
   return sliceAxis(t, t.dims.length - 2, from, to);
 }
 
+/** The model's failure on a long input, as a typed error with its first line. */
+function failed(error: unknown): EngineError {
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 300);
+  return new EngineError('bad-model', `the model failed on the long input (${message}).`);
+}
+
 /** One layer's maps (heads × N² × 4 bytes) from which the long session is released after its pass. */
 const RELEASE_AFTER_BYTES = 256 * 2 ** 20;
 
@@ -75,23 +81,104 @@ export class LongRunner {
     return this.passes;
   }
 
-  /** Runs the long graph on `ids`; every full map is reduced in the graph and freed there. */
-  async run(ids: number[], block: number): Promise<LongPass> {
-    this.passes++;
+  /** The model file (long inputs are read from files only). */
+  private path(): string {
     const path = this.model.modelPath;
     if (!path)
       throw new EngineError(
         'bad-input',
         `${this.model.id} was loaded from memory, not from a file; long inputs are analysed from model files only.`,
       );
-    if (!this.surgery || this.surgery.block !== block || !this.session) {
-      await this.session?.release();
-      this.session = undefined;
-      if (this.surgery?.block !== block) {
-        this.surgery = exposeLongInFile(path, this.model.id, basename(path), block, this.model.attentionRanks);
-        // Rows graphs do not depend on the block, but their tensor names come from this surgery.
-        this.prepared.clear();
+    return path;
+  }
+
+  /** The long graph for `block` (its names are what rows graphs and cuts read); another block drops the session. */
+  private async surgeryFor(block: number): Promise<LongSurgery> {
+    if (this.surgery?.block === block) return this.surgery;
+    const path = this.path();
+    await this.session?.release();
+    this.session = undefined;
+    this.surgery = exposeLongInFile(path, this.model.id, basename(path), block, this.model.attentionRanks);
+    // Rows graphs do not depend on the block, but their tensor names come from this surgery.
+    this.prepared.clear();
+    return this.surgery;
+  }
+
+  /** Passes under way (dispose waits for them: a session is never released under its own run). */
+  private readonly running = new Set<Promise<unknown>>();
+
+  private tracked<T>(pass: Promise<T>): Promise<T> {
+    this.running.add(pass);
+    const done = () => this.running.delete(pass);
+    pass.then(done, done);
+    return pass;
+  }
+
+  /** Cut graphs by block and layer (a few hundred KB each: the weights stay in the model file). */
+  private readonly cuts = new Map<string, Uint8Array | undefined>();
+
+  /**
+   * Layer `layer` alone, for a first overview: the long graph cut after that layer (longPrefixInFile) keeps what a
+   * whole pass keeps for it, at the cost of the layers up to it (layer 0 of 30 on the SmolLM2 shape: a thirtieth of
+   * the pass). Its session goes right after, so it never holds weights beside the long session. The other layers
+   * hold nothing (empty arrays) until a whole pass fills them. Undefined when the graph cannot be cut.
+   */
+  async runFirst(ids: number[], block: number, layer: number): Promise<LongPass | undefined> {
+    this.passes++;
+    const path = this.path();
+    const { layers } = await this.surgeryFor(block);
+    const spec = layers[layer];
+    if (!spec) return undefined;
+    const key = `${block}:${layer}`;
+    if (!this.cuts.has(key))
+      this.cuts.set(
+        key,
+        longPrefixInFile(path, this.model.id, basename(path), block, this.model.attentionRanks, layer),
+      );
+    const bytes = this.cuts.get(key);
+    if (!bytes) return undefined;
+    const run = async () => {
+      const session = await createFromBytes(
+        create,
+        this.model.id,
+        bytes,
+        { intraOpNumThreads: availableParallelism() },
+        this.model.folder,
+      );
+      try {
+        return await session.run(feedsFor(session, ids), [
+          ...new Set([spec.overview, spec.received, spec.q, spec.k, ...spec.sides]),
+        ]);
+      } finally {
+        await session.release();
       }
+    };
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await this.tracked(run());
+    } catch (error) {
+      throw failed(error);
+    }
+    const empty = () => new Float32Array(0);
+    const heads = [...this.model.info.heads];
+    heads[layer] = result[spec.received].dims.slice(0, -1).reduce((a, b) => a * b, 1);
+    return {
+      n: ids.length,
+      block,
+      heads,
+      overview: layers.map((l, i) => (i === layer ? floats(result[l.overview], l.overview) : empty())),
+      received: layers.map((l, i) => (i === layer ? floats(result[l.received], l.received) : empty())),
+      inputs: layers.map((l, i) =>
+        i === layer ? new Map([l.q, l.k, ...l.sides].map((name) => [name, result[name]])) : new Map(),
+      ),
+    };
+  }
+
+  /** Runs the long graph on `ids`; every full map is reduced in the graph and freed there. */
+  async run(ids: number[], block: number): Promise<LongPass> {
+    this.passes++;
+    const { layers } = await this.surgeryFor(block);
+    if (!this.session || !this.surgery) {
       // With onnxruntime's arena, as the plain model runs: without it every N² buffer is freshly faulted in by the
       // kernel on every pass (measured at N = 4,096: 75 % system time, several times slower). And with one intra-op
       // thread per core: onnxruntime's default ran one thread on this 2-core machine, and a pass at N = 2,048 took
@@ -99,27 +186,26 @@ export class LongRunner {
       this.session = await createFromBytes(
         create,
         this.model.id,
-        this.surgery.bytes,
+        (this.surgery as LongSurgery).bytes,
         { intraOpNumThreads: availableParallelism() },
         this.model.folder,
       );
     }
-    const { layers } = this.surgery;
     const fetch = [...new Set(layers.flatMap((l) => [l.overview, l.received, l.q, l.k, ...l.sides]))];
     let result: ort.InferenceSession.OnnxValueMapType;
+    const session = this.session;
     try {
-      result = await this.session.run(feedsFor(this.session, ids), fetch);
+      result = await this.tracked(session.run(feedsFor(session, ids), fetch));
       // onnxruntime's arena keeps a pass's peak and grows on the next one (measured at N = 8,192: 16.8 GB after two
       // passes). Once one layer's maps pass RELEASE_AFTER_BYTES the session goes after its pass: the next long
       // analysis rebuilds it (seconds, against a pass of tens of seconds there).
       const n = ids.length;
-      if (Math.max(...this.model.info.heads) * n * n * 4 >= RELEASE_AFTER_BYTES) {
-        await this.session.release();
+      if (Math.max(...this.model.info.heads) * n * n * 4 >= RELEASE_AFTER_BYTES && this.session === session) {
+        await session.release();
         this.session = undefined;
       }
     } catch (error) {
-      const message = (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 300);
-      throw new EngineError('bad-model', `the model failed on the long input (${message}).`);
+      throw failed(error);
     }
     const n = ids.length;
     const heads = layers.map((l) => result[l.received].dims.slice(0, -1).reduce((a, b) => a * b, 1));
@@ -408,6 +494,7 @@ export class LongRunner {
   }
 
   async dispose(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
     await this.session?.release();
     this.session = undefined;
     for (const s of this.rowSessions.values()) await (await s.catch(() => undefined))?.release();

@@ -11,11 +11,50 @@ const BAND = 256;
 
 export class LongStore {
   readonly long = true;
+  private filling: Promise<void> | undefined;
 
+  /**
+   * `pass` may hold one layer only (a first overview from a cut graph, LongRunner.runFirst); `fill` then runs the
+   * whole pass the first time another layer (or every layer) is read — the panel asks for the grid right after its
+   * first paint.
+   */
   constructor(
-    private readonly pass: LongPass,
+    private pass: LongPass,
     private readonly runner: LongRunner,
+    private readonly fill?: () => Promise<LongPass>,
   ) {}
+
+  /** Whether `layer` (every layer when undefined) is held now. */
+  holds(layer?: number): boolean {
+    const o = this.pass.overview;
+    return layer === undefined ? o.every((a) => a.length > 0) : (o[layer]?.length ?? 0) > 0;
+  }
+
+  /**
+   * Resolves once `layer` (every layer when undefined) is held, running the whole pass once if needed. The layer
+   * that came first keeps its tensors, so what the panel painted and computes rows from stays what it reads later.
+   */
+  async ready(layer?: number): Promise<void> {
+    if (this.holds(layer) || !this.fill) return;
+    // A layer out of range gets the clear refusal of the method asking, not a whole pass first.
+    if (layer !== undefined && !(Number.isInteger(layer) && layer >= 0 && layer < this.pass.overview.length)) return;
+    this.filling ??= this.fill().then(
+      (whole) => {
+        const first = this.pass;
+        this.pass = {
+          ...whole,
+          overview: whole.overview.map((a, l) => (first.overview[l].length > 0 ? first.overview[l] : a)),
+          received: whole.received.map((a, l) => (first.overview[l].length > 0 ? first.received[l] : a)),
+          inputs: whole.inputs.map((m, l) => (first.overview[l].length > 0 ? first.inputs[l] : m)),
+        };
+      },
+      (error) => {
+        this.filling = undefined;
+        throw error;
+      },
+    );
+    await this.filling;
+  }
 
   get n(): number {
     return this.pass.n;
@@ -49,12 +88,12 @@ export class LongStore {
     return total;
   }
 
-  /** One head's block-max overview (size²), or the mean / max over the layer's heads of theirs. */
+  /** One head's block-max overview (size²), or the mean / max over the layer's heads of theirs (ready(layer) first). */
   overview(layer: number, head: HeadSelector): Float32Array {
     return this.perHead(this.pass.overview, layer, head, this.size * this.size);
   }
 
-  /** How much attention each token receives: the column sums (over queries) of one head, or the heads' mean / max. */
+  /** The attention each token receives: one head's column sums, or the heads' mean / max (ready(layer) first). */
   received(layer: number, head: HeadSelector): Float32Array {
     return this.perHead(this.pass.received, layer, head, this.pass.n);
   }
@@ -62,6 +101,7 @@ export class LongStore {
   /** Exact rows [from, to) of every head: heads × (to − from) × N. */
   async band(layer: number, from: number, to: number): Promise<Float32Array> {
     this.checkLayer(layer);
+    await this.ready(layer);
     return this.runner.rows(this.pass, layer, from, to);
   }
 
@@ -85,6 +125,7 @@ export class LongStore {
   /** One layer's operands for rows computed in the panel (long-run.ts), or why not. */
   async operands(layer: number, kvHeads: number): Promise<Operands | { unavailable: string }> {
     this.checkLayer(layer);
+    await this.ready(layer);
     return this.runner.operands(this.pass, layer, kvHeads);
   }
 
@@ -101,6 +142,7 @@ export class LongStore {
     this.checkIndex(col);
     if (!(Number.isInteger(size) && size >= 1 && size <= 1024))
       throw new EngineError('bad-input', `a tile is 1 … 1024 cells wide (got ${size}).`);
+    await this.ready(layer);
     return this.runner.tile(this.pass, layer, head, row, col, size);
   }
 
@@ -112,6 +154,7 @@ export class LongStore {
     this.checkHead(layer, head);
     if (!(Number.isInteger(block) && block >= 1))
       throw new EngineError('bad-input', `the block must be ≥ 1 (got ${block}).`);
+    await this.ready(layer);
     const n = this.pass.n;
     const size = Math.ceil(n / block);
     const out = new Float32Array(size * size);
@@ -141,8 +184,9 @@ export class LongStore {
     return { size, data: out };
   }
 
-  /** The layer × head grid from the overviews: each head's overview max-pooled to size × size, layer-major. */
+  /** The layer × head grid from the overviews (ready() first): each head's overview max-pooled, layer-major. */
   thumbnails(size: number): { size: number; data: Float32Array } {
+    if (!this.holds()) throw new EngineError('internal', 'the layers of this long analysis are not all held yet.');
     const m = this.size;
     const s = Math.max(1, Math.min(Math.floor(size), m));
     const total = this.heads.reduce((a, b) => a + b, 0);
@@ -162,6 +206,7 @@ export class LongStore {
 
   /** Head ranking: a token pair (exact rows of that query) and "first token" (from the received sums). */
   async rank(by: RankBy): Promise<HeadScore[]> {
+    await this.ready();
     const n = this.pass.n;
     const scores: HeadScore[] = [];
     if (by.kind === 'pair') {
@@ -186,6 +231,7 @@ export class LongStore {
   private perHead(arrays: Float32Array[], layer: number, head: HeadSelector, size: number): Float32Array {
     this.checkLayer(layer);
     const data = arrays[layer];
+    if (data.length === 0) throw new EngineError('internal', `layer ${layer} of this long analysis is not held yet.`);
     const h = this.heads[layer];
     if (typeof head === 'number') {
       this.checkHead(layer, head);

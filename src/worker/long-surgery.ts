@@ -10,7 +10,7 @@ import { onnx } from 'onnx-proto';
 import { EngineError } from '../protocol/rpc';
 import { type ExposedLayer, exposeFusedAttention } from './fused-attention';
 import { type FusedRows, fusedRows } from './long-fused';
-import { BEFORE_SOFTMAX, findAttentionSoftmax, inlineNoCacheBranch, PRODUCTS } from './graph-surgery';
+import { BEFORE_SOFTMAX, findAttentionSoftmax, inlineNoCacheBranch, PRODUCTS, pruneToOutputs } from './graph-surgery';
 import { type ByteSource, fileSource, readWireModel, type WireModel, writeWireModel } from './onnx-wire';
 import { type ChainRecipe, chainRecipe } from './row-recipe';
 import { scalarReader } from './scalar-constants';
@@ -78,19 +78,43 @@ export function exposeLongInFile(
 ): LongSurgery {
   const source = fileSource(path);
   try {
-    return exposeLong(source, modelName, weightsFile, block, ranks);
+    const { model, extra, layers } = buildLong(source, modelName, block, ranks);
+    return { bytes: writeWireModel(model, extra, weightsFile), block, layers };
   } finally {
     source.close();
   }
 }
 
-function exposeLong(
-  source: ByteSource,
+/**
+ * The long graph cut down to what layer `layer` hands back (its reductions, Q, K and what the scores read), or
+ * undefined when control flow is on the way. A long analysis's first overview runs this: onnxruntime runs every
+ * node of a graph whatever is fetched, so only a cut skips the layers after the one on screen. Its names are the
+ * long graph's (both are built the same way), so what it returns stands in for that layer of a whole pass.
+ */
+export function longPrefixInFile(
+  path: string,
   modelName: string,
   weightsFile: string,
   block: number,
   ranks: number[],
-): LongSurgery {
+  layer: number,
+): Uint8Array | undefined {
+  const source = fileSource(path);
+  try {
+    const { model, extra, layers } = buildLong(source, modelName, block, ranks);
+    const l = layers[layer];
+    return l && pruneToOutputs(model, extra, [l.overview, l.received, l.q, l.k, ...l.sides], weightsFile);
+  } finally {
+    source.close();
+  }
+}
+
+function buildLong(
+  source: ByteSource,
+  modelName: string,
+  block: number,
+  ranks: number[],
+): { model: WireModel; extra: onnx.ITensorProto[]; layers: LongLayer[] } {
   const model = readWireModel(source);
   const graph = { node: model.nodes as Node[] };
   const { initializers } = inlineNoCacheBranch(graph);
@@ -216,7 +240,7 @@ function exposeLong(
     };
   });
   model.nodes = model.nodes.flatMap((n) => [n, ...(after.get(n) ?? [])]);
-  return { bytes: writeWireModel(model, extra, weightsFile), block, layers };
+  return { model, extra, layers };
 }
 
 /** The nodes from Q·Kᵀ's operands to the Softmax, and what they read from the rest of the graph. */

@@ -371,6 +371,57 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
     );
   });
 
+  describe("a long analysis's first overview comes from the graph cut after the layer on screen; the rest when read", () => {
+    for (const folder of ['llama-tiny', 'llama-tiny-gqa']) {
+      it(`${folder}: the cut's layer equals a whole pass's; the grid and other layers come from the whole pass`, async () => {
+        const tol = TOLERANCE(folder);
+        const base = { model: join(FIXTURES, folder), dtype: 'fp32' as const, text: TEXT, allowRemote: false };
+        const whole = await engine.analyze({ ...base, maxTokens: N, mode: 'long' });
+        assert.equal(engine.lastLongFirstCut, false, 'no first view asked: the whole pass');
+        const first = await engine.analyze({ ...base, maxTokens: N, mode: 'long', firstView: { layer: 0, head: 1 } });
+        assert.equal(engine.lastLongFirstCut, true, 'layer 0 of 2: the cut graph');
+        const store = (engine as unknown as { analyses: Map<number, { holds(l?: number): boolean }> }).analyses.get(
+          first.analysisId,
+        )!;
+        assert.ok(store.holds(0) && !store.holds(1) && !store.holds(), 'only the layer on screen is held');
+        const shown = first.first as { overview: { buffer: ArrayBuffer }; received: { buffer: ArrayBuffer } };
+        const of = (r: AnalysisReply, layer: number, head: number) =>
+          engine.overview({ analysisId: r.analysisId, layer, head });
+        assert.ok(worst(f32(shown.overview.buffer), f32((await of(whole, 0, 1)).buffer)) <= 1e-6, 'first overview');
+        const received = await engine.received({ analysisId: whole.analysisId, layer: 0, head: 1 });
+        assert.ok(worst(f32(shown.received.buffer), f32(received.buffer)) <= 1e-5, 'first received sums');
+        // Exact rows of the layer on screen, from what the cut kept, without the whole pass.
+        for (const index of [0, 333, N - 1]) {
+          const a = await engine.rows({ analysisId: first.analysisId, layer: 0, index, direction: 'row' });
+          const b = await engine.rows({ analysisId: whole.analysisId, layer: 0, index, direction: 'row' });
+          assert.ok(worst(f32(a.buffer), f32(b.buffer)) <= tol, `row ${index}`);
+        }
+        const ops = await engine.layerOperands({ analysisId: first.analysisId, layer: 0 });
+        assert.ok(!ops.unavailable && ops.checked, 'the panel gets checked operands of the layer on screen');
+        assert.ok(!store.holds(), 'rows of the layer on screen do not run the rest');
+        // The grid runs the whole pass; every layer is then the whole pass's.
+        const t1 = await engine.thumbnails({ analysisId: first.analysisId, size: 16 });
+        const t2 = await engine.thumbnails({ analysisId: whole.analysisId, size: 16 });
+        assert.ok(store.holds(), 'the grid brought every layer');
+        assert.ok(worst(f32(t1.buffer), f32(t2.buffer)) <= 1e-6, 'the grid');
+        assert.ok(worst(f32((await of(first, 1, 3)).buffer), f32((await of(whole, 1, 3)).buffer)) <= 1e-6, 'layer 1');
+        const r1 = await engine.rows({ analysisId: first.analysisId, layer: 1, index: 700, direction: 'row' });
+        const r2 = await engine.rows({ analysisId: whole.analysisId, layer: 1, index: 700, direction: 'row' });
+        assert.ok(worst(f32(r1.buffer), f32(r2.buffer)) <= tol, 'a row of layer 1');
+      });
+    }
+
+    it('a layer in the second half of the model runs the whole pass at once', async () => {
+      const base = { model: join(FIXTURES, 'llama-tiny'), dtype: 'fp32' as const, text: TEXT, allowRemote: false };
+      const r = await engine.analyze({ ...base, maxTokens: N, mode: 'long', firstView: { layer: 1, head: 0 } });
+      assert.equal(engine.lastLongFirstCut, false);
+      const store = (engine as unknown as { analyses: Map<number, { holds(l?: number): boolean }> }).analyses.get(
+        r.analysisId,
+      )!;
+      assert.ok(store.holds(), 'every layer is held');
+    });
+  });
+
   describe('command line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'al-long-'));
     const file = join(dir, 'lesson.txt');
