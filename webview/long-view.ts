@@ -21,7 +21,7 @@ import { displayText, el, secondaryButton } from './dom';
 import { renderFocusBars } from './focus-bars';
 import { LatestRequest } from './latest-request';
 import { LocalRowSource } from './local-row-source';
-import { renderThumbnailGrid } from './thumbnail-grid';
+import { renderGridPending, renderThumbnailGrid } from './thumbnail-grid';
 import { vscode } from './vscode-api';
 
 const REQUEST_TIMEOUT_MS = 120_000;
@@ -167,7 +167,7 @@ export class LongView {
     const mb = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 20 ? 2 : 0)} MB`;
     this.caption.textContent =
       `${s.n.toLocaleString()} tokens: each head is ${s.n.toLocaleString()}² = ${(s.n * s.n).toLocaleString()} scores. ` +
-      `The engine keeps ${mb(long.keptBytes)} instead of ${mb(long.fullBytes)}: a block-max overview (each cell the largest ` +
+      `The engine keeps about ${mb(long.keptBytes)} instead of ${mb(long.fullBytes)}: a block-max overview (each cell the largest ` +
       `weight in ${long.block} × ${long.block} tokens) and what it needs to recompute any row exactly. Zoom in until a cell is ` +
       'a pixel or more to see exact weights (shading: square root of the weight, so small weights show).';
     this.view = { r0: 0, c0: 0, span: s.n };
@@ -178,10 +178,13 @@ export class LongView {
     if (first?.received) this.onReceived(first.received);
     else this.requestReceived();
     if (first?.thumbnails) this.onThumbnails(first.thumbnails);
-    else
+    else {
+      // The first overview may come from a graph cut after its layer: the grid waits for the whole pass.
+      renderGridPending(this.grid);
       this.rpc
         .call('thumbnails', { analysisId: s.analysisId, size: 24 }, REQUEST_TIMEOUT_MS)
         .then((t) => this.onThumbnails(t), this.onError);
+    }
     this.renderList();
     this.renderBars();
   }
@@ -467,6 +470,9 @@ export class LongView {
   }
 
   private onThumbnails(t: ThumbnailsReply): void {
+    // When the grid came, from the command's start in the host (benchmarks read it; the clock as fromCommandMs).
+    if (this.startedAt !== undefined && t.analysisId === this.summary?.analysisId)
+      document.body.dataset.gridFromCommandMs = String(Date.now() - this.startedAt);
     renderThumbnailGrid(this.grid, t, (layer, head) => {
       this.select(layer, head);
       this.fillHeads();

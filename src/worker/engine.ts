@@ -183,7 +183,7 @@ export class Engine implements Methods {
       );
     }
     if (long && budget !== undefined) {
-      const kept = longKeptEstimate(model.info.heads, model.info.hiddenSize, n);
+      const kept = longKeptEstimate(model.info, n);
       if (kept > budget)
         throw new EngineError(
           'over-budget',
@@ -220,7 +220,7 @@ export class Engine implements Methods {
       longInfo = {
         block: ls.block,
         size: ls.size,
-        keptBytes: cut ? longKeptEstimate(model.info.heads, model.info.hiddenSize, n) : ls.bytes,
+        keptBytes: cut ? longKeptEstimate(model.info, n) : ls.bytes,
         fullBytes: mapBytes,
       };
       store = ls;
@@ -775,13 +775,18 @@ function headReply(
 }
 
 /**
- * Bytes a long analysis keeps, before running it: per head the overview and received sums; per layer Q and
- * K (N × head size per head) for exact rows; and one N × N mask (shared by the layers in the exports measured).
+ * Bytes a long analysis keeps, before running it: per head the overview and received sums; per layer Q (N × head
+ * size per head) and K (per key head: grouped-query models keep fewer) for exact rows; and one N × N mask (shared by
+ * the layers in the exports measured).
  */
-function longKeptEstimate(heads: number[], hiddenSize: number, n: number): number {
+function longKeptEstimate(info: { heads: number[]; kvHeads: number[]; hiddenSize: number }, n: number): number {
   const size = Math.ceil(n / blockFor(n));
   let total = n * n * 4;
-  for (const h of heads) total += h * (size * size + n) * 4 + 2 * n * hiddenSize * 4;
+  info.heads.forEach((h, l) => {
+    const headSize = info.hiddenSize / h;
+    const kv = info.kvHeads[l] > 0 ? info.kvHeads[l] : h;
+    total += h * (size * size + n) * 4 + (h + kv) * n * headSize * 4;
+  });
   return total;
 }
 

@@ -9,6 +9,7 @@ import type { RowRecipe } from '../protocol/messages';
 import { EngineError } from '../protocol/rpc';
 import { halfToFloat } from './float16';
 import { LOCAL_TOLERANCE, maskRecipe, type Operands, sharedKeyHeads } from './layer-operands';
+import { BANDS } from './long-chunks';
 import { fusedOperands } from './long-fused';
 import { exposeLongInFile, type LongSurgery, longPrefixInFile, rowsModelBytes } from './long-surgery';
 import { createFromBytes, feedsFor, type LoadedModel } from './model-runner';
@@ -63,7 +64,7 @@ function failed(error: unknown): EngineError {
   return new EngineError('bad-model', `the model failed on the long input (${message}).`);
 }
 
-/** One layer's maps (heads × N² × 4 bytes) from which the long session is released after its pass. */
+/** One layer's maps (heads × N² × 4 bytes; a band's when banded) from which the long session is released after its pass. */
 const RELEASE_AFTER_BYTES = 256 * 2 ** 20;
 
 export class LongRunner {
@@ -200,7 +201,10 @@ export class LongRunner {
       // passes). Once one layer's maps pass RELEASE_AFTER_BYTES the session goes after its pass: the next long
       // analysis rebuilds it (seconds, against a pass of tens of seconds there).
       const n = ids.length;
-      if (Math.max(...this.model.info.heads) * n * n * 4 >= RELEASE_AFTER_BYTES && this.session === session) {
+      const held = Math.max(...this.model.info.heads) * n * n * 4;
+      // A banded layer holds one band's maps at a time.
+      const banded = layers.every((l) => l.banded);
+      if ((banded ? held / BANDS : held) >= RELEASE_AFTER_BYTES && this.session === session) {
         await session.release();
         this.session = undefined;
       }

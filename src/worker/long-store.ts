@@ -41,11 +41,24 @@ export class LongStore {
     this.filling ??= this.fill().then(
       (whole) => {
         const first = this.pass;
+        const had = (l: number) => first.overview[l].length > 0;
+        // A tensor every layer reads (the mask) is the whole pass's, so it is held once.
+        const uses = new Map<unknown, number>();
+        for (const m of whole.inputs) for (const t of m.values()) uses.set(t, (uses.get(t) ?? 0) + 1);
         this.pass = {
           ...whole,
-          overview: whole.overview.map((a, l) => (first.overview[l].length > 0 ? first.overview[l] : a)),
-          received: whole.received.map((a, l) => (first.overview[l].length > 0 ? first.received[l] : a)),
-          inputs: whole.inputs.map((m, l) => (first.overview[l].length > 0 ? first.inputs[l] : m)),
+          overview: whole.overview.map((a, l) => (had(l) ? first.overview[l] : a)),
+          received: whole.received.map((a, l) => (had(l) ? first.received[l] : a)),
+          inputs: whole.inputs.map((m, l) =>
+            had(l)
+              ? new Map(
+                  [...first.inputs[l]].map(([name, t]) => {
+                    const theirs = m.get(name);
+                    return [name, theirs && (uses.get(theirs) ?? 0) > 1 ? theirs : t];
+                  }),
+                )
+              : m,
+          ),
         };
       },
       (error) => {

@@ -9,6 +9,7 @@
 import { onnx } from 'onnx-proto';
 import { EngineError } from '../protocol/rpc';
 import { type ExposedLayer, exposeFusedAttention } from './fused-attention';
+import { bandNodes, banding, canBand } from './long-chunks';
 import { type FusedRows, fusedRows } from './long-fused';
 import { BEFORE_SOFTMAX, findAttentionSoftmax, inlineNoCacheBranch, PRODUCTS, pruneToOutputs } from './graph-surgery';
 import { type ByteSource, fileSource, readWireModel, type WireModel, writeWireModel } from './onnx-wire';
@@ -37,6 +38,8 @@ export interface LongLayer {
   head: SubGraph;
   /** A GroupQueryAttention layer: its rows are computed from its queries and present_key (long-fused.ts). */
   fused?: FusedRows;
+  /** Computed in bands of query rows (long-chunks.ts). */
+  banded?: boolean;
 }
 
 /** A piece of the model run on its own: its nodes (constants included), the initializers they read, its output. */
@@ -162,6 +165,8 @@ function buildLong(
   // 5.6 GB and 27 s instead of 1.7 GB and 4.4 s). So the layer's probs·V reads its V through "+ (r − r)", r a scalar from the reductions: an exact zero
   // that makes the layer wait for them, and each map is freed when its layer ends.
   const after = new Map<Node, onnx.NodeProto[]>();
+  // Nodes a banded layer replaces.
+  const removed = new Set<Node>();
   const consumers = new Map<string, Node[]>();
   for (const n of model.nodes) for (const i of n.input ?? []) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const layers = softmaxOutputs.map((probs, l): LongLayer => {
@@ -183,10 +188,44 @@ function buildLong(
           prep: none,
           head: none,
           chain: gqa.unavailable ? { unavailable: gqa.unavailable } : { steps: [] },
+          scores: [] as Node[],
         }
       : rowsGraph(softmax, producer, constants, modelName, (product, path, sides) =>
           chainRecipe(product, path, softmax, sides, scalar, opset),
         );
+    const product = (consumers.get(probs) ?? []).find((n) => n.opType === 'MatMul' && n.input?.[0] === probs);
+    // The usual layout (plain ops, 4-D maps, the whole map read only by probs·V) is computed in bands of query
+    // rows (long-chunks.ts), so a layer never holds its whole map.
+    if (
+      !gqa &&
+      banding.enabled &&
+      ranks[l] === 4 &&
+      opset >= 13 &&
+      block >= 4 &&
+      rows.scores[0]?.input?.[0] === rows.q &&
+      canBand(rows.scores, product, consumers)
+    ) {
+      after.delete(softmax);
+      after.set(product as Node, added);
+      for (const n of [...rows.scores, product as Node]) removed.add(n);
+      bandNodes(
+        {
+          scores: rows.scores,
+          product: product as Node,
+          q: rows.q,
+          sides: rows.sides,
+          block,
+          prefix: p,
+          overview: `${p}_overview`,
+          received: `${p}_received`,
+        },
+        node,
+        tensor,
+      );
+      for (const name of [`${p}_overview`, `${p}_received`, rows.q, rows.k, ...rows.sides]) addOutput(name);
+      const { scores: _, ...kept } = rows;
+      return { overview: `${p}_overview`, received: `${p}_received`, probs, ...kept, banded: true };
+    }
     // Reductions need [1, heads, N, N]. Most exports are 4-D already; a Reshape of a map that probs·V also reads is
     // a copy of N² floats, so it is added only for the others.
     let map = probs;
@@ -207,7 +246,6 @@ function buildLong(
     if (opset >= 13) node('ReduceSum', [map, `${P}_axis2`], [`${p}_received`], [int('keepdims', 0)]);
     else node('ReduceSum', [map], [`${p}_received`], [ints('axes', [2]), int('keepdims', 0)]);
     for (const name of [`${p}_overview`, `${p}_received`, rows.q, rows.k, ...rows.sides]) addOutput(name);
-    const product = (consumers.get(probs) ?? []).find((n) => n.opType === 'MatMul' && n.input?.[0] === probs);
     // What must wait for the reductions: probs·V's V, or everything that reads a fused op's output.
     const gqaOut = gqa ? (softmax.output?.[0] ?? '') : '';
     const waiting = gqa ? (consumers.get(gqaOut) ?? []) : product?.input?.[1] ? [product] : [];
@@ -231,15 +269,16 @@ function buildLong(
         product.input[1] = `${p}_v`;
       }
     }
+    const { scores: _, ...kept } = rows;
     return {
       overview: `${p}_overview`,
       received: `${p}_received`,
       probs,
-      ...rows,
+      ...kept,
       ...(gqa ? { fused: gqa } : {}),
     };
   });
-  model.nodes = model.nodes.flatMap((n) => [n, ...(after.get(n) ?? [])]);
+  model.nodes = model.nodes.flatMap((n) => [...(removed.has(n) ? [] : [n]), ...(after.get(n) ?? [])]);
   return { model, extra, layers };
 }
 
@@ -250,7 +289,7 @@ function rowsGraph(
   constants: Set<string>,
   modelName: string,
   recipe: (product: Node, path: Node[], sides: Set<string>) => ChainRecipe,
-): Pick<LongLayer, 'q' | 'k' | 'sides' | 'kEnd' | 'rows' | 'prep' | 'head' | 'chain'> {
+): Pick<LongLayer, 'q' | 'k' | 'sides' | 'kEnd' | 'rows' | 'prep' | 'head' | 'chain'> & { scores: Node[] } {
   const path: Node[] = [];
   const sides = new Set<string>();
   let product: Node | undefined;
@@ -317,6 +356,7 @@ function rowsGraph(
     prep: piece(kNodes, kEnd),
     head: piece(scores, probs),
     chain: recipe(product, ordered, sides),
+    scores,
   };
 }
 

@@ -83,6 +83,14 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
         assert.ok(long.long, 'the reply says how the analysis is kept');
         assert.equal(long.long.size, Math.ceil(N / long.long.block));
         assert.ok(long.long.keptBytes < long.long.fullBytes / 2, `${long.long.keptBytes} vs ${long.long.fullBytes}`);
+        // Plain attention is computed in bands of query rows (long-chunks.ts), so every check below covers them;
+        // a fused op cannot be banded.
+        const layers = (engine as unknown as { longRunner: { surgery: { layers: { banded?: boolean }[] } } }).longRunner
+          .surgery.layers;
+        assert.ok(
+          layers.every((l) => Boolean(l.banded) === !folder.includes('-gqa')),
+          layers.map((l) => l.banded).join(),
+        );
       });
 
       it('every exact row of every head equals the full map (≤ 1e-6; GroupQueryAttention 2e-6)', async () => {
@@ -340,14 +348,18 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
       model,
       dtype: 'fp32',
       allowRemote: false,
-      text: longSource(200),
-      maxTokens: 4096,
+      text: longSource(370),
+      maxTokens: 8192,
       mode: 'long',
     });
     assert.equal(state.model.live, undefined, 'released while the long graph ran');
     await state.longRunner.warming;
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(state.longRunner.holdsSession, false, '4 heads × 4,096² floats per layer: the long session went');
+    assert.equal(
+      state.longRunner.holdsSession,
+      false,
+      '4 heads × 8,192² floats per layer, a quarter at a time (banded): the long session went',
+    );
     // Resumed in the background after the rows graphs' warm-up.
     for (let i = 0; i < 100 && state.model.live === undefined; i++) await new Promise((r) => setTimeout(r, 100));
     assert.notEqual(state.model.live, undefined);
@@ -369,6 +381,39 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
       (e: { code: string; message: string }) =>
         e.code === 'over-budget' && /long analysis of 1500 tokens keeps about/.test(e.message),
     );
+  });
+
+  it('bands of query rows that end inside a block (N = 1,001) give every overview cell and received sum of the full maps', async () => {
+    const base = {
+      model: join(FIXTURES, 'mistral-tiny-swa'),
+      dtype: 'fp32' as const,
+      text: TEXT,
+      allowRemote: false,
+      maxTokens: 1001,
+    };
+    const full = await engine.analyze({ ...base, mode: 'full' });
+    const long = await engine.analyze({ ...base, mode: 'long' });
+    assert.equal(long.n, 1001);
+    const block = long.long!.block;
+    const size = Math.ceil(1001 / block);
+    for (let layer = 0; layer < long.model.layers; layer++)
+      for (let head = 0; head < long.model.heads[layer]; head++) {
+        const map = f32((await engine.slice({ analysisId: full.analysisId, layer, head })).buffer);
+        const want = new Float32Array(size * size);
+        const sums = new Float64Array(1001);
+        for (let q = 0; q < 1001; q++)
+          for (let k = 0; k < 1001; k++) {
+            const v = map[q * 1001 + k];
+            const at = Math.floor(q / block) * size + Math.floor(k / block);
+            if (v > want[at]) want[at] = v;
+            sums[k] += v;
+          }
+        const ov = f32((await engine.overview({ analysisId: long.analysisId, layer, head })).buffer);
+        assert.ok(worst(ov, want) <= 1e-6, `overview ${layer}:${head}`);
+        const rec = f32((await engine.received({ analysisId: long.analysisId, layer, head })).buffer);
+        for (let k = 0; k < 1001; k++)
+          assert.ok(Math.abs(rec[k] - sums[k]) <= 1e-5 * Math.max(1, sums[k]), `received ${layer}:${head}:${k}`);
+      }
   });
 
   describe("a long analysis's first overview comes from the graph cut after the layer on screen; the rest when read", () => {
@@ -403,6 +448,9 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
         const t1 = await engine.thumbnails({ analysisId: first.analysisId, size: 16 });
         const t2 = await engine.thumbnails({ analysisId: whole.analysisId, size: 16 });
         assert.ok(store.holds(), 'the grid brought every layer');
+        const bytes = (r: AnalysisReply) =>
+          (engine as unknown as { analyses: Map<number, { bytes: number }> }).analyses.get(r.analysisId)!.bytes;
+        assert.equal(bytes(first), bytes(whole), 'it then keeps what a whole pass keeps (a shared mask once)');
         assert.ok(worst(f32(t1.buffer), f32(t2.buffer)) <= 1e-6, 'the grid');
         assert.ok(worst(f32((await of(first, 1, 3)).buffer), f32((await of(whole, 1, 3)).buffer)) <= 1e-6, 'layer 1');
         const r1 = await engine.rows({ analysisId: first.analysisId, layer: 1, index: 700, direction: 'row' });
