@@ -78,7 +78,7 @@ try {
   const n = Number(
     /([\d,]+) tokens/.exec((await frame.locator('#long-caption').textContent()) ?? '')?.[1].replace(/,/g, ''),
   );
-  // The rows graphs are built and run once per layer right after the reply; hovers start once they are.
+  // The rows graphs are built and run once per layer right after the whole pass (the grid); hovers start once they are.
   await new Promise((r) => setTimeout(r, 15_000));
   // Layer 0's operands (exact rows computed in the panel) or the engine's reason why not.
   await frame.waitForFunction(() => document.body.dataset.localRows !== undefined, undefined, { timeout: 120_000 });
