@@ -154,6 +154,21 @@ const fixtures = {
     tok: gpt2Tokenizer,
     files: { 'model.onnx': { layout: 'merged' } },
   },
+  // GPT-2's and BERT's layouts with 1,024 positions: long analyses of them (N > 512) run in bands (long-chunks.ts).
+  'gpt2-tiny-long': {
+    spec: { ...gptTiny, maxPositions: 1024 },
+    config: gptConfig({ ...gptTiny, maxPositions: 1024 }),
+    tok: gpt2Tokenizer,
+    tokMax: 1024,
+    files: { 'model.onnx': { layout: 'plain' } },
+  },
+  'bert-tiny-long': {
+    spec: { ...bertTiny, maxPositions: 1024 },
+    config: bertConfig({ ...bertTiny, maxPositions: 1024 }),
+    tok: bertTokenizer,
+    tokMax: 1024,
+    files: { 'model.onnx': {} },
+  },
   'unknown-type': {
     spec: bertTiny,
     config: bertConfig(bertTiny, 'attention-lens-toy'),

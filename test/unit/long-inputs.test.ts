@@ -383,38 +383,53 @@ describe('long inputs: exact wherever you look (N = 1,024 against a full analysi
     );
   });
 
-  it('bands of query rows that end inside a block (N = 1,001) give every overview cell and received sum of the full maps', async () => {
-    const base = {
-      model: join(FIXTURES, 'mistral-tiny-swa'),
-      dtype: 'fp32' as const,
-      text: TEXT,
-      allowRemote: false,
-      maxTokens: 1001,
-    };
-    const full = await engine.analyze({ ...base, mode: 'full' });
-    const long = await engine.analyze({ ...base, mode: 'long' });
-    assert.equal(long.n, 1001);
-    const block = long.long!.block;
-    const size = Math.ceil(1001 / block);
-    for (let layer = 0; layer < long.model.layers; layer++)
-      for (let head = 0; head < long.model.heads[layer]; head++) {
-        const map = f32((await engine.slice({ analysisId: full.analysisId, layer, head })).buffer);
-        const want = new Float32Array(size * size);
-        const sums = new Float64Array(1001);
-        for (let q = 0; q < 1001; q++)
-          for (let k = 0; k < 1001; k++) {
-            const v = map[q * 1001 + k];
-            const at = Math.floor(q / block) * size + Math.floor(k / block);
-            if (v > want[at]) want[at] = v;
-            sums[k] += v;
-          }
-        const ov = f32((await engine.overview({ analysisId: long.analysisId, layer, head })).buffer);
-        assert.ok(worst(ov, want) <= 1e-6, `overview ${layer}:${head}`);
-        const rec = f32((await engine.received({ analysisId: long.analysisId, layer, head })).buffer);
-        for (let k = 0; k < 1001; k++)
-          assert.ok(Math.abs(rec[k] - sums[k]) <= 1e-5 * Math.max(1, sums[k]), `received ${layer}:${head}:${k}`);
-      }
-  });
+  // Mistral's sliding window, GPT-2's causal Where and padding mask, and BERT's encoder (padding mask only): each
+  // banded, with the last band ending inside a block.
+  for (const folder of ['mistral-tiny-swa', 'gpt2-tiny-long', 'bert-tiny-long'])
+    it(`${folder}: bands of query rows that end inside a block (N = 1,001) give every overview cell and received sum of the full maps`, async () => {
+      const base = {
+        model: join(FIXTURES, folder),
+        dtype: 'fp32' as const,
+        text: TEXT,
+        allowRemote: false,
+        maxTokens: 1001,
+      };
+      const full = await engine.analyze({ ...base, mode: 'full' });
+      const long = await engine.analyze({ ...base, mode: 'long' });
+      assert.equal(long.n, 1001);
+      const layers = (engine as unknown as { longRunner: { surgery: { layers: { banded?: boolean }[] } } }).longRunner
+        .surgery.layers;
+      assert.ok(
+        layers.every((l) => l.banded),
+        'every layer is banded',
+      );
+      const block = long.long!.block;
+      const size = Math.ceil(1001 / block);
+      for (let layer = 0; layer < long.model.layers; layer++)
+        for (let head = 0; head < long.model.heads[layer]; head++) {
+          const map = f32((await engine.slice({ analysisId: full.analysisId, layer, head })).buffer);
+          const want = new Float32Array(size * size);
+          const sums = new Float64Array(1001);
+          for (let q = 0; q < 1001; q++)
+            for (let k = 0; k < 1001; k++) {
+              const v = map[q * 1001 + k];
+              const at = Math.floor(q / block) * size + Math.floor(k / block);
+              if (v > want[at]) want[at] = v;
+              sums[k] += v;
+            }
+          const ov = f32((await engine.overview({ analysisId: long.analysisId, layer, head })).buffer);
+          assert.ok(worst(ov, want) <= 1e-6, `overview ${layer}:${head}`);
+          const rec = f32((await engine.received({ analysisId: long.analysisId, layer, head })).buffer);
+          for (let k = 0; k < 1001; k++)
+            assert.ok(Math.abs(rec[k] - sums[k]) <= 1e-5 * Math.max(1, sums[k]), `received ${layer}:${head}:${k}`);
+          const row = await engine.rows({ analysisId: long.analysisId, layer, index: 700, direction: 'row' });
+          assert.ok(
+            worst(f32(row.buffer).subarray(head * 1001, (head + 1) * 1001), map.subarray(700 * 1001, 701 * 1001)) <=
+              1e-6,
+            `row 700 of ${layer}:${head}`,
+          );
+        }
+    });
 
   describe("a long analysis's first overview comes from the graph cut after the layer on screen; the rest when read", () => {
     for (const folder of ['llama-tiny', 'llama-tiny-gqa']) {
